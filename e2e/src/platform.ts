@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  dropSchema,
+  ensureTestDatabase,
+  expectEventually,
+  freePort,
+  httpJson,
+  type RunningProcess,
+  startNodeProcess,
+  testEnv,
+  uniqueName,
+} from '@pier/testing';
+
+const ROOT = join(__dirname, '..', '..');
+export const serviceScript = (service: string) => join(ROOT, 'services', service, 'dist', 'main.js');
+
+const SERVICES = ['clusters', 'auth', 'scheduler', 'gateway'] as const;
+
+/** The control plane (clusters, auth, gateway) as real processes from the built services. */
+export interface Platform {
+  readonly prefix: string;
+  readonly api: string;
+  readonly env: Record<string, string>;
+  readonly databaseUrl: string;
+  /** Postgres schema of each service. */
+  readonly schemas: Record<(typeof SERVICES)[number], string>;
+  readonly admin: { readonly email: string; readonly password: string };
+  readonly processes: RunningProcess[];
+  /** Logs in and returns an access token. */
+  login(email: string, password: string): Promise<string>;
+  /** An API call with a bearer token. */
+  call<T = unknown>(
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(
+  label: string,
+  extraEnv: Record<string, string> = {},
+  options: { router?: boolean } = {},
+): Promise<Platform> {
+  const prefix = uniqueName(label);
+  const databaseUrl = await ensureTestDatabase();
+  const apiPort = await freePort();
+  const admin = {
+    email: `admin-${prefix.replace(/_/g, '-')}@example.com`,
+    password: randomBytes(18).toString('base64url'),
+  };
+  const env = {
+    PIER_PREFIX: prefix,
+    PIER_NATS_URL: testEnv.PIER_TEST_NATS_URL,
+    PIER_DATABASE_URL: databaseUrl,
+    PIER_API_PORT: String(apiPort),
+    PIER_CLUSTERS_PORT: String(await freePort()),
+    PIER_AUTH_PORT: String(await freePort()),
+    PIER_SCHEDULER_PORT: String(await freePort()),
+    PIER_JWT_SECRET: randomBytes(48).toString('base64url'),
+    PIER_SECRETS_KEY: randomBytes(32).toString('base64'),
+    PIER_INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
+    PIER_ADMIN_EMAIL: admin.email,
+    PIER_ADMIN_PASSWORD: admin.password,
+    PIER_LOG_LEVEL: 'info',
+    ...(options.router
+      ? {
+          PIER_ROUTER_PORT: String(await freePort()),
+          PIER_ROUTER_HTTP_PORT: String(await freePort()),
+          PIER_ROUTER_METRICS_PORT: String(await freePort()),
+          PIER_ROUTER_STATE_DIR: mkdtempSync(join(tmpdir(), 'pier-router-')),
+        }
+      : {}),
+    ...extraEnv,
+  };
+  const schemas = {
+    clusters: `${prefix}_clusters`,
+    auth: `${prefix}_auth`,
+    scheduler: `${prefix}_scheduler`,
+    gateway: `${prefix}_gateway`,
+  };
+  const services: string[] = [...SERVICES, ...(options.router ? ['router'] : [])];
+  const processes = services.map((s) =>
+    startNodeProcess(s, serviceScript(s), {
+      ...env,
+      PIER_DATABASE_SCHEMA: schemas[s as keyof typeof schemas] ?? `${prefix}_${s}`,
+    }),
+  );
+  const api = `http://127.0.0.1:${apiPort}/api/v1`;
+  const ports = [env.PIER_CLUSTERS_PORT, env.PIER_AUTH_PORT, env.PIER_SCHEDULER_PORT, env.PIER_API_PORT];
+  if (options.router) ports.push(env.PIER_ROUTER_PORT!);
+  try {
+    await expectEventually(
+      async () => {
+        for (const p of processes)
+          if (p.child.exitCode !== null) throw new Error(`${p.name} exited:\n${p.output()}`);
+        for (const port of ports)
+          expect((await httpJson('GET', `http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      },
+      { timeoutMs: 45_000, intervalMs: 200, what: 'platform start' },
+    );
+  } catch (error) {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    throw error;
+  }
+  const call = <T>(token: string, method: string, path: string, body?: unknown) =>
+    httpJson<T>(method, `${api}${path}`, body, { authorization: `Bearer ${token}` });
+  return {
+    prefix,
+    api,
+    env,
+    databaseUrl,
+    schemas,
+    admin,
+    processes,
+    call,
+    async login(email: string, password: string) {
+      const reply = await httpJson<{ accessToken: string }>('POST', `${api}/auth/login`, { email, password });
+      if (reply.status !== 200)
+        throw new Error(`login of ${email} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      return reply.body.accessToken;
+    },
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop('SIGTERM')));
+      for (const schema of Object.values(schemas)) await dropSchema(databaseUrl, schema);
+    },
+  };
+}
+
+/** Starts an agent process with its own state directory. */
+export function startAgent(
+  platform: Platform,
+  name: string,
+  stateDir: string,
+  token?: string,
+): RunningProcess {
+  const env: Record<string, string> = {
+    ...platform.env,
+    PIER_AGENT_NAME: name,
+    PIER_AGENT_STATE_DIR: stateDir,
+  };
+  if (token) env.PIER_AGENT_JOIN_TOKEN = token;
+  const agent = startNodeProcess(`agent-${name}`, serviceScript('agent'), env);
+  platform.processes.push(agent);
+  return agent;
+}

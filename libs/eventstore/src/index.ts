@@ -1,0 +1,3 @@
+export * from './event-store';
+export * from './durable-consumer';
+export * from './aggregate-repository';

@@ -1,0 +1,131 @@
+import { type NatsConnection } from '@nats-io/transport-node';
+import { PierError, subjectsFor } from '@pier/contracts';
+import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@pier/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { DLQ_HEADERS, DurableConsumer, EventStore } from '../src';
+import { catalog, type Incremented, incremented } from './test-events';
+
+describe('EventStore on JetStream', () => {
+  const prefix = uniqueName('eventstore');
+  const subjects = subjectsFor(prefix);
+  let nc: NatsConnection;
+  let store: EventStore<Incremented>;
+
+  beforeAll(async () => {
+    nc = await connectTestNats();
+    store = await EventStore.open(nc, subjects, catalog);
+  });
+
+  afterAll(async () => {
+    await deleteStreams(nc, prefix);
+    await nc.close();
+  });
+
+  it('appends and loads an aggregate in order, with its version', async () => {
+    const first = await store.append('counter', 'a', [incremented('a', 1), incremented('a', 2)], 0);
+    const second = await store.append('counter', 'a', [incremented('a', 3)], first.version);
+    await store.append('counter', 'other', [incremented('other', 9)], 0);
+
+    const loaded = await store.load('counter', 'a');
+    expect(loaded.events.map((e) => e.event.data.by)).toEqual([1, 2, 3]);
+    expect(loaded.version).toBe(second.version);
+    expect(loaded.events.every((e) => e.aggregateType === 'counter' && e.aggregateId === 'a')).toBe(true);
+    expect(await store.load('counter', 'missing')).toEqual({ events: [], version: 0 });
+  });
+
+  it('lets exactly one of two concurrent appends at the same expected version win', async () => {
+    const { version } = await store.append('counter', 'race', [incremented('race')], 0);
+    const results = await Promise.allSettled([
+      store.append('counter', 'race', [incremented('race', 10)], version),
+      store.append('counter', 'race', [incremented('race', 20)], version),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toBeInstanceOf(PierError);
+    expect((lost[0]!.reason as PierError).code).toBe('CONCURRENCY_CONFLICT');
+    expect((await store.load('counter', 'race')).events).toHaveLength(2);
+  });
+
+  it('rejects creating an aggregate that already exists', async () => {
+    await store.append('counter', 'once', [incremented('once')], 0);
+    await expect(store.append('counter', 'once', [incremented('once')], 0)).rejects.toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+    });
+  });
+
+  it('drops a repeated message id instead of storing it twice', async () => {
+    const event = incremented('dedupe', 5, 'fixed-message-id');
+    const first = await store.append('counter', 'dedupe', [event], 0);
+    const again = await store.append('counter', 'dedupe', [event], 0);
+    expect(again.version).toBe(first.version);
+    expect((await store.load('counter', 'dedupe')).events).toHaveLength(1);
+  });
+
+  it('moves a message that always fails to the dead-letter stream with its error, then goes on', async () => {
+    const seen: number[] = [];
+    const attempts = new Map<number, number>();
+    const consumer = new DurableConsumer(store, {
+      name: 'always-fails',
+      filterSubject: subjects.aggregate('counter', 'poison'),
+      maxAttempts: 3,
+      backoffMs: () => 10,
+      handler: async ({ event, position }) => {
+        attempts.set(position, (attempts.get(position) ?? 0) + 1);
+        if (event.data.by === 13) throw new Error('thirteen is unlucky');
+        seen.push(event.data.by);
+      },
+    });
+    const { positions } = await store.append(
+      'counter',
+      'poison',
+      [incremented('poison', 13), incremented('poison', 14)],
+      0,
+    );
+    await consumer.start();
+    try {
+      await expectEventually(() => expect(seen).toEqual([14]));
+      expect(attempts.get(positions[0]!)).toBe(3);
+
+      const jsm = await jetstreamManager(nc);
+      const dead = await jsm.streams.getMessage(subjects.deadLetterStream, {
+        last_by_subj: subjects.deadLetter('always-fails'),
+      });
+      expect(dead).not.toBeNull();
+      expect(dead!.header.get(DLQ_HEADERS.error)).toBe('Error: thirteen is unlucky');
+      expect(dead!.header.get(DLQ_HEADERS.position)).toBe(String(positions[0]));
+      expect(dead!.header.get(DLQ_HEADERS.attempts)).toBe('3');
+      expect(catalog.parse(dead!.json()).data).toEqual({ counterId: 'poison', by: 13 });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('retries a failing handler with back-off and succeeds without dead-lettering', async () => {
+    let calls = 0;
+    const consumer = new DurableConsumer(store, {
+      name: 'flaky',
+      filterSubject: subjects.aggregate('counter', 'flaky'),
+      maxAttempts: 5,
+      backoffMs: () => 10,
+      handler: async () => {
+        calls++;
+        if (calls < 3) throw new Error('not yet');
+      },
+    });
+    await store.append('counter', 'flaky', [incremented('flaky')], 0);
+    await consumer.start();
+    try {
+      await expectEventually(() => expect(calls).toBe(3));
+      const jsm = await jetstreamManager(nc);
+      expect(
+        await jsm.streams.getMessage(subjects.deadLetterStream, {
+          last_by_subj: subjects.deadLetter('flaky'),
+        }),
+      ).toBeNull();
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export * from './ops.controller';
+export * from './pino-nest.logger';
+export * from './bootstrap';

@@ -1,0 +1,3 @@
+export * from './data-source';
+export * from './projection-checkpoints.migration';
+export * from './projection-runner';

@@ -1,0 +1,193 @@
+import { type NatsConnection } from '@nats-io/transport-node';
+import { createMessage, defineMessage, MessageCatalog, type MessageOf, subjectsFor } from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
+import {
+  connectTestNats,
+  deleteStreams,
+  dropSchema,
+  ensureTestDatabase,
+  expectEventually,
+  uniqueName,
+} from '@pier/testing';
+import { type DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { z } from 'zod';
+import {
+  createServiceDataSource,
+  openDataSource,
+  type Projection,
+  ProjectionCheckpoints1764000000000,
+  ProjectionRunner,
+} from '../src';
+
+const Deposited = defineMessage('Deposited', z.object({ account: z.string(), amount: z.number().int() }));
+type Deposited = MessageOf<typeof Deposited>;
+const catalog = new MessageCatalog<Deposited>([Deposited]);
+
+class Balances1764000000001 implements MigrationInterface {
+  async up(q: QueryRunner) {
+    await q.query(
+      'CREATE TABLE balances (account text PRIMARY KEY, total int NOT NULL, deposits int NOT NULL)',
+    );
+    await q.query('CREATE TABLE applications (position bigint PRIMARY KEY, times int NOT NULL)');
+  }
+  async down(q: QueryRunner) {
+    await q.query('DROP TABLE balances, applications');
+  }
+}
+
+/** A projection that also records how many times each event was applied. */
+function balances(name: string, slow = 0): Projection<Deposited> {
+  return {
+    name,
+    tables: ['balances', 'applications'],
+    async apply({ event, position }, m) {
+      if (slow) await new Promise((r) => setTimeout(r, slow));
+      await m.query(
+        `INSERT INTO balances (account, total, deposits) VALUES ($1, $2, 1)
+         ON CONFLICT (account) DO UPDATE SET total = balances.total + $2, deposits = balances.deposits + 1`,
+        [event.data.account, event.data.amount],
+      );
+      await m.query(
+        `INSERT INTO applications (position, times) VALUES ($1, 1)
+         ON CONFLICT (position) DO UPDATE SET times = applications.times + 1`,
+        [position],
+      );
+    },
+  };
+}
+
+let counter = 0;
+const deposit = (account: string, amount: number): Deposited =>
+  createMessage(
+    Deposited,
+    { account, amount },
+    {
+      messageId: `dep-${counter++}-${Date.now()}`,
+      correlationId: 'c',
+      actor: { kind: 'system', id: 'test' },
+    },
+    new Date().toISOString(),
+  );
+
+describe('ProjectionRunner', () => {
+  const prefix = uniqueName('projection');
+  let nc: NatsConnection;
+  let store: EventStore<Deposited>;
+  let db: DataSource;
+  let url: string;
+
+  beforeAll(async () => {
+    url = await ensureTestDatabase();
+    nc = await connectTestNats();
+    store = await EventStore.open(nc, subjectsFor(prefix), catalog);
+    db = await openDataSource(
+      createServiceDataSource({
+        url,
+        schema: prefix,
+        entities: [],
+        migrations: [ProjectionCheckpoints1764000000000, Balances1764000000001],
+        applicationName: 'test',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await db.destroy();
+    await dropSchema(url, prefix);
+    await deleteStreams(nc, prefix);
+    await nc.close();
+  });
+
+  const rows = () => db.query('SELECT account, total, deposits FROM balances ORDER BY account');
+  const applications = async () =>
+    (await db.query('SELECT position, times FROM applications ORDER BY position')) as {
+      position: string;
+      times: number;
+    }[];
+
+  it('resumes from its checkpoint after a restart in the middle of the stream', async () => {
+    const name = 'balances-restart';
+    for (let i = 0; i < 5; i++) await store.append('account', 'alice', [deposit('alice', 1)], 'any');
+    const first = new ProjectionRunner(store, db, balances(name, 100));
+    await first.start();
+    await expectEventually(async () => expect((await first.position()) > 0).toBe(true));
+    await first.stop(); // stopped part-way: some of the five are applied, some not
+
+    const applied = (await applications()).length;
+    for (let i = 0; i < 5; i++) await store.append('account', 'alice', [deposit('alice', 1)], 'any');
+    const second = new ProjectionRunner(store, db, balances(name));
+    await second.start();
+    await expectEventually(async () =>
+      expect(await rows()).toEqual([{ account: 'alice', total: 10, deposits: 10 }]),
+    );
+    await second.stop();
+
+    expect(applied).toBeGreaterThan(0);
+    expect(applied).toBeLessThan(5);
+    expect((await applications()).every((a) => a.times === 1)).toBe(true);
+    await db.query('TRUNCATE balances, applications');
+  });
+
+  it('does not apply a redelivered event twice', async () => {
+    // The handler takes longer than the ack wait, so JetStream delivers the same event again while the
+    // first delivery is still in its transaction.
+    const runner = new ProjectionRunner(
+      store,
+      db,
+      { ...balances('balances-redelivery', 1500), filterSubject: store.subjects.aggregate('account', 'bob') },
+      undefined,
+      { ackWaitMs: 1000 },
+    );
+    const { version } = await store.append('account', 'bob', [deposit('bob', 7)], 0);
+    await runner.start();
+    try {
+      await runner.waitFor(version);
+      await expectEventually(() => expect(runner.skippedRedeliveries).toBeGreaterThanOrEqual(1), {
+        timeoutMs: 15_000,
+      });
+      expect(await rows()).toEqual([{ account: 'bob', total: 7, deposits: 1 }]);
+      expect(await applications()).toEqual([{ position: String(version), times: 1 }]);
+    } finally {
+      await runner.stop();
+      await db.query('TRUNCATE balances, applications');
+    }
+  });
+
+  it('rebuilds from the stream to exactly the read model it built live', async () => {
+    const runner = new ProjectionRunner(store, db, balances('balances-rebuild'));
+    await runner.start();
+    for (let i = 0; i < 20; i++) {
+      await store.append('account', `acct-${i % 4}`, [deposit(`acct-${i % 4}`, i)], 'any');
+    }
+    const last = await store.lastPosition();
+    await runner.waitFor(last);
+    const live = await rows();
+    expect(live.length).toBeGreaterThanOrEqual(4);
+
+    await db.query(`UPDATE balances SET total = -1`); // damage the read model; a rebuild must repair it
+    await runner.rebuild();
+    await runner.waitFor(last);
+    expect(await rows()).toEqual(live);
+    expect((await applications()).every((a) => a.times === 1)).toBe(true);
+    await runner.stop();
+  });
+
+  it('rebuilds by itself when the event stream was replaced under it', async () => {
+    const runner = new ProjectionRunner(store, db, balances('balances-replaced'));
+    await runner.start();
+    await store.append('account', 'old', [deposit('old', 5)], 'any');
+    await runner.waitFor(await store.lastPosition());
+    await runner.stop();
+    expect(await rows()).toContainEqual({ account: 'old', total: 5, deposits: 1 });
+
+    await deleteStreams(nc, prefix); // a wiped NATS data directory
+    store = await EventStore.open(nc, subjectsFor(prefix), catalog);
+    await store.append('account', 'new', [deposit('new', 3)], 0);
+    const again = new ProjectionRunner(store, db, balances('balances-replaced'));
+    await again.start();
+    await expectEventually(async () =>
+      expect(await rows()).toEqual([{ account: 'new', total: 3, deposits: 1 }]),
+    );
+    await again.stop();
+  });
+});

@@ -1,0 +1,2 @@
+export * from './container-security';
+export * from './policy';

@@ -1,0 +1,5 @@
+export * from './test-env';
+export * from './expect-eventually';
+export * from './infrastructure';
+export * from './processes';
+export * from './rejection';

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { createMessage, type InstanceEvent, type MessageDefinition } from '@pier/contracts';
+import { type Logger } from '@pier/observability';
+import { type z } from 'zod';
+import { type InstanceEventLog } from '../ports';
+
+type ReportData<D extends MessageDefinition> = Omit<z.input<D['schema']>, 'instanceId'>;
+
+/**
+ * What the agent tells about one instance, appended in the order it happened. An append that fails (NATS
+ * away) is retried with the same message id, so the store keeps it once, and later reports wait behind
+ * it: the instance's history never shows a readiness before the start it belongs to.
+ */
+export class InstanceReports {
+  private tail: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly log: InstanceEventLog,
+    private readonly instanceId: string,
+    private readonly nodeId: string,
+    /** The correlation id of the assignment, so the instance's events join its deploy's trace. */
+    private readonly correlationId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  report<D extends MessageDefinition>(definition: D, data: ReportData<D>): void {
+    const cause = { messageId: randomUUID(), correlationId: this.correlationId, actor: this.actor() };
+    const event = createMessage(
+      definition,
+      { ...data, instanceId: this.instanceId } as z.input<D['schema']>,
+      cause,
+      new Date().toISOString(),
+    ) as unknown as InstanceEvent;
+    this.tail = this.tail.then(() => this.append(event));
+  }
+
+  /** Waits until every report so far is stored, or `timeoutMs` passed. */
+  async flush(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.tail, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Like `flush`, then stops retrying: reports still failing are logged as lost. */
+  async settle(timeoutMs: number): Promise<void> {
+    await this.flush(timeoutMs);
+    this.closed = true;
+  }
+
+  private actor() {
+    return { kind: 'node' as const, id: this.nodeId };
+  }
+
+  private async append(event: InstanceEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.log.append(this.instanceId, event);
+        return;
+      } catch (error) {
+        if (this.closed) {
+          this.logger.error({ err: error, event: event.type, instanceId: this.instanceId }, 'report lost');
+          return;
+        }
+        const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
+        this.logger.warn({ err: error, event: event.type, attempt }, 'could not report; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

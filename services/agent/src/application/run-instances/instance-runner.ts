@@ -1,0 +1,293 @@
+import {
+  InstanceExited,
+  InstanceFailed,
+  InstanceNotReady,
+  InstanceReady,
+  InstanceStarted,
+  InstanceStopped,
+} from '@pier/contracts';
+import { type Logger } from '@pier/observability';
+import { type Assignment } from '../../domain/container-labels';
+import { exitReason, reportedHostPorts } from '../../domain/container-outcome';
+import { type HealthEffect } from '../../domain/probe-health';
+import { type ObservedContainer } from '../../domain/reconcile-plan';
+import {
+  type BackoffPolicy,
+  type BackoffState,
+  NO_FAILURES,
+  nextRestart,
+} from '../../domain/restart-backoff';
+import { type ContainerDriver, type ContainerState, type PlatformServices } from '../ports';
+import { type CheckTarget, type ContainerChecks } from './container-checks';
+import { type ContainerLauncher } from './container-launcher';
+import { stopGracefully } from './graceful-stop';
+import { HealthMonitor } from './health-monitor';
+import { type InstanceReports } from './instance-reports';
+
+export interface RunnerDeps {
+  readonly driver: ContainerDriver;
+  readonly launcher: ContainerLauncher;
+  readonly checks: ContainerChecks;
+  readonly platform: PlatformServices;
+  readonly reports: InstanceReports;
+  readonly logger: Logger;
+}
+
+export interface RunnerSettings {
+  readonly advertiseHost: string;
+  readonly backoff: BackoffPolicy;
+  readonly drainTimeoutMs: number;
+}
+
+interface Running {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly target: CheckTarget;
+}
+
+type End = { kind: 'exit' } | { kind: 'unhealthy'; reason: string } | { kind: 'halt' };
+
+/**
+ * Runs one instance on this node for as long as it is assigned: launch, watch (exit and probes), restart
+ * with back-off, and a graceful stop when it is unassigned. `detach` (the agent shutting down) leaves the
+ * container running for the next agent to adopt.
+ */
+export class InstanceRunner {
+  private halt?: { mode: 'stop'; reason: string } | { mode: 'detach' };
+  private wake!: () => void;
+  private readonly halted = new Promise<void>((resolve) => (this.wake = resolve));
+  private current?: Running;
+  private restarts = 0;
+  private backoff: BackoffState = NO_FAILURES;
+  private readiness: 'unknown' | 'ready' | 'not-ready' = 'unknown';
+  private lastFailure?: string;
+  private done: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly assignment: Assignment,
+    private readonly deps: RunnerDeps,
+    private readonly settings: RunnerSettings,
+    private readonly adopted: ObservedContainer | null,
+  ) {
+    this.log = deps.logger.child({ instanceId: assignment.instanceId });
+  }
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  /** Stops the instance gracefully and resolves once `InstanceStopped` is reported. */
+  stop(reason: string): Promise<void> {
+    this.halt ??= { mode: 'stop', reason };
+    this.wake();
+    return this.done;
+  }
+
+  /** Stops watching; the container keeps running. */
+  detach(): Promise<void> {
+    this.halt ??= { mode: 'detach' };
+    this.wake();
+    return this.done;
+  }
+
+  private async run(): Promise<void> {
+    const adopted = this.adopted;
+    if (adopted) await this.guarded(() => this.adopt(adopted));
+    while (!this.halt) await this.guarded(() => this.step());
+    const halt = this.halt;
+    if (halt.mode === 'stop') await this.guarded(() => this.finishStop(halt.reason));
+    await this.deps.reports.settle(halt.mode === 'stop' ? 30_000 : 2000);
+  }
+
+  /** One turn: launch when nothing runs, else watch the container until it ends, then back off. */
+  private async step(): Promise<void> {
+    if (!this.current && !(await this.launch())) {
+      const next = nextRestart(this.backoff, this.settings.backoff, 0);
+      this.backoff = next.state;
+      await this.pause(next.delayMs);
+      return;
+    }
+    const end = await this.watch(this.current!);
+    if (end.kind !== 'halt') await this.pause(await this.ended(this.current!, end));
+  }
+
+  /** An unexpected error (the engine away) never ends the runner: it is logged and the turn retried. */
+  private async guarded(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error({ err: error }, 'instance runner step failed; retrying');
+      await this.pause(1000);
+    }
+  }
+
+  /** Takes over the container a previous agent left; its restart count carries on. */
+  private async adopt(observed: ObservedContainer): Promise<void> {
+    this.restarts = observed.restarts;
+    const state = await this.deps.driver.inspect(observed.id);
+    if (!state) {
+      this.restarts++;
+      return;
+    }
+    this.current = this.running(state);
+    this.log.info({ containerId: state.id, running: state.running }, 'adopted container');
+    // It ended while no agent watched: report that, then restart it like any other exit.
+    if (!state.running) await this.pause(await this.ended(this.current, { kind: 'exit' }));
+  }
+
+  private async launch(): Promise<boolean> {
+    const result = await this.deps.launcher.launch(this.assignment, this.restarts);
+    if (!result.ok) {
+      if (this.halt) return false;
+      const key = `${result.code}: ${result.reason}`;
+      this.log.warn({ code: result.code, reason: result.reason }, 'instance failed to start');
+      if (key !== this.lastFailure) {
+        this.deps.reports.report(InstanceFailed, { code: result.code, reason: result.reason });
+      }
+      this.lastFailure = key;
+      return false;
+    }
+    this.current = this.running(result.container);
+    this.lastFailure = undefined;
+    this.deps.reports.report(InstanceStarted, {
+      containerId: result.container.id,
+      host: this.settings.advertiseHost,
+      hostPorts: reportedHostPorts(this.assignment.spec.ports, result.container.ports),
+      restarts: this.restarts,
+    });
+    return true;
+  }
+
+  private running(state: ContainerState): Running {
+    return {
+      id: state.id,
+      startedAt: state.startedAt ?? Date.now(),
+      target: { containerId: state.id, specPorts: this.assignment.spec.ports, published: state.ports },
+    };
+  }
+
+  /** Until the container exits, a probe asks for a restart, or the runner is halted. */
+  private async watch(running: Running): Promise<End> {
+    const abort = new AbortController();
+    let unhealthy!: (end: End) => void;
+    const restartAsked = new Promise<End>((resolve) => (unhealthy = resolve));
+    const monitor = new HealthMonitor(
+      this.assignment.spec.probes,
+      (action, timeoutMs) => this.deps.checks.run(action, running.target, timeoutMs),
+      (effect) =>
+        effect.type === 'restart'
+          ? unhealthy({ kind: 'unhealthy', reason: effect.reason })
+          : this.readinessChanged(effect),
+    );
+    monitor.start(running.startedAt);
+    try {
+      return await Promise.race([
+        this.exitOf(running.id, abort.signal),
+        restartAsked,
+        this.halted.then((): End => ({ kind: 'halt' })),
+      ]);
+    } finally {
+      monitor.stop();
+      abort.abort();
+    }
+  }
+
+  private readinessChanged(effect: Exclude<HealthEffect, { type: 'restart' }>): void {
+    if (effect.type === 'ready') this.deps.reports.report(InstanceReady, {});
+    else this.deps.reports.report(InstanceNotReady, { reason: effect.reason });
+    this.readiness = effect.type;
+  }
+
+  /** Resolves when the container stopped running; a lost connection to the engine is waited out. */
+  private async exitOf(containerId: string, signal: AbortSignal): Promise<End> {
+    for (;;) {
+      try {
+        await this.deps.driver.wait(containerId, signal);
+        return { kind: 'exit' };
+      } catch (error) {
+        if (signal.aborted) return new Promise<End>(() => undefined);
+        const state = await this.deps.driver.inspect(containerId).catch(() => undefined);
+        if (state === null || (state && !state.running)) return { kind: 'exit' };
+        this.log.warn({ err: error }, 'lost track of the container; watching it again');
+        await this.pause(1000);
+        if (this.halt) return { kind: 'halt' };
+      }
+    }
+  }
+
+  /** Reports how the container ended, removes it and returns the back-off before the next one. */
+  private async ended(running: Running, end: Exclude<End, { kind: 'halt' }>): Promise<number> {
+    if (end.kind === 'unhealthy') {
+      if (this.readiness !== 'not-ready') {
+        this.deps.reports.report(InstanceNotReady, { reason: `restarting: ${end.reason}` });
+      }
+      await this.stopContainer(running, false);
+    }
+    const state = await this.deps.driver.inspect(running.id).catch(() => null);
+    const ranForMs = (state?.finishedAt ?? Date.now()) - running.startedAt;
+    const next = nextRestart(this.backoff, this.settings.backoff, ranForMs);
+    this.backoff = next.state;
+    this.deps.reports.report(InstanceExited, {
+      exitCode: state?.exitCode ?? null,
+      oomKilled: state?.oomKilled ?? false,
+      reason: end.kind === 'unhealthy' ? end.reason : exitReason(state),
+      restartInMs: next.delayMs,
+    });
+    this.log.info({ restartInMs: next.delayMs, exitCode: state?.exitCode }, 'container ended');
+    await this.remove(running.id);
+    this.current = undefined;
+    this.restarts++;
+    this.readiness = 'unknown';
+    return next.delayMs;
+  }
+
+  private async finishStop(reason: string): Promise<void> {
+    const running = this.current;
+    let exitCode: number | null = null;
+    if (running) {
+      if (this.readiness !== 'not-ready') {
+        this.deps.reports.report(InstanceNotReady, { reason: `stopping: ${reason}` });
+        // Stored before the routers are asked to drain, so no view still shows it ready afterwards.
+        await this.deps.reports.flush(this.settings.drainTimeoutMs);
+      }
+      await this.stopContainer(running, true);
+      exitCode = (await this.deps.driver.inspect(running.id).catch(() => null))?.exitCode ?? null;
+      await this.remove(running.id);
+      this.current = undefined;
+    }
+    this.deps.reports.report(InstanceStopped, { exitCode });
+    this.log.info({ reason, exitCode }, 'instance stopped');
+  }
+
+  private async stopContainer(running: Running, drain: boolean): Promise<void> {
+    const { spec, instanceId } = this.assignment;
+    try {
+      await stopGracefully(
+        this.deps,
+        { instanceId, spec, target: running.target },
+        { drain, drainTimeoutMs: this.settings.drainTimeoutMs },
+      );
+    } catch (error) {
+      this.log.warn({ err: error }, 'graceful stop failed; removing the container by force');
+    }
+  }
+
+  private async remove(containerId: string): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        return await this.deps.driver.destroy(containerId);
+      } catch (error) {
+        this.log.warn({ err: error, containerId, attempt }, 'could not remove the container');
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  /** Waits `ms`, or less when the runner is halted. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, ms))), this.halted]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { InstanceStopped } from '@pier/contracts';
+import { type Logger } from '@pier/observability';
+import { type Removal } from '../../domain/reconcile-plan';
+import { type ContainerDriver, type InstanceEventLog } from '../ports';
+import { InstanceReports } from './instance-reports';
+
+/**
+ * Removes containers that carry this node's label but that no assigned instance owns, like Nomad's
+ * `reconcile_dangling`. However carefully the runners order their steps, two races leave such
+ * containers behind, and only a sweep over what the engine really holds closes them:
+ * - an instance is unassigned while the agent is down: its container keeps running, and the agent that
+ *   comes back never gets a runner for it (the instance is not assigned any more) to stop it;
+ * - the agent crashes between creating a container and recording it (or between a restart's create and
+ *   the old container's removal): the container exists, nothing ever reported it.
+ * The plan only names strays once the assignment feed has caught up; before that, an unknown instance may
+ * just be one whose assignment has not been read yet. A stray of an instance this node was assigned and
+ * then unassigned gets the `InstanceStopped` its runner would have reported (the control plane waits
+ * for it); duplicates of an adopted instance, and containers of instances never assigned here, are
+ * removed quietly.
+ */
+export class StrayReaper {
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly driver: ContainerDriver,
+    private readonly events: InstanceEventLog,
+    private readonly nodeId: string,
+    private readonly graceSeconds: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Removes the containers in the background; a container already being removed is skipped.
+   * @param wasUnassigned whether the instance was assigned to this node and then unassigned.
+   */
+  reap(removals: readonly Removal[], wasUnassigned: (instanceId: string) => boolean): void {
+    for (const removal of removals) {
+      const id = removal.container.id;
+      if (this.inFlight.has(id)) continue;
+      this.inFlight.add(id);
+      const report = removal.why === 'unassigned' && wasUnassigned(removal.container.instanceId!);
+      void this.remove(removal, report)
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error, containerId: id }, 'could not remove a stray'),
+        )
+        .finally(() => this.inFlight.delete(id));
+    }
+  }
+
+  /** Resolves once no removal is under way. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private async remove({ container, why }: Removal, report: boolean): Promise<void> {
+    // The list the plan was made from may be stale: a runner may have removed it since.
+    if (!(await this.driver.inspect(container.id))) return;
+    this.logger.info({ containerId: container.id, instanceId: container.instanceId, why }, 'removing stray');
+    await this.driver.stop(container.id, this.graceSeconds);
+    const exitCode = (await this.driver.inspect(container.id))?.exitCode ?? null;
+    await this.driver.destroy(container.id);
+    if (report && container.instanceId) {
+      const reports = new InstanceReports(
+        this.events,
+        container.instanceId,
+        this.nodeId,
+        randomUUID(),
+        this.logger,
+      );
+      reports.report(InstanceStopped, { exitCode });
+      await reports.settle(10_000);
+    }
+  }
+}

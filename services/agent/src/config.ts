@@ -1,0 +1,51 @@
+import { commonEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
+import { labelKeySchema, labelValueSchema, zoneSchema } from '@pier/contracts';
+import { z } from 'zod';
+
+/** `key=value,key2=value2` → a label map, each key and value validated like API labels. */
+const labelsFromEnv = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const labels: Record<string, string> = {};
+    for (const pair of text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      const value = eq < 0 ? '' : pair.slice(eq + 1);
+      if (!labelKeySchema.safeParse(key).success || !labelValueSchema.safeParse(value).success) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not a valid key=value label` });
+        return z.NEVER;
+      }
+      labels[key] = value;
+    }
+    return labels;
+  });
+
+export const agentConfigSchema = z.object({
+  ...commonEnv,
+  ...eventStoreEnv,
+  /** Join token from `POST /api/v1/clusters/{id}/join-tokens`; needed only for the first start. */
+  PIER_AGENT_JOIN_TOKEN: z.string().min(1).optional(),
+  /** Where the agent keeps its node identity (node id and credential, mode 600). */
+  PIER_AGENT_STATE_DIR: z.string().min(1).default('/var/lib/pier/agent'),
+  PIER_AGENT_NAME: z.string().min(1).max(100).optional(),
+  PIER_AGENT_LABELS: labelsFromEnv,
+  PIER_AGENT_ZONE: zoneSchema.default('default'),
+  /** Capacity offered to the scheduler; defaults to what the engine reports. */
+  PIER_AGENT_CPU_MILLICORES: z.coerce.number().int().positive().optional(),
+  PIER_AGENT_MEMORY_MIB: z.coerce.number().int().positive().optional(),
+  /** Port of /healthz and /metrics; unset = not served. */
+  PIER_AGENT_METRICS_PORT: envPort(0).optional(),
+  /** Time budget of one call to the control plane. */
+  PIER_AGENT_RPC_TIMEOUT_MS: envInt(5000, 100, 120_000),
+  /** Address reported for the instances' published ports (`InstanceStarted.host`); routers connect there. */
+  PIER_AGENT_ADVERTISE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  /** How long stopping an instance waits for the routers to drain it before going on. */
+  PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(5000, 0, 60_000),
+  DOCKER_HOST: z.string().optional(),
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,0 +1,48 @@
+import { type InstanceAssigned } from '@pier/contracts';
+
+/** What the control plane asks this node to run: one instance of one version. */
+export type Assignment = InstanceAssigned['data'];
+
+/**
+ * Labels on every container the agent creates. They are how a restarted agent finds its containers again
+ * (`node`), knows whose they are (`instance`) and how often that instance restarted (`restarts`).
+ */
+export const LABELS = {
+  managed: 'pier.managed',
+  node: 'pier.node',
+  instance: 'pier.instance',
+  space: 'pier.space',
+  app: 'pier.app',
+  version: 'pier.version',
+  restarts: 'pier.restarts',
+} as const;
+
+export function containerLabels(assignment: Assignment, restarts: number): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.node]: assignment.nodeId,
+    [LABELS.instance]: assignment.instanceId,
+    [LABELS.space]: assignment.space,
+    [LABELS.app]: assignment.app,
+    [LABELS.version]: String(assignment.version),
+    [LABELS.restarts]: String(restarts),
+  };
+}
+
+/** `pier-<space>-<app>-v<version>-<first 8 of the instance id>`: readable in `docker ps`, unique per instance. */
+export function containerName(assignment: Assignment): string {
+  const { space, app, version, instanceId } = assignment;
+  return `pier-${space}-${app}-v${version}-${instanceId.slice(0, 8)}`;
+}
+
+/** The instance a labelled container belongs to and its restart count; null instance when unlabelled. */
+export function readLabels(labels: Readonly<Record<string, string>>): {
+  instanceId: string | null;
+  restarts: number;
+} {
+  const restarts = Number(labels[LABELS.restarts]);
+  return {
+    instanceId: labels[LABELS.instance] || null,
+    restarts: Number.isInteger(restarts) && restarts >= 0 ? restarts : 0,
+  };
+}

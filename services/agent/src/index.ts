@@ -1,0 +1,4 @@
+export { NodeAgent, AgentStartError } from './application/node-agent';
+export { agentConfigSchema, type AgentConfig } from './config';
+export { InstanceRuntime, type InstanceRuntimeSettings } from './application/run-instances/instance-runtime';
+export { createInstanceRuntime } from './infrastructure/instance-runtime.factory';

@@ -1,0 +1,34 @@
+import { type PierEvent } from '@pier/contracts';
+import { type EventStore } from '@pier/eventstore';
+import { type RpcClient } from '@pier/messaging';
+import { type Logger, type Registry } from '@pier/observability';
+import { InstanceRuntime, type InstanceRuntimeSettings } from '../application/run-instances/instance-runtime';
+import { type ContainerDriver } from '../application/ports';
+import { NetProber } from './net/net.prober';
+import { JetStreamAssignmentFeed } from './nats/assignment.feed';
+import { EventStoreInstanceLog } from './nats/instance.event-log';
+import { NatsPlatformServices } from './nats/nats.platform-services';
+
+/** The runtime of one node wired to JetStream, the control plane's RPC and a container driver. */
+export function createInstanceRuntime(options: {
+  store: EventStore<PierEvent>;
+  rpc: RpcClient;
+  driver: ContainerDriver;
+  node: { nodeId: string; credential: string };
+  settings: Omit<InstanceRuntimeSettings, 'nodeId'>;
+  logger: Logger;
+  metrics?: Registry;
+}): InstanceRuntime {
+  const { store, node, logger } = options;
+  return new InstanceRuntime(
+    {
+      driver: options.driver,
+      feed: new JetStreamAssignmentFeed(store, node.nodeId, logger, options.metrics),
+      events: new EventStoreInstanceLog(store),
+      platform: new NatsPlatformServices(options.rpc, node),
+      prober: new NetProber(),
+      logger,
+    },
+    { ...options.settings, nodeId: node.nodeId },
+  );
+}

@@ -1,0 +1,120 @@
+import { createServer } from 'node:http';
+import { loadConfigOrExit } from '@pier/config';
+import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
+import { connectNats, RpcClient } from '@pier/messaging';
+import { createLogger, createMetricsRegistry, Gauge, initTelemetry } from '@pier/observability';
+import { AgentStartError, NodeAgent } from './application/node-agent';
+import { agentConfigSchema } from './config';
+import { type InstanceRuntime } from './application/run-instances/instance-runtime';
+import { DockerDriver } from './infrastructure/docker/docker.driver';
+import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
+import { IdentityFileStore } from './infrastructure/fs/identity.file-store';
+import { NatsControlPlane } from './infrastructure/nats/nats.control-plane';
+
+const AGENT_VERSION = '0.1.0';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(agentConfigSchema, 'pier-agent');
+  const telemetry = initTelemetry({
+    serviceName: 'pier-agent',
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
+  const logger = createLogger('agent', config.PIER_LOG_LEVEL);
+  const subjects = subjectsFor(config.PIER_PREFIX);
+  const nc = await connectNats({
+    url: config.PIER_NATS_URL,
+    name: `pier-agent-${config.PIER_AGENT_NAME ?? 'node'}`,
+  });
+  const driver = new DockerDriver({ dockerHost: config.DOCKER_HOST });
+  const rpc = new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS);
+  const registry = createMetricsRegistry('agent');
+  const agent = new NodeAgent(
+    driver,
+    new NatsControlPlane(nc, subjects, rpc),
+    new IdentityFileStore(config.PIER_AGENT_STATE_DIR),
+    {
+      joinToken: config.PIER_AGENT_JOIN_TOKEN,
+      name: config.PIER_AGENT_NAME,
+      labels: config.PIER_AGENT_LABELS,
+      zone: config.PIER_AGENT_ZONE,
+      agentVersion: AGENT_VERSION,
+      cpuMillicores: config.PIER_AGENT_CPU_MILLICORES,
+      memoryMiB: config.PIER_AGENT_MEMORY_MIB,
+    },
+    logger,
+  );
+
+  let runtime: InstanceRuntime | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    // Containers keep running: only an unassignment stops an instance; the next agent adopts them.
+    await runtime
+      ?.shutdown()
+      .catch((error: unknown) => logger.warn({ err: error }, 'runtime shutdown failed'));
+    await agent.stop(`agent received ${signal}`);
+    await nc.drain().catch(() => undefined);
+    await telemetry.shutdown().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    const joined = await agent.start();
+    const store = await EventStore.open<PierEvent>(nc, subjects, pierEvents, {
+      replicas: config.PIER_STREAM_REPLICAS,
+    });
+    runtime = createInstanceRuntime({
+      store,
+      rpc,
+      driver,
+      node: { nodeId: joined.nodeId, credential: agent.credential! },
+      settings: {
+        advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
+        drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
+      },
+      logger,
+      metrics: registry,
+    });
+    await runtime.start();
+  } catch (error) {
+    const code = error instanceof AgentStartError ? error.exitCode : 1;
+    logger.fatal({ err: error }, 'agent could not start');
+    process.stderr.write(`pier-agent: ${(error as Error).message}\n`);
+    await nc.close().catch(() => undefined);
+    process.exit(code);
+  }
+
+  if (config.PIER_AGENT_METRICS_PORT !== undefined) {
+    new Gauge({
+      name: 'pier_agent_heartbeats_sent',
+      help: 'Heartbeats sent since start',
+      registers: [registry],
+      collect() {
+        this.set(agent.heartbeatsSent);
+      },
+    });
+    createServer((req, res) => {
+      if (req.url === '/metrics') {
+        void registry
+          .metrics()
+          .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
+      } else if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } else {
+        res.writeHead(404).end();
+      }
+    }).listen(config.PIER_AGENT_METRICS_PORT, '127.0.0.1');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `pier-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PierError, type Principal, type SpaceRole } from '@pier/contracts';
+import { apiTokenStatus } from '../../domain/api-token/api-token.decide';
+import { digestsEqual, parseCredential } from '../../domain/credentials';
+import { sha256 } from '../command-context';
+import { ACCESS_TOKENS, type AccessTokens, READ_MODEL, type TenancyReadModel } from '../ports';
+
+export interface Authorization {
+  principal: Principal;
+  space: { name: string; exists: boolean; role: SpaceRole | null } | null;
+}
+
+/**
+ * Establishes who a bearer credential belongs to, and their role in a space, from the read model on
+ * every call: nothing is cached, so a revoked token, an ended session or a changed role is seen by the
+ * very next request.
+ */
+@Injectable()
+export class AuthorizeHandler {
+  constructor(
+    @Inject(ACCESS_TOKENS) private readonly accessTokens: AccessTokens,
+    @Inject(READ_MODEL) private readonly readModel: TenancyReadModel,
+  ) {}
+
+  async authorize(cmd: { credential: string; space: string | null }): Promise<Authorization> {
+    const principal = await this.authenticate(cmd.credential.trim(), new Date().toISOString());
+    if (cmd.space === null) return { principal, space: null };
+    const space = await this.readModel.space(cmd.space);
+    const role = space ? await this.readModel.role(cmd.space, principal.userId) : null;
+    return { principal, space: { name: cmd.space, exists: !!space, role } };
+  }
+
+  private async authenticate(credential: string, now: string): Promise<Principal> {
+    const parsed = parseCredential(credential);
+    if (parsed?.kind === 'pat') {
+      const token = await this.readModel.apiToken(parsed.id);
+      if (!token || !digestsEqual(token.secretSha256, sha256(parsed.secret)))
+        throw unauthenticated('the API token is not valid');
+      const status = apiTokenStatus(token, now);
+      if (status !== 'active') throw unauthenticated(`the API token is ${status}`);
+      return this.principal(token.userId, {
+        via: 'token',
+        sessionId: null,
+        tokenId: token.id,
+        tokenSpaces: token.spaces,
+      });
+    }
+    if (parsed) throw unauthenticated('a refresh token is not an access token');
+    const verified = this.accessTokens.verify(credential, now);
+    if ('problem' in verified) throw unauthenticated(verified.problem);
+    const session = await this.readModel.session(verified.sessionId);
+    if (!session || session.ended || session.userId !== verified.userId)
+      throw unauthenticated('the session has ended; log in again');
+    if (Date.parse(session.expiresAt) <= Date.parse(now))
+      throw unauthenticated('the session has expired; log in again');
+    return this.principal(verified.userId, {
+      via: 'session',
+      sessionId: session.id,
+      tokenId: null,
+      tokenSpaces: null,
+    });
+  }
+
+  private async principal(
+    userId: string,
+    how: Pick<Principal, 'via' | 'sessionId' | 'tokenId' | 'tokenSpaces'>,
+  ): Promise<Principal> {
+    const user = await this.readModel.user(userId);
+    if (!user) throw unauthenticated('the user no longer exists');
+    return {
+      userId,
+      email: user.email,
+      displayName: user.displayName,
+      platformRole: user.platformRole,
+      ...how,
+    };
+  }
+}
+
+function unauthenticated(message: string): PierError {
+  return new PierError('UNAUTHENTICATED', message);
+}

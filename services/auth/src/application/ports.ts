@@ -1,0 +1,135 @@
+import {
+  type ApiTokenEvent,
+  type AuditEntry,
+  type MemberView,
+  type PlatformRole,
+  type Quota,
+  type SecretEvent,
+  type SecretView,
+  type SessionEvent,
+  type SpaceEvent,
+  type SpaceRole,
+  type SpaceView,
+  type UserEmailReserved,
+  type UserEvent,
+  type UserView,
+} from '@pier/contracts';
+import { type AggregateRepository } from '@pier/eventstore';
+import { type ApiTokenState } from '../domain/api-token/api-token.state';
+import { type SecretState } from '../domain/secret/secret.state';
+import { type SessionState } from '../domain/session/session.state';
+import { type SpaceState } from '../domain/space/space.state';
+import { type UserState } from '../domain/user/user.state';
+
+export type UserRepository = AggregateRepository<UserState, UserEvent>;
+/** Email reservations: the state is the id of the user holding the address. */
+export type EmailRepository = AggregateRepository<string, UserEmailReserved>;
+export type SessionRepository = AggregateRepository<SessionState, SessionEvent>;
+export type ApiTokenRepository = AggregateRepository<ApiTokenState, ApiTokenEvent>;
+export type SpaceRepository = AggregateRepository<SpaceState, SpaceEvent>;
+export type SecretRepository = AggregateRepository<SecretState, SecretEvent>;
+
+export const USERS = Symbol('UserRepository');
+export const EMAILS = Symbol('EmailRepository');
+export const SESSIONS = Symbol('SessionRepository');
+export const API_TOKENS = Symbol('ApiTokenRepository');
+export const SPACES = Symbol('SpaceRepository');
+export const SECRETS = Symbol('SecretRepository');
+export const PASSWORD_HASHER = Symbol('PasswordHasher');
+export const ACCESS_TOKENS = Symbol('AccessTokens');
+export const LOGIN_THROTTLE = Symbol('LoginThrottle');
+export const READ_MODEL = Symbol('TenancyReadModel');
+export const READ_MODEL_SYNC = Symbol('ReadModelSync');
+export const NODE_AUTHENTICATOR = Symbol('NodeAuthenticator');
+export const SECRET_CIPHER = Symbol('SecretCipher');
+export const AUTH_SETTINGS = Symbol('AuthSettings');
+export const AUTH_LOGGER = Symbol('AuthLogger');
+
+export interface AuthSettings {
+  readonly refreshTokenTtlSeconds: number;
+  /** Shared secret of platform services allowed to reveal secrets. */
+  readonly internalToken: string;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+}
+
+export interface AccessTokens {
+  issue(subject: { userId: string; sessionId: string }, now: string): { token: string; expiresIn: number };
+  verify(token: string, now: string): { userId: string; sessionId: string } | { problem: string };
+}
+
+/** Failed-login counting per email and per client address. */
+export interface LoginThrottle {
+  /** Seconds until another attempt is allowed for any of the keys; 0 when allowed now. */
+  retryAfter(keys: readonly string[], now: string): Promise<number>;
+  recordFailure(keys: readonly string[], now: string): Promise<void>;
+  reset(keys: readonly string[]): Promise<void>;
+}
+
+/** Lets a command answer only once the read model reflects it (authorization reads the read model). */
+export interface ReadModelSync {
+  waitFor(position: number): Promise<void>;
+}
+
+export interface NodeAuthenticator {
+  /** Whether the credential belongs to the node (asks the clusters service). */
+  authenticate(nodeId: string, credential: string): Promise<boolean>;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly ended: boolean;
+  readonly expiresAt: string;
+}
+
+export interface ApiTokenRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly secretSha256: string;
+  readonly spaces: string[] | null;
+  readonly expiresAt: string | null;
+  readonly revoked: boolean;
+  readonly createdAt: string;
+}
+
+/** The Postgres read model of the tenancy context. */
+export interface TenancyReadModel {
+  user(userId: string): Promise<UserView | null>;
+  listUsers(page: { limit: number; cursor?: string }): Promise<Page<UserView>>;
+  session(sessionId: string): Promise<SessionRecord | null>;
+  apiToken(tokenId: string): Promise<ApiTokenRecord | null>;
+  apiTokens(userId: string): Promise<ApiTokenRecord[]>;
+  space(name: string): Promise<SpaceView | null>;
+  role(space: string, userId: string): Promise<SpaceRole | null>;
+  spacesOf(userId: string): Promise<string[]>;
+  listSpaces(query: {
+    memberId: string | null;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<SpaceView & { role: SpaceRole | null }>>;
+  members(space: string): Promise<MemberView[]>;
+  quota(space: string): Promise<Quota | null>;
+  secrets(space: string): Promise<SecretView[]>;
+  secret(space: string, name: string): Promise<SecretView | null>;
+  audit(query: {
+    space: string | null;
+    actor?: string;
+    action?: string;
+    from?: string;
+    to?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<AuditEntry>>;
+}
+
+export type { PlatformRole };

@@ -1,0 +1,35 @@
+import { commonEnv, databaseEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
+import { z } from 'zod';
+
+const secretText = (name: string, min: number) =>
+  z.string({ message: `${name} is required` }).min(min, `must be at least ${min} characters`);
+
+export const authConfigSchema = z
+  .object({
+    ...commonEnv,
+    ...databaseEnv,
+    ...eventStoreEnv,
+    /** Port of the ops endpoints (/healthz, /readyz, /metrics). */
+    PIER_AUTH_PORT: envPort(4102),
+    /** Key that signs access tokens (HMAC-SHA256); at least 32 characters of randomness. */
+    PIER_JWT_SECRET: secretText('PIER_JWT_SECRET', 32),
+    /** 32-byte key encrypting secrets at rest (base64, base64url or hex). */
+    PIER_SECRETS_KEY: secretText('PIER_SECRETS_KEY', 32),
+    /** Keys used before a rotation, comma-separated, still accepted for decryption. */
+    PIER_SECRETS_PREVIOUS_KEYS: z.string().default(''),
+    /** Shared secret of platform services allowed to read secret values. */
+    PIER_INTERNAL_TOKEN: secretText('PIER_INTERNAL_TOKEN', 32),
+    PIER_ACCESS_TOKEN_TTL_S: envInt(900, 30, 24 * 3600),
+    PIER_REFRESH_TOKEN_TTL_S: envInt(30 * 24 * 3600, 300, 365 * 24 * 3600),
+    PIER_LOGIN_MAX_FAILURES: envInt(5, 1, 1000),
+    PIER_LOGIN_WINDOW_S: envInt(900, 1, 24 * 3600),
+    /** The first platform admin, created at start when missing. */
+    PIER_ADMIN_EMAIL: z.email().optional(),
+    PIER_ADMIN_PASSWORD: z.string().min(1).optional(),
+  })
+  .refine((c) => !!c.PIER_ADMIN_EMAIL === !!c.PIER_ADMIN_PASSWORD, {
+    path: ['PIER_ADMIN_PASSWORD'],
+    message: 'PIER_ADMIN_EMAIL and PIER_ADMIN_PASSWORD go together',
+  });
+
+export type AuthConfig = z.output<typeof authConfigSchema>;

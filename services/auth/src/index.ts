@@ -1,0 +1,2 @@
+export { AuthModule } from './auth.module';
+export { authConfigSchema, type AuthConfig } from './config';

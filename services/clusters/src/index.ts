@@ -1,0 +1,2 @@
+export { ClustersModule, CLUSTERS_PROJECTION } from './clusters.module';
+export { clustersConfigSchema, type ClustersConfig } from './config';

@@ -1,0 +1,152 @@
+import { type ClusterView, type JoinTokenView, type NodeView, PierError } from '@pier/contracts';
+import { type DataSource } from 'typeorm';
+import { type ClustersReadModel, type Page } from '../../application/ports';
+import { displayState } from '../../domain/node/node.state';
+import { ClusterRow, JoinTokenRow, NodeRow } from './entities';
+
+type NodeRecord = Omit<NodeView, 'lastSeenAt'>;
+
+/** Queries over the clusters read model. Pages are keyset-paginated with an opaque cursor. */
+export class PostgresClustersReadModel implements ClustersReadModel {
+  constructor(private readonly db: DataSource) {}
+
+  async listClusters(page: { limit: number; cursor?: string }): Promise<Page<ClusterView>> {
+    const qb = this.clusterQuery()
+      .orderBy('c.name', 'ASC')
+      .limit(page.limit + 1);
+    if (page.cursor) qb.where('c.name > :after', { after: decodeCursor(page.cursor)[0] });
+    const rows = await qb.getRawMany<ClusterCountsRaw>();
+    const items = rows.slice(0, page.limit).map(toClusterView);
+    const more = rows.length > page.limit;
+    return { items, nextCursor: more ? encodeCursor([items[items.length - 1]!.name]) : null };
+  }
+
+  async getCluster(clusterId: string): Promise<ClusterView | null> {
+    const row = await this.clusterQuery()
+      .where('c.id = :clusterId', { clusterId })
+      .getRawOne<ClusterCountsRaw>();
+    return row ? toClusterView(row) : null;
+  }
+
+  async listJoinTokens(clusterId: string, now: string): Promise<JoinTokenView[]> {
+    const rows = await this.db
+      .getRepository(JoinTokenRow)
+      .find({ where: { clusterId }, order: { createdAt: 'DESC' } });
+    return rows.map((t) => ({
+      id: t.id,
+      clusterId: t.clusterId,
+      description: t.description,
+      state: t.revoked
+        ? 'revoked'
+        : t.maxUses !== null && t.uses >= t.maxUses
+          ? 'exhausted'
+          : t.expiresAt.getTime() <= Date.parse(now)
+            ? 'expired'
+            : 'active',
+      expiresAt: t.expiresAt.toISOString(),
+      maxUses: t.maxUses,
+      uses: t.uses,
+      createdAt: t.createdAt.toISOString(),
+    }));
+  }
+
+  async listNodes(query: { clusterId?: string; limit: number; cursor?: string }): Promise<Page<NodeRecord>> {
+    const qb = this.db
+      .getRepository(NodeRow)
+      .createQueryBuilder('n')
+      .orderBy('n.name', 'ASC')
+      .addOrderBy('n.id', 'ASC');
+    if (query.clusterId) qb.andWhere('n.cluster_id = :clusterId', { clusterId: query.clusterId });
+    if (query.cursor) {
+      const [name, id] = decodeCursor(query.cursor);
+      qb.andWhere('(n.name, n.id) > (:name, :id)', { name, id });
+    }
+    const rows = await qb.limit(query.limit + 1).getMany();
+    const items = rows.slice(0, query.limit).map(toNodeRecord);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null,
+    };
+  }
+
+  async getNode(nodeId: string): Promise<NodeRecord | null> {
+    const row = await this.db.getRepository(NodeRow).findOneBy({ id: nodeId });
+    return row ? toNodeRecord(row) : null;
+  }
+
+  private clusterQuery() {
+    return this.db
+      .getRepository(ClusterRow)
+      .createQueryBuilder('c')
+      .select(['c.id AS id', 'c.name AS name', 'c.description AS description', 'c.created_at AS created_at'])
+      .addSelect(
+        (sq) =>
+          sq.select('count(*)').from(NodeRow, 'n').where("n.cluster_id = c.id AND n.liveness <> 'left'"),
+        'node_count',
+      )
+      .addSelect(
+        (sq) =>
+          sq
+            .select('count(*)')
+            .from(NodeRow, 'n')
+            .where("n.cluster_id = c.id AND n.liveness = 'up' AND n.scheduling = 'schedulable'"),
+        'ready_node_count',
+      );
+  }
+}
+
+interface ClusterCountsRaw {
+  id: string;
+  name: string;
+  description: string;
+  created_at: Date;
+  node_count: string;
+  ready_node_count: string;
+}
+
+function toClusterView(r: ClusterCountsRaw): ClusterView {
+  const nodeCount = Number(r.node_count);
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    state: nodeCount > 0 ? 'ready' : 'pending',
+    nodeCount,
+    readyNodeCount: Number(r.ready_node_count),
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+function toNodeRecord(n: NodeRow): NodeRecord {
+  return {
+    id: n.id,
+    clusterId: n.clusterId,
+    name: n.name,
+    hostname: n.hostname,
+    state: displayState(n),
+    liveness: n.liveness,
+    scheduling: n.scheduling,
+    labels: n.labels,
+    zone: n.zone,
+    capacity: { cpuMillicores: n.cpuMillicores, memoryMiB: n.memoryMiB },
+    engine: n.engine,
+    agentVersion: n.agentVersion,
+    joinedAt: n.joinedAt.toISOString(),
+    updatedAt: n.updatedAt.toISOString(),
+  };
+}
+
+function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string')) return parts;
+  } catch {
+    // fall through
+  }
+  throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced', { cursor });
+}

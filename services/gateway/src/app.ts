@@ -1,0 +1,27 @@
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createFastifyApp, METRICS_REGISTRY } from '@pier/nest';
+import { type Logger, type Registry } from '@pier/observability';
+import { type GatewayConfig } from './config';
+import { AUDIT_RECORDER, GatewayModule } from './gateway.module';
+import { type AuditRecorder } from './interface/http/audit.recorder';
+import { installRequestContext } from './interface/http/request-context';
+
+/** Builds the gateway application (not yet listening): used by `main` and by tests. */
+export async function createGatewayApp(
+  config: GatewayConfig,
+  logger: Logger,
+): Promise<NestFastifyApplication> {
+  const app = await createFastifyApp(GatewayModule.forRoot(config, logger), {
+    logger,
+    bodyLimit: config.PIER_API_BODY_LIMIT_BYTES,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  const audit = app.get<AuditRecorder>(AUDIT_RECORDER);
+  installRequestContext(fastify, app.get<Registry>(METRICS_REGISTRY), (request, status) =>
+    audit.record(request, status),
+  );
+  // The API speaks JSON only: Fastify's plain-text parser would let other media types reach validation.
+  fastify.removeContentTypeParser('text/plain');
+  app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
+  return app;
+}

@@ -1,0 +1,46 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Authorize, dnsLabelSchema, PierError } from '@pier/contracts';
+import { type RpcClient } from '@pier/messaging';
+import { type FastifyRequest } from 'fastify';
+import { decideAccess } from '../../domain/access';
+import { API_ROUTE, type RouteSpec } from './api-route';
+import { RPC_CLIENT } from './caller';
+
+/**
+ * Authenticates and authorizes every API request before anything else runs, from the route's declared
+ * access. The auth service answers from its read model on every call, so revocations and role changes
+ * apply to the next request.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(@Inject(RPC_CLIENT) private readonly rpc: RpcClient) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const spec = Reflect.getMetadata(API_ROUTE, ctx.getHandler()) as RouteSpec | undefined;
+    if (!spec || spec.access.kind === 'public') return true; // ops endpoints and the public routes
+    const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const credential = bearer(request.headers.authorization);
+    const params = (request.params ?? {}) as Record<string, string>;
+    const named = spec.access.kind === 'space' ? params.space : undefined;
+    const space = named !== undefined && dnsLabelSchema.safeParse(named).success ? named : null;
+    const auth = await this.rpc.call(
+      Authorize,
+      { credential, space },
+      { actor: { kind: 'anonymous', id: 'anonymous' }, correlationId: request.pierCorrelationId },
+    );
+    request.pierPrincipal = auth.principal;
+    request.pierActor = {
+      kind: auth.principal.via === 'token' ? 'token' : 'user',
+      id: auth.principal.userId,
+    };
+    const decision = decideAccess(spec.access, auth, params);
+    if (!decision.allowed) throw new PierError(decision.code, decision.message);
+    return true;
+  }
+}
+
+function bearer(header: string | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) throw new PierError('UNAUTHENTICATED', 'send credentials as "Authorization: Bearer <token>"');
+  return match[1]!;
+}

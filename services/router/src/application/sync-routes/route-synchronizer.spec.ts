@@ -1,0 +1,159 @@
+import { type PierEvent } from '@pier/contracts';
+import { createLogger } from '@pier/observability';
+import { runtime } from '../../../test/support/runtime-events';
+import { inRotation, type RouteTable } from '../../domain/route-table';
+import { type DataPlane, type DataPlaneStatus, type RuntimeEventFeed } from '../ports';
+import { RouteSynchronizer } from './route-synchronizer';
+
+const I1 = '40000000-0000-4000-8000-000000000001';
+
+/** A feed that delivers a fixed history on `follow`, then whatever the test pushes. */
+class FakeFeed implements RuntimeEventFeed {
+  private listener?: (event: PierEvent, position: number) => void;
+  private position = 0;
+  stopped = false;
+  constructor(private readonly history: PierEvent[]) {}
+
+  async follow(onEvent: (event: PierEvent, position: number) => void) {
+    this.listener = onEvent;
+    for (const e of this.history) onEvent(e, ++this.position);
+    return { stop: async () => void (this.stopped = true) };
+  }
+
+  push(e: PierEvent): void {
+    this.listener!(e, ++this.position);
+  }
+}
+
+/** Records what it is asked to serve; an apply can be held open or made to fail. */
+class FakeDataPlane implements DataPlane {
+  started?: RouteTable;
+  applied: RouteTable[] = [];
+  stopped = false;
+  hold?: Promise<void>;
+  failures = 0;
+
+  async start(table: RouteTable) {
+    this.started = table;
+  }
+  async apply(table: RouteTable) {
+    await this.hold;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('socket gone');
+    }
+    this.applied.push(table);
+  }
+  async stop() {
+    this.stopped = true;
+  }
+  async check() {}
+  status(): DataPlaneStatus {
+    return { running: true, reloads: 0, restarts: 0, runtimeCommands: 0 };
+  }
+}
+
+const history = [
+  runtime.appCreated('acme', 'web'),
+  runtime.versionCreated('acme', 'web', 1),
+  runtime.trafficSet('acme', 'web', { 1: 100 }),
+  runtime.instanceRequested(I1, 'acme', 'web', 1),
+  runtime.instanceStarted(I1, 41001),
+];
+
+function setup(events = history) {
+  const feed = new FakeFeed(events);
+  const dataPlane = new FakeDataPlane();
+  const routes = new RouteSynchronizer(feed, dataPlane, createLogger('router', 'silent'), { stickyApps: [] });
+  return { feed, dataPlane, routes };
+}
+
+describe('route synchronizer', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('starts the data plane with the table rebuilt from the whole history', async () => {
+    const { dataPlane, routes } = setup();
+    await routes.start();
+    expect(dataPlane.started?.apps.get('acme_web')?.versions.get(1)?.slots).toEqual([I1]);
+    expect(routes.isLive()).toBe(true);
+  });
+
+  it('applies each live change to the data plane', async () => {
+    const { feed, dataPlane, routes } = setup();
+    await routes.start();
+    feed.push(runtime.instanceReady(I1));
+    await routes.sync();
+    expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(true);
+  });
+
+  it('coalesces changes that arrive while an apply runs into one apply of the latest table', async () => {
+    const { feed, dataPlane, routes } = setup();
+    await routes.start();
+    const before = dataPlane.applied.length;
+    let release!: () => void;
+    dataPlane.hold = new Promise((resolve) => (release = resolve));
+    feed.push(runtime.instanceReady(I1));
+    feed.push(runtime.domainAdded('acme', 'web', 'a.example.com'));
+    feed.push(runtime.domainAdded('acme', 'web', 'b.example.com'));
+    const done = routes.sync();
+    release();
+    await done;
+    expect(dataPlane.applied.length - before).toBe(2);
+    expect(dataPlane.applied.at(-1)!.apps.get('acme_web')!.domains).toEqual([
+      'a.example.com',
+      'b.example.com',
+    ]);
+  });
+
+  it('drains a known instance and answers once the data plane took it out', async () => {
+    const { feed, dataPlane, routes } = setup();
+    await routes.start();
+    feed.push(runtime.instanceReady(I1));
+    await routes.sync();
+    let release!: () => void;
+    dataPlane.hold = new Promise((resolve) => (release = resolve));
+    let answered = false;
+    const drained = routes.drain(I1).then((result) => ((answered = true), result));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    release();
+    expect(await drained).toBe(true);
+    expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(false);
+    // A later readiness event does not bring a drained instance back.
+    feed.push(runtime.instanceReady(I1));
+    await routes.sync();
+    expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(false);
+  });
+
+  it('answers false for an instance it does not know, without touching the data plane', async () => {
+    const { dataPlane, routes } = setup();
+    await routes.start();
+    const applies = dataPlane.applied.length;
+    expect(await routes.drain('40000000-0000-4000-8000-00000000dead')).toBe(false);
+    expect(dataPlane.applied.length).toBe(applies);
+  });
+
+  it('retries a failed apply with the table as it is then', async () => {
+    const { feed, dataPlane, routes } = setup();
+    await routes.start();
+    jest.useFakeTimers();
+    dataPlane.failures = 1;
+    const applies = dataPlane.applied.length;
+    feed.push(runtime.instanceReady(I1));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(dataPlane.failures).toBe(0);
+    expect(dataPlane.applied.length).toBe(applies);
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(dataPlane.applied.length).toBe(applies + 1);
+    expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(true);
+  });
+
+  it('stops following events and stops the data plane', async () => {
+    const { feed, dataPlane, routes } = setup();
+    await routes.start();
+    await routes.stop();
+    expect(feed.stopped).toBe(true);
+    expect(dataPlane.stopped).toBe(true);
+    expect(routes.isLive()).toBe(false);
+  });
+});

@@ -1,0 +1,141 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type PierEvent } from '@pier/contracts';
+import { type Logger } from '@pier/observability';
+import { drainInstance, emptyRouteTable, evolve, evolveAll, type RouteTable } from '../../domain/route-table';
+import {
+  DATA_PLANE,
+  type DataPlane,
+  ROUTE_TABLE_OPTIONS,
+  ROUTER_LOGGER,
+  type RouteTableOptions,
+  RUNTIME_EVENT_FEED,
+  type RuntimeEventFeed,
+  type Subscription,
+} from '../ports';
+
+/** After a failed apply, the next attempt comes this much later (the table may have moved on by then). */
+const RETRY_AFTER_MS = 1000;
+
+interface Waiters {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Owns the route table and keeps the data plane on it. On start it replays every runtime event, then
+ * starts the data plane with the result, then follows live events. Changes are coalesced: while one
+ * apply runs, later changes wait and go out together with the table as it is then.
+ */
+@Injectable()
+export class RouteSynchronizer {
+  private table: RouteTable;
+  private live = false;
+  private stopped = false;
+  private feed?: Subscription;
+  private waiting?: Waiters;
+  private applying = false;
+  private retry?: NodeJS.Timeout;
+  private lastPosition = 0;
+  /** Events of the history, folded in one batch once it has been read. */
+  private backlog: PierEvent[] | undefined = [];
+
+  constructor(
+    @Inject(RUNTIME_EVENT_FEED) private readonly events: RuntimeEventFeed,
+    @Inject(DATA_PLANE) private readonly dataPlane: DataPlane,
+    @Inject(ROUTER_LOGGER) private readonly logger: Logger,
+    @Inject(ROUTE_TABLE_OPTIONS) options: RouteTableOptions,
+  ) {
+    this.table = emptyRouteTable({ stickyApps: options.stickyApps });
+  }
+
+  /** Rebuilds the table from the event history, starts the data plane on it, then follows live events. */
+  async start(): Promise<void> {
+    this.feed = await this.events.follow((event, position) => this.onEvent(event, position));
+    this.table = evolveAll(this.table, this.backlog ?? []);
+    this.backlog = undefined;
+    this.logger.info(
+      { position: this.lastPosition, apps: this.table.apps.size, instances: this.table.instances.size },
+      'route table rebuilt from events',
+    );
+    await this.dataPlane.start(this.table);
+    this.live = true;
+    // Events that arrived while the data plane started (a failure is logged and retried).
+    await this.sync().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    await this.feed?.stop();
+    this.waiting?.resolve();
+    await this.dataPlane.stop();
+  }
+
+  /** The current table (read-only). */
+  current(): RouteTable {
+    return this.table;
+  }
+
+  /** Whether the history has been replayed and the data plane follows live events. */
+  isLive(): boolean {
+    return this.live && !this.stopped;
+  }
+
+  /**
+   * Takes an instance out of rotation and resolves once the data plane no longer sends it new requests.
+   * False when the router does not know the instance. The drain is local to this router and lasts
+   * until the instance's own events take it out (stop requested, stopped).
+   */
+  async drain(instanceId: string): Promise<boolean> {
+    if (!this.table.instances.has(instanceId)) return false;
+    this.table = drainInstance(this.table, instanceId);
+    await this.sync();
+    return true;
+  }
+
+  /** Applies the current table; resolves when an apply that started after this call has finished. */
+  sync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.waiting) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.waiting = { promise, resolve, reject };
+    }
+    const { promise } = this.waiting;
+    if (!this.applying) void this.pump();
+    return promise;
+  }
+
+  private onEvent(event: PierEvent, position: number): void {
+    this.lastPosition = position;
+    if (this.backlog) {
+      this.backlog.push(event);
+      return;
+    }
+    const next = evolve(this.table, event);
+    if (next === this.table) return;
+    this.table = next;
+    if (this.live) this.sync().catch(() => undefined);
+  }
+
+  private async pump(): Promise<void> {
+    this.applying = true;
+    while (this.waiting && !this.stopped) {
+      const batch = this.waiting;
+      this.waiting = undefined;
+      try {
+        await this.dataPlane.apply(this.table);
+        batch.resolve();
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not apply the route table to the data plane; retrying');
+        batch.reject(error);
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.sync().catch(() => undefined), RETRY_AFTER_MS);
+        this.retry.unref();
+      }
+    }
+    this.applying = false;
+  }
+}

@@ -1,0 +1,70 @@
+import { commonEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
+import { appId, dnsLabelSchema, hostnameSchema } from '@pier/contracts';
+import { z } from 'zod';
+
+/** A port HAProxy binds: a fixed one (0 would leave nobody knowing where it listens). */
+const proxyPort = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const ipAddress = (fallback: string) => z.union([z.ipv4(), z.ipv6()]).default(fallback);
+
+export const routerConfigSchema = z
+  .object({
+    ...commonEnv,
+    ...eventStoreEnv,
+    /** Port of the router service's own ops endpoints (/healthz, /readyz, /metrics). */
+    PIER_ROUTER_PORT: envPort(4103),
+    /** HAProxy's HTTP frontend: every app's traffic. */
+    PIER_ROUTER_HTTP_PORT: proxyPort(8080),
+    /** Reserved for TLS termination (not served yet). */
+    PIER_ROUTER_HTTPS_PORT: proxyPort(8443),
+    /** Address the HTTP frontend binds. */
+    PIER_ROUTER_BIND: ipAddress('127.0.0.1'),
+    /** HAProxy's Prometheus exporter (per-app requests, status classes, latency). */
+    PIER_ROUTER_METRICS_PORT: proxyPort(8405),
+    PIER_ROUTER_METRICS_BIND: ipAddress('127.0.0.1'),
+    /** Apps' default domains are `<app>.<space>.<base domain>` (computed when an app is created). */
+    PIER_BASE_DOMAIN: hostnameSchema.default('pier.localhost'),
+    /** HAProxy's configuration, sockets, pid file and log. Unix socket paths are short: keep it so. */
+    PIER_ROUTER_STATE_DIR: z
+      .string()
+      .startsWith('/', 'must be an absolute path')
+      .max(80, 'at most 80 characters: HAProxy sockets live there and socket paths are limited to 107')
+      .default('/var/lib/pier/router'),
+    PIER_ROUTER_HAPROXY_BIN: z.string().min(1).default('/usr/sbin/haproxy'),
+    /** How long open requests may take to finish when the router stops. */
+    PIER_ROUTER_STOP_GRACE_MS: envInt(5000, 0, 600_000),
+    /**
+     * Interim, until an event carries the setting: apps (`space/app`, comma-separated) whose clients
+     * stick to one version and instance.
+     */
+    PIER_ROUTER_STICKY_APPS: z
+      .string()
+      .default('')
+      .transform((value, ctx) =>
+        value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+          .flatMap((entry) => {
+            const [space, app, ...rest] = entry.split('/');
+            if (
+              rest.length > 0 ||
+              !dnsLabelSchema.safeParse(space).success ||
+              !dnsLabelSchema.safeParse(app).success
+            ) {
+              ctx.addIssue({ code: 'custom', message: `"${entry}" is not space/app` });
+              return [];
+            }
+            return [appId(space!, app!)];
+          }),
+      ),
+  })
+  .refine(
+    (c) =>
+      new Set([c.PIER_ROUTER_HTTP_PORT, c.PIER_ROUTER_HTTPS_PORT, c.PIER_ROUTER_METRICS_PORT]).size === 3,
+    {
+      path: ['PIER_ROUTER_METRICS_PORT'],
+      message: 'PIER_ROUTER_HTTP_PORT, PIER_ROUTER_HTTPS_PORT and PIER_ROUTER_METRICS_PORT must differ',
+    },
+  );
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;

@@ -1,0 +1,289 @@
+import { type PierEvent } from '@pier/contracts';
+import { runtime } from '../../test/support/runtime-events';
+import { type HaproxySettings, renderHaproxyConfig } from './haproxy-config';
+import { emptyRouteTable, evolve, type RouteTable } from './route-table';
+
+const settings: HaproxySettings = {
+  bind: '127.0.0.1',
+  httpPort: 18080,
+  metricsBind: '127.0.0.1',
+  metricsPort: 18405,
+  statsSocket: '/run/pier/haproxy.sock',
+  hostsMapFile: '/run/pier/hosts.map',
+  minSlots: 4,
+  hardStopAfterSeconds: 600,
+};
+
+const W1 = '20000000-0000-4000-8000-000000000001';
+const W2 = '20000000-0000-4000-8000-000000000002';
+const W3 = '20000000-0000-4000-8000-000000000003';
+const A1 = '20000000-0000-4000-8000-000000000011';
+
+/** acme/web at 80/20/0 over versions 1, 2, 3; acme/api sticky; acme/empty with nothing to serve; acme/old deleting. */
+const history: PierEvent[] = [
+  runtime.appCreated('acme', 'web'),
+  runtime.domainAdded('acme', 'web', 'Shop.Example.com'),
+  runtime.versionCreated('acme', 'web', 1),
+  runtime.versionCreated('acme', 'web', 2),
+  runtime.versionCreated('acme', 'web', 3),
+  runtime.trafficSet('acme', 'web', { 1: 80, 2: 20, 3: 0 }),
+  runtime.instanceRequested(W1, 'acme', 'web', 1),
+  runtime.instanceStarted(W1, 41001),
+  runtime.instanceReady(W1),
+  runtime.instanceRequested(W2, 'acme', 'web', 1),
+  runtime.instanceStarted(W2, 41002),
+  runtime.instanceRequested(W3, 'acme', 'web', 3),
+  runtime.instanceStarted(W3, 41003),
+  runtime.instanceReady(W3),
+  runtime.appCreated('acme', 'api'),
+  runtime.versionCreated('acme', 'api', 1),
+  runtime.trafficSet('acme', 'api', { 1: 100 }),
+  runtime.instanceRequested(A1, 'acme', 'api', 1),
+  runtime.instanceStarted(A1, 42001),
+  runtime.instanceReady(A1),
+  runtime.appCreated('acme', 'empty'),
+  runtime.appCreated('acme', 'old'),
+  runtime.versionCreated('acme', 'old', 1),
+  runtime.trafficSet('acme', 'old', { 1: 100 }),
+  runtime.deletionRequested('acme', 'old'),
+];
+const table = (events = history, stickyApps = ['acme_api']): RouteTable =>
+  events.reduce(evolve, emptyRouteTable({ stickyApps }));
+
+/** The configuration as `header → body lines` (trimmed, without blank lines). */
+function sections(text: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  let current: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (!line.startsWith(' ')) result.set(line, (current = []));
+    else current.push(line.trim());
+  }
+  return result;
+}
+const render = (t = table()) => renderHaproxyConfig(t, settings);
+const section = (name: string, t?: RouteTable) => sections(render(t).text).get(name) ?? [];
+const frontend = (t?: RouteTable) => section('frontend http', t);
+
+/** The bucket ranges an app's rules give each version. */
+function ranges(lines: readonly string[], app: string): { backend: string; from: number; to: number }[] {
+  return lines.flatMap((l) => {
+    const m = new RegExp(
+      `^use_backend (\\S+) if app:${app} \\S+ \\{ var\\(txn.pier_r\\) -m int (\\d+):(\\d+) \\}$`,
+    ).exec(l);
+    return m ? [{ backend: m[1]!, from: Number(m[2]), to: Number(m[3]) }] : [];
+  });
+}
+
+/** The JSON in `string '…'` of an `http-request return` or `http-error` line. */
+const jsonBody = (line: string | undefined) => JSON.parse(/string '(.*)'$/.exec(line ?? '')![1]!) as unknown;
+
+describe('HAProxy configuration', () => {
+  it('listens for HTTP on the configured address and serves Prometheus metrics on its own', () => {
+    expect(frontend()).toContain('bind 127.0.0.1:18080');
+    const metrics = section('frontend pier.metrics');
+    expect(metrics).toContain('bind 127.0.0.1:18405');
+    expect(metrics).toContain('http-request use-service prometheus-exporter if { path /metrics }');
+    expect(section('global')).toContain('stats socket /run/pier/haproxy.sock mode 600 level admin');
+    const v6 = renderHaproxyConfig(table(), { ...settings, bind: '::1' }).text;
+    expect(sections(v6).get('frontend http')).toContain('bind [::1]:18080');
+  });
+
+  it('maps every host of every app being served to the app, and routes by Host without port or case', () => {
+    expect(render().hostsMap.split('\n').filter(Boolean)).toEqual([
+      'api.acme.pier.localhost acme_api',
+      'empty.acme.pier.localhost acme_empty',
+      'shop.example.com acme_web',
+      'web.acme.pier.localhost acme_web',
+    ]);
+    expect(frontend()).toContain('http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower');
+    expect(frontend()).toContain(
+      'http-request set-var(txn.pier_app) var(txn.pier_host),map_str(/run/pier/hosts.map)',
+    );
+    expect(frontend()).toContain('acl app:acme.web var(txn.pier_app) -m str acme_web');
+  });
+
+  it('answers 404 ROUTE_NOT_FOUND, with the host JSON-escaped by HAProxy, for any other host', () => {
+    expect(frontend()).toContain('default_backend pier.not-found');
+    const notFound = section('backend pier.not-found');
+    expect(notFound).toHaveLength(1);
+    expect(notFound[0]).toMatch(/^http-request return status 404 content-type application\/json lf-string '/);
+    const body = /lf-string '(.*)'$/
+      .exec(notFound[0]!)![1]!
+      .replace('%[var(txn.pier_host),json(utf8s)]', 'h');
+    expect(JSON.parse(body)).toEqual({
+      error: { code: 'ROUTE_NOT_FOUND', message: 'no app is served at this host', details: { host: 'h' } },
+    });
+  });
+
+  it('splits by weight over 10000 buckets, in steps of 0.01 %, and never routes to a version at 0', () => {
+    const web = ranges(frontend(), 'acme.web');
+    expect(web).toEqual([
+      { backend: 'acme.web.v1', from: 0, to: 7999 },
+      { backend: 'acme.web.v2', from: 8000, to: 9999 },
+    ]);
+    expect(frontend()).toContain('http-request set-var(txn.pier_r) rand(10000)');
+    const fine = table([...history, runtime.trafficSet('acme', 'web', { 1: 99.99, 2: 0.01 })]);
+    expect(ranges(frontend(fine), 'acme.web')).toEqual([
+      { backend: 'acme.web.v1', from: 0, to: 9998 },
+      { backend: 'acme.web.v2', from: 9999, to: 9999 },
+    ]);
+    const text = render().text;
+    expect(text).not.toContain('acme.web.v3');
+    expect(render().servers.some((s) => s.instanceId === W3)).toBe(false);
+  });
+
+  it('spills to another weighted version with a ready instance, then answers 503 for the app', () => {
+    const rules = frontend().filter((l) => /^use_backend .* if app:acme\.web( |$)/.test(l));
+    expect(rules).toEqual([
+      'use_backend acme.web.v1 if app:acme.web up:acme.web.v1 { var(txn.pier_r) -m int 0:7999 }',
+      'use_backend acme.web.v2 if app:acme.web up:acme.web.v2 { var(txn.pier_r) -m int 8000:9999 }',
+      'use_backend acme.web.v1 if app:acme.web up:acme.web.v1',
+      'use_backend acme.web.v2 if app:acme.web up:acme.web.v2',
+      'use_backend acme.web.unavailable if app:acme.web',
+    ]);
+    // A worker finishing its connections after a reload sees no usable server anywhere: it keeps routing.
+    expect(frontend()).toContain('acl up:acme.web.v1 nbsrv(acme.web.v1) gt 0');
+    expect(frontend()).toContain('acl up:acme.web.v1 stopping');
+  });
+
+  it('answers 503 NO_READY_INSTANCE naming the app when none is ready, from the app and from a version', () => {
+    const expected = {
+      error: {
+        code: 'NO_READY_INSTANCE',
+        message: 'no instance of app web in space acme is ready',
+        details: { space: 'acme', app: 'web' },
+      },
+    };
+    const unavailable = section('backend acme.web.unavailable');
+    expect(unavailable[0]).toMatch(/^http-request return status 503 content-type application\/json string '/);
+    expect(jsonBody(unavailable[0])).toEqual(expected);
+    const v1 = section('backend acme.web.v1');
+    expect(
+      jsonBody(v1.find((l) => l.startsWith('http-error status 503 content-type application/json'))),
+    ).toEqual(expected);
+    expect(frontend()).toContain('use_backend acme.empty.unavailable if app:acme.empty');
+  });
+
+  it('stops routing an app whose deletion started', () => {
+    expect(render().hostsMap).not.toContain('acme_old');
+    expect(render().text).not.toContain('acme.old');
+  });
+
+  it('retries idempotent requests on another instance, and only connection failures for the others', () => {
+    const defaults = section('defaults');
+    expect(defaults).toEqual(
+      expect.arrayContaining([
+        'retries 3',
+        'option redispatch 1',
+        'retry-on conn-failure empty-response response-timeout',
+      ]),
+    );
+    const disable = section('backend acme.web.v1').find((l) => l.startsWith('http-request disable-l7-retry'));
+    expect(disable).toBe('http-request disable-l7-retry unless { method GET HEAD OPTIONS TRACE PUT DELETE }');
+    expect(disable).not.toMatch(/POST|PATCH/);
+  });
+
+  it('tells the instance who asked (X-Forwarded-*) and lets WebSockets through', () => {
+    expect(section('defaults')).toContain('option forwardfor');
+    expect(frontend()).toEqual(
+      expect.arrayContaining([
+        'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+        'http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }',
+      ]),
+    );
+    expect(section('defaults')).toContain('timeout tunnel 1h');
+  });
+
+  it('pins a sticky client to its version and instance with a cookie, ahead of the random split', () => {
+    const api = frontend().filter((l) => l.includes('if app:acme.api '));
+    expect(api[0]).toBe(
+      'use_backend acme.api.v1 if app:acme.api up:acme.api.v1 { req.cook(pier_acme_api),field(1,.) -m str 1 }',
+    );
+    expect(api[1]).toContain('{ var(txn.pier_r) -m int 0:9999 }');
+    const backend = section('backend acme.api.v1');
+    expect(backend).toContain('cookie pier_acme_api insert indirect nocache httponly');
+    expect(backend).toContain('server s1 127.0.0.1:42001 cookie 1.s1');
+    expect(backend).toContain('server s2 127.0.0.1:1 disabled cookie 1.s2');
+    expect(section('backend acme.web.v1').some((l) => l.includes('cookie'))).toBe(false);
+    expect(frontend().some((l) => l.includes('req.cook(pier_acme_web)'))).toBe(false);
+  });
+
+  it('renders every slot of a version: ready instances in rotation, the others and empty slots disabled', () => {
+    expect(section('backend acme.web.v1').filter((l) => l.startsWith('server '))).toEqual([
+      'server s1 127.0.0.1:41001',
+      'server s2 127.0.0.1:41002 disabled',
+      'server s3 127.0.0.1:1 disabled',
+      'server s4 127.0.0.1:1 disabled',
+    ]);
+    expect(render().servers.filter((s) => s.backend === 'acme.web.v1')).toEqual([
+      {
+        backend: 'acme.web.v1',
+        name: 's1',
+        instanceId: W1,
+        endpoint: { host: '127.0.0.1', port: 41001 },
+        enabled: true,
+      },
+      {
+        backend: 'acme.web.v1',
+        name: 's2',
+        instanceId: W2,
+        endpoint: { host: '127.0.0.1', port: 41002 },
+        enabled: false,
+      },
+      { backend: 'acme.web.v1', name: 's3', instanceId: null, endpoint: null, enabled: false },
+      { backend: 'acme.web.v1', name: 's4', instanceId: null, endpoint: null, enabled: false },
+    ]);
+  });
+
+  it('grows a backend in powers of two when its instances outnumber its slots', () => {
+    const more = Array.from({ length: 4 }, (_, i) => `30000000-0000-4000-8000-00000000000${i}`).flatMap(
+      (id, i) => [runtime.instanceRequested(id, 'acme', 'web', 1), runtime.instanceStarted(id, 43000 + i)],
+    );
+    const servers = section('backend acme.web.v1', table([...history, ...more])).filter((l) =>
+      l.startsWith('server'),
+    );
+    expect(servers).toHaveLength(8);
+  });
+
+  it('keeps the layout when only membership or readiness change, and changes it for anything else', () => {
+    const base = render();
+    const sameLayout = [
+      runtime.instanceReady(W2),
+      runtime.instanceNotReady(W1),
+      runtime.instanceStarted(W1, 45000, { restarts: 1 }),
+      runtime.stopRequested(W1),
+      runtime.instanceStopped(W1),
+    ];
+    for (const e of sameLayout) {
+      const next = render(table([...history, e]));
+      expect(next.layout).toBe(base.layout);
+      expect(next.text).not.toBe(base.text);
+    }
+    const newLayout = [
+      runtime.domainAdded('acme', 'web', 'new.example.com'),
+      runtime.trafficSet('acme', 'web', { 1: 50, 2: 50 }),
+      runtime.trafficSet('acme', 'web', { 1: 80, 2: 10, 3: 10 }),
+      runtime.appCreated('acme', 'other'),
+      runtime.deletionRequested('acme', 'web'),
+    ];
+    for (const e of newLayout) expect(render(table([...history, e])).layout).not.toBe(base.layout);
+  });
+
+  it('is a pure function of the table and the settings', () => {
+    expect(render(table())).toEqual(render(table()));
+  });
+
+  it('sends no traffic to an instance advertised by name: HAProxy would resolve it at load time', () => {
+    const named = table([
+      ...history,
+      runtime.instanceStarted(W2, 41002, { host: 'node-2.example.com', restarts: 1 }),
+      runtime.instanceReady(W2),
+    ]);
+    expect(render(named).servers.find((s) => s.instanceId === W2)).toMatchObject({
+      endpoint: null,
+      enabled: false,
+    });
+    expect(render(named).text).not.toContain('node-2.example.com');
+  });
+});

@@ -1,0 +1,296 @@
+import {
+  type AppRoute,
+  type Endpoint,
+  inRotation,
+  hostsOf,
+  type RouteTable,
+  type VersionRoute,
+} from './route-table';
+import { routableWeights, TRAFFIC_BUCKETS, trafficRanges } from './traffic-split';
+
+/** What the rendered configuration depends on besides the route table. */
+export interface HaproxySettings {
+  /** Address and port of the HTTP frontend. */
+  readonly bind: string;
+  readonly httpPort: number;
+  /** Address and port of the Prometheus exporter (`/metrics`). */
+  readonly metricsBind: string;
+  readonly metricsPort: number;
+  /** The worker's runtime API socket. */
+  readonly statsSocket: string;
+  /** The host → app map file the configuration reads. */
+  readonly hostsMapFile: string;
+  /** Fewest server slots of a version backend; more come in powers of two. */
+  readonly minSlots: number;
+  /** How long a worker replaced by a reload may keep serving its open connections (WebSockets…). */
+  readonly hardStopAfterSeconds: number;
+}
+
+/** One server slot of a version backend, as the runtime API addresses it. */
+export interface HaproxyServer {
+  readonly backend: string;
+  readonly name: string;
+  /** The instance holding the slot, if any. */
+  readonly instanceId: string | null;
+  readonly endpoint: Endpoint | null;
+  /** In rotation: `ready` in HAProxy; otherwise in maintenance. */
+  readonly enabled: boolean;
+}
+
+/** A complete data-plane configuration. */
+export interface HaproxyConfig {
+  /** `haproxy.cfg`, with the current membership rendered in (a reload starts with it). */
+  readonly text: string;
+  /** The hosts map: `<host> <space>_<app>` per line. */
+  readonly hostsMap: string;
+  /**
+   * Everything except server addresses and states. Two configurations with the same layout differ only
+   * in what the runtime API can set, so going from one to the other needs no reload.
+   */
+  readonly layout: string;
+  readonly servers: readonly HaproxyServer[];
+}
+
+/** The backend of one version of an app. Names are unambiguous: DNS labels hold no dot. */
+export const versionBackend = (app: { space: string; app: string }, version: number): string =>
+  `${app.space}.${app.app}.v${version}`;
+/** The backend answering 503 for an app without a ready instance (counted per app by the exporter). */
+export const unavailableBackend = (app: { space: string; app: string }): string =>
+  `${app.space}.${app.app}.unavailable`;
+export const NOT_FOUND_BACKEND = 'pier.not-found';
+/** The sticky-session cookie of an app; its value is `<version>.<server>`. */
+export const stickyCookie = (app: { space: string; app: string }): string => `pier_${app.space}_${app.app}`;
+
+/** The JSON error body of an app without a ready instance. */
+export function noReadyInstanceBody(app: { space: string; app: string }): string {
+  return JSON.stringify({
+    error: {
+      code: 'NO_READY_INSTANCE',
+      message: `no instance of app ${app.app} in space ${app.space} is ready`,
+      details: { space: app.space, app: app.app },
+    },
+  });
+}
+
+/** The 404 body as an HAProxy log-format string: the request's host, JSON-escaped by HAProxy. */
+export const ROUTE_NOT_FOUND_FORMAT =
+  '{"error":{"code":"ROUTE_NOT_FOUND","message":"no app is served at this host",' +
+  '"details":{"host":"%[var(txn.pier_host),json(utf8s)]"}}}';
+
+/** The version backends' idempotent methods: only these are retried once a request was sent. */
+export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'] as const;
+
+/**
+ * Renders the HAProxy configuration of a route table. Pure: the same table and settings give the same
+ * text, byte for byte.
+ *
+ * A request is routed by its `Host` (port ignored, case-insensitive) through the hosts map to an app;
+ * then, for apps with sticky sessions, by the version in its cookie; then by a random bucket in
+ * [0, 10000) to the version owning that range; a version without a ready instance spills to the app's
+ * other weighted versions, and with none left the app answers 503. Within a version, round robin over
+ * its ready instances.
+ */
+export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings): HaproxyConfig {
+  const apps = [...table.apps.entries()]
+    .filter(([, app]) => !app.deleting)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const servers: HaproxyServer[] = [];
+  const backends: { app: AppRoute; version: VersionRoute; servers: HaproxyServer[] }[] = [];
+  for (const [, app] of apps) {
+    for (const versionNumber of [...routableWeights(app).keys()].sort((a, b) => a - b)) {
+      const version = app.versions.get(versionNumber)!;
+      const slots = slotsOf(table, app, version, settings.minSlots);
+      backends.push({ app, version, servers: slots });
+      servers.push(...slots);
+    }
+  }
+  const render = (masked: boolean) =>
+    [
+      globalSection(settings),
+      defaultsSection(),
+      frontendSection(apps, settings),
+      metricsSection(settings),
+      notFoundSection(),
+      ...apps.map(([, app]) => unavailableSection(app)),
+      ...backends.map((b) => versionSection(b.app, b.version, b.servers, masked)),
+    ].join('\n');
+  const hostsMap = apps
+    .flatMap(([id, app]) => hostsOf(app).map((host) => `${host} ${id}\n`))
+    .sort()
+    .join('');
+  return { text: render(false), hostsMap, layout: `${render(true)}\n#map\n${hostsMap}`, servers };
+}
+
+/** The slots of a version backend: every slot the version ever used, rounded up to a power of two. */
+function slotsOf(table: RouteTable, app: AppRoute, version: VersionRoute, minSlots: number): HaproxyServer[] {
+  let count = Math.max(1, minSlots);
+  while (count < version.slots.length) count *= 2;
+  const backend = versionBackend(app, version.version);
+  return Array.from({ length: count }, (_, i) => {
+    const instanceId = version.slots[i] ?? null;
+    const instance = instanceId ? table.instances.get(instanceId) : undefined;
+    const endpoint = instance?.endpoint && isIpLiteral(instance.endpoint.host) ? instance.endpoint : null;
+    return {
+      backend,
+      name: `s${i + 1}`,
+      instanceId,
+      endpoint,
+      enabled: !!instance && inRotation(instance) && endpoint !== null,
+    };
+  });
+}
+
+function globalSection(s: HaproxySettings): string {
+  return lines('global', [
+    `stats socket ${s.statsSocket} mode 600 level admin`,
+    'stats timeout 30s',
+    // Notices only (server state changes, reloads): no per-request access log.
+    'log stderr format raw local0 notice',
+    `hard-stop-after ${s.hardStopAfterSeconds}s`,
+  ]);
+}
+
+function defaultsSection(): string {
+  return lines('defaults', [
+    'mode http',
+    'log global',
+    'option forwardfor',
+    // Retries go to another instance: a refused connection, an empty answer, or no answer in time.
+    'retries 3',
+    'option redispatch 1',
+    'retry-on conn-failure empty-response response-timeout',
+    'timeout connect 3s',
+    'timeout client 60s',
+    'timeout server 60s',
+    'timeout http-request 10s',
+    'timeout http-keep-alive 10s',
+    'timeout queue 10s',
+    // Upgraded connections (WebSockets) live by this one.
+    'timeout tunnel 1h',
+    'timeout client-fin 5s',
+    'timeout server-fin 5s',
+  ]);
+}
+
+function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: HaproxySettings): string {
+  const body = [
+    `bind ${address(s.bind, s.httpPort)}`,
+    'http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower',
+    `http-request set-var(txn.pier_app) var(txn.pier_host),map_str(${s.hostsMapFile})`,
+    `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS})`,
+    'http-request set-header X-Forwarded-Proto https if { ssl_fc }',
+    'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+    'http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }',
+    'http-request set-header X-Forwarded-Port %[dst_port]',
+  ];
+  for (const [id, app] of apps) body.push('', ...appRules(id, app));
+  body.push('', `default_backend ${NOT_FOUND_BACKEND}`);
+  return lines('frontend http', body);
+}
+
+function appRules(id: string, app: AppRoute): string[] {
+  const weights = routableWeights(app);
+  const ranges = trafficRanges(weights);
+  const name = `${app.space}.${app.app}`;
+  const isApp = `app:${name}`;
+  const rules = [`# ${app.space}/${app.app}`, `acl ${isApp} var(txn.pier_app) -m str ${id}`];
+  const up = (version: number) => `up:${versionBackend(app, version)}`;
+  for (const { version } of ranges) {
+    // A worker that is stopping after a reload reports no usable server in any backend: it keeps
+    // routing by weight instead of answering 503 to the requests it still finishes.
+    rules.push(
+      `acl ${up(version)} nbsrv(${versionBackend(app, version)}) gt 0`,
+      `acl ${up(version)} stopping`,
+    );
+  }
+  if (app.stickySessions) {
+    for (const { version } of ranges) {
+      rules.push(
+        `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ` +
+          `{ req.cook(${stickyCookie(app)}),field(1,.) -m str ${version} }`,
+      );
+    }
+  }
+  for (const { version, from, to } of ranges) {
+    rules.push(
+      `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ` +
+        `{ var(txn.pier_r) -m int ${from}:${to} }`,
+    );
+  }
+  // The chosen version has no ready instance: the heaviest other version that has one takes it.
+  const spill = [...ranges].sort((a, b) => b.to - b.from - (a.to - a.from) || a.version - b.version);
+  for (const { version } of spill) {
+    rules.push(`use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)}`);
+  }
+  rules.push(`use_backend ${unavailableBackend(app)} if ${isApp}`);
+  return rules;
+}
+
+function metricsSection(s: HaproxySettings): string {
+  return lines('frontend pier.metrics', [
+    `bind ${address(s.metricsBind, s.metricsPort)}`,
+    'http-request use-service prometheus-exporter if { path /metrics }',
+    "http-request return status 404 content-type text/plain string 'not found'",
+  ]);
+}
+
+function notFoundSection(): string {
+  return lines(`backend ${NOT_FOUND_BACKEND}`, [
+    `http-request return status 404 content-type application/json lf-string '${ROUTE_NOT_FOUND_FORMAT}'`,
+  ]);
+}
+
+function unavailableSection(app: AppRoute): string {
+  return lines(`backend ${unavailableBackend(app)}`, [
+    `http-request return status 503 content-type application/json string '${noReadyInstanceBody(app)}'`,
+  ]);
+}
+
+function versionSection(
+  app: AppRoute,
+  version: VersionRoute,
+  servers: readonly HaproxyServer[],
+  masked: boolean,
+): string {
+  const body = ['balance roundrobin'];
+  if (app.stickySessions) body.push(`cookie ${stickyCookie(app)} insert indirect nocache httponly`);
+  body.push(
+    // A request that may have reached the instance is retried only when repeating it is harmless.
+    `http-request disable-l7-retry unless { method ${IDEMPOTENT_METHODS.join(' ')} }`,
+    // HAProxy's own 503 (every instance failed or none is ready) in Pier's error format.
+    `http-error status 503 content-type application/json string '${noReadyInstanceBody(app)}'`,
+  );
+  for (const server of servers) {
+    const target = masked
+      ? 'SLOT'
+      : server.endpoint
+        ? address(server.endpoint.host, server.endpoint.port)
+        : PLACEHOLDER;
+    const disabled = !masked && !server.enabled ? ' disabled' : '';
+    const cookie = app.stickySessions ? ` cookie ${version.version}.${server.name}` : '';
+    body.push(`server ${server.name} ${target}${disabled}${cookie}`);
+  }
+  return lines(`backend ${versionBackend(app, version.version)}`, body);
+}
+
+/** The address of an empty slot: never connected to, the slot is in maintenance. */
+const PLACEHOLDER = '127.0.0.1:1';
+
+function address(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function lines(header: string, body: readonly string[]): string {
+  return `${header}\n${body.map((l) => (l === '' ? '' : `  ${l}`)).join('\n')}\n`;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-f:]*:[0-9a-f:.]*$/i;
+
+/**
+ * The runtime API sets IP addresses only, and a name in the configuration would be resolved when
+ * HAProxy loads it (an unresolvable one fails the reload): instances advertised by name get no traffic.
+ */
+export function isIpLiteral(host: string): boolean {
+  return IPV4.test(host) || (IPV6.test(host) && host.length <= 45);
+}

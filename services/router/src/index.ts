@@ -1,0 +1,2 @@
+export { RouterModule, ROUTER_DATA_PLANE } from './router.module';
+export { routerConfigSchema, type RouterConfig } from './config';

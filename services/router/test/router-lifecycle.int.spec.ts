@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
+import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@pier/testing';
+import { renderHaproxyConfig } from '../src/domain/haproxy-config';
+import { emptyRouteTable } from '../src/domain/route-table';
+import { haproxyPaths, writeConfig } from '../src/infrastructure/haproxy/haproxy-files';
+import { type Backend, request, startBackend, whoAnswers } from './support/http';
+import {
+  publish,
+  removeState,
+  routerSetup,
+  type RouterSetup,
+  type RouterUnderTest,
+  startRouter,
+} from './support/router-harness';
+import { runtime } from './support/runtime-events';
+
+const HAPROXY = '/usr/sbin/haproxy';
+
+describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy and NATS)', () => {
+  const prefix = uniqueName('router_life');
+  let setup: RouterSetup;
+  let nc: NatsConnection;
+  let store: EventStore<PierEvent>;
+  let router: RouterUnderTest | undefined;
+  let steady: Backend;
+  let slow: Backend;
+  const host = (app: string) => `${app}.acme.pier.localhost`;
+
+  function app(name: string, target: Backend): PierEvent[] {
+    const id = randomUUID();
+    return [
+      runtime.appCreated('acme', name),
+      runtime.versionCreated('acme', name, 1),
+      runtime.trafficSet('acme', name, { 1: 100 }),
+      runtime.instanceRequested(id, 'acme', name, 1),
+      runtime.instanceStarted(id, target.port),
+      runtime.instanceReady(id),
+    ];
+  }
+
+  /**
+   * Requests `host` until stopped, on fresh connections or over one keep-alive connection; resolves with
+   * every outcome that was not a 200.
+   */
+  function keepRequesting(h: string, agent?: http.Agent): { stop(): Promise<string[]>; count(): number } {
+    let running = true;
+    let count = 0;
+    const failures: string[] = [];
+    const loop = (async () => {
+      while (running) {
+        try {
+          const answer = await request(setup.httpPort, h, { agent: agent ?? false });
+          if (answer.status !== 200) failures.push(`status ${answer.status}`);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+        count++;
+      }
+    })();
+    return {
+      count: () => count,
+      stop: async () => {
+        running = false;
+        await loop;
+        return failures;
+      },
+    };
+  }
+
+  /** Waits until the driver has started a new HAProxy in place of `masterPid`. */
+  async function restartedAfter(r: RouterUnderTest, masterPid: number, restarts: number): Promise<void> {
+    await expectEventually(
+      async () => {
+        expect(r.driver.status()).toMatchObject({ running: true, restarts: restarts + 1 });
+        expect((await r.driver.processes()).masterPid).not.toBe(masterPid);
+      },
+      { timeoutMs: 20_000, what: 'HAProxy restarted' },
+    );
+  }
+
+  beforeAll(async () => {
+    setup = await routerSetup(prefix);
+    nc = await connectTestNats();
+    store = await EventStore.open(nc, subjectsFor(prefix), pierEvents);
+    steady = await startBackend('steady');
+    slow = await startBackend('slow');
+    await publish(store, ...app('steady', steady), ...app('slow', slow));
+    router = await startRouter(setup);
+  });
+
+  afterAll(async () => {
+    await router?.close();
+    await Promise.all([steady?.close(), slow?.close()]);
+    await deleteStreams(nc, prefix);
+    await nc.close();
+    await removeState(setup);
+  });
+
+  it('finishes a request in flight during a reload, and keeps serving other apps through reloads', async () => {
+    const r = router!;
+    const before = (await r.driver.processes()).workers;
+    const reloads = r.driver.status().reloads;
+    const traffic = keepRequesting(host('steady'));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const reused = [1, 2, 3, 4].map(() => keepRequesting(host('steady'), agent));
+    const inFlight = request(setup.httpPort, host('slow'), { path: '/slow?ms=3000' });
+    await expectEventually(() => expect(slow.inFlight).toBe(1));
+    for (let i = 0; i < 5; i++) {
+      // Each new domain changes the layout: a reload.
+      await publish(store, runtime.domainAdded('acme', 'slow', `reload-${i}.example.test`));
+      await expectEventually(() => expect(r.driver.status().reloads).toBeGreaterThan(reloads + i));
+    }
+    expect((await r.driver.processes()).workers).not.toEqual(before);
+    // The reloads are done and the request is still being answered by the worker that took it.
+    expect(slow.inFlight).toBe(1);
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-backend']).toBe('slow');
+    const failures = await traffic.stop();
+    const keepAliveFailures = (await Promise.all(reused.map((r) => r.stop()))).flat();
+    agent.destroy();
+    process.stdout.write(
+      `router: during 5 reloads, ${traffic.count()} requests on fresh connections failed ${JSON.stringify(failures)}; ` +
+        `${reused.reduce((n, r) => n + r.count(), 0)} over keep-alive failed ${JSON.stringify(keepAliveFailures)}\n`,
+    );
+    expect(failures).toEqual([]);
+    expect(traffic.count()).toBeGreaterThan(10);
+    // HAProxy 2.6 closes idle keep-alive connections of the old worker: a request racing that close sees
+    // a reset (a client retries those). A request it did take is never answered with an error.
+    expect(keepAliveFailures.filter((f) => f.startsWith('status'))).toEqual([]);
+  });
+
+  it('restarts HAProxy when its worker is killed, with the current routes', async () => {
+    const r = router!;
+    const { masterPid, workers } = await r.driver.processes();
+    const restarts = r.driver.status().restarts;
+    process.kill(workers[0]!, 'SIGKILL');
+    await restartedAfter(r, masterPid, restarts);
+    expect(await whoAnswers(setup.httpPort, host('steady'))).toBe('steady');
+    expect(await whoAnswers(setup.httpPort, 'reload-4.example.test')).toBe('slow');
+  });
+
+  it('restarts HAProxy when its master is killed, with the current routes', async () => {
+    const r = router!;
+    const { masterPid } = await r.driver.processes();
+    const restarts = r.driver.status().restarts;
+    process.kill(masterPid, 'SIGKILL');
+    // Its worker may serve a moment longer: wait for the new master, not for an answer.
+    await restartedAfter(r, masterPid, restarts);
+    expect(await whoAnswers(setup.httpPort, host('steady'))).toBe('steady');
+    expect(await whoAnswers(setup.httpPort, 'reload-4.example.test')).toBe('slow');
+  });
+
+  it('rebuilds the same routes from events when the router restarts', async () => {
+    const table = router!.routes.current();
+    await router!.close();
+    router = undefined;
+    await expect(request(setup.httpPort, host('steady'))).rejects.toThrow(/ECONNREFUSED/);
+    router = await startRouter(setup);
+    expect(router.routes.current()).toEqual(table);
+    expect(await whoAnswers(setup.httpPort, host('steady'))).toBe('steady');
+    expect(await whoAnswers(setup.httpPort, 'reload-2.example.test')).toBe('slow');
+    expect((await request(setup.httpPort, 'nobody.example.test')).status).toBe(404);
+  });
+
+  it('takes over an HAProxy that a router which died left running, without interrupting it', async () => {
+    await router!.close();
+    router = undefined;
+    // What a router killed with SIGKILL leaves behind: its HAProxy, still serving (here an empty table).
+    const paths = haproxyPaths(setup.stateDir);
+    const settings = {
+      bind: '127.0.0.1',
+      httpPort: setup.httpPort,
+      metricsBind: '127.0.0.1',
+      metricsPort: setup.metricsPort,
+      statsSocket: paths.statsSocket,
+      hostsMapFile: paths.hostsMap,
+      minSlots: 8,
+      hardStopAfterSeconds: 600,
+    };
+    await writeConfig(HAPROXY, paths, renderHaproxyConfig(emptyRouteTable(), settings));
+    const orphan: ChildProcess = spawn(
+      HAPROXY,
+      ['-W', '-S', `${paths.masterSocket},mode,600`, '-f', paths.config, '-p', paths.pidFile],
+      { stdio: 'ignore' },
+    );
+    const orphanExit = new Promise((resolve) => orphan.once('exit', resolve));
+    try {
+      await expectEventually(async () =>
+        expect((await request(setup.httpPort, host('steady'))).status).toBe(404),
+      );
+      const traffic = keepRequesting('nobody.example.test');
+      router = await startRouter(setup);
+      expect((await router.driver.processes()).masterPid).toBe(orphan.pid);
+      expect(router.driver.status()).toMatchObject({ reloads: 1, restarts: 0 });
+      expect(await whoAnswers(setup.httpPort, host('steady'))).toBe('steady');
+      // Every request during the takeover was answered (404: that host is nobody's).
+      const failures = await traffic.stop();
+      expect(failures.filter((f) => f !== 'status 404')).toEqual([]);
+      await router.close();
+      router = undefined;
+      await orphanExit;
+    } finally {
+      if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
+    }
+  });
+});

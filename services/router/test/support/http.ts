@@ -1,0 +1,192 @@
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { type AddressInfo, type Socket } from 'node:net';
+
+/** A stand-in for an instance: answers every request with its own name, and echoes WebSocket bytes. */
+export interface Backend {
+  readonly name: string;
+  readonly port: number;
+  /** Requests received so far. */
+  readonly received: number;
+  /** Requests being answered now. */
+  readonly inFlight: number;
+  close(): Promise<void>;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/** What a backend puts in its answer body. */
+export interface Echo {
+  readonly name: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * Starts a backend on a free 127.0.0.1 port. `GET /slow?ms=N` answers after N ms; an `Upgrade:
+ * websocket` request is accepted and every byte sent afterwards is echoed back.
+ */
+export async function startBackend(name: string): Promise<Backend> {
+  let received = 0;
+  let inFlight = 0;
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    received++;
+    inFlight++;
+    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
+    req.resume();
+    req.on('end', () => {
+      setTimeout(() => {
+        const echo: Echo = { name, method: req.method ?? '', url: req.url ?? '', headers: req.headers };
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('x-backend', name);
+        res.end(JSON.stringify(echo));
+        inFlight--;
+      }, delay);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+    const accept = createHash('sha1')
+      .update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\nX-Backend: ${name}\r\n\r\n`,
+    );
+    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    name,
+    port,
+    get received() {
+      return received;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One request through the router, with an explicit Host header. */
+export function request(
+  port: number,
+  host: string,
+  options: {
+    path?: string;
+    method?: string;
+    headers?: Record<string, string>;
+    agent?: http.Agent | false;
+    body?: string;
+  } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: options.path ?? '/',
+        method: options.method ?? 'GET',
+        headers: { host, ...options.headers },
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer from the router for ${host}`)));
+    req.end(options.body);
+  });
+}
+
+/** The backend that answered (its `x-backend` header), or the status when none did. */
+export async function whoAnswers(port: number, host: string, agent?: http.Agent): Promise<string> {
+  const answer = await request(port, host, { agent: agent ?? false });
+  return answer.status === 200 ? String(answer.headers['x-backend']) : `status ${answer.status}`;
+}
+
+/** Sends `count` requests, `concurrency` at a time over keep-alive connections, and counts who answered. */
+export async function tally(
+  port: number,
+  host: string,
+  count: number,
+  concurrency = 8,
+): Promise<Record<string, number>> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const counts: Record<string, number> = {};
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          next++;
+          const who = await whoAnswers(port, host, agent);
+          counts[who] = (counts[who] ?? 0) + 1;
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return counts;
+}
+
+/**
+ * Opens a WebSocket-style upgrade through the router, sends `message` over the upgraded connection and
+ * resolves with the answering backend and what came back.
+ */
+export function upgradeAndEcho(
+  port: number,
+  host: string,
+  message: string,
+): Promise<{ status: number; backend: string; echoed: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/socket',
+      headers: {
+        host,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-version': '13',
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      let echoed = '';
+      socket.on('data', (chunk: Buffer) => {
+        echoed += chunk.toString();
+        if (echoed.length >= message.length) {
+          socket.destroy();
+          resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend']), echoed });
+        }
+      });
+      socket.write(message);
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: status ${res.statusCode}`)));
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error('no upgrade within 15 s')));
+    req.end();
+  });
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type PierEvent } from '@pier/contracts';
+import { type EventStore } from '@pier/eventstore';
+import { createLogger } from '@pier/observability';
+import { freePort } from '@pier/testing';
+import { ROUTER_DATA_PLANE, RouterModule, routerConfigSchema } from '../../src';
+import { RouteSynchronizer } from '../../src/application/sync-routes/route-synchronizer';
+import { type HaproxyDriver } from '../../src/infrastructure/haproxy/haproxy.driver';
+import { aggregateOf } from './runtime-events';
+
+/** Where one test file's router listens and keeps its state. */
+export interface RouterSetup {
+  readonly prefix: string;
+  readonly stateDir: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly metricsPort: number;
+  readonly stickyApps?: string;
+}
+
+export async function routerSetup(prefix: string, stickyApps?: string): Promise<RouterSetup> {
+  return {
+    prefix,
+    // Short: HAProxy's unix sockets live there.
+    stateDir: await mkdtemp(join(tmpdir(), 'pier-rt-')),
+    httpPort: await freePort(),
+    httpsPort: await freePort(),
+    metricsPort: await freePort(),
+    ...(stickyApps ? { stickyApps } : {}),
+  };
+}
+
+export interface RouterUnderTest {
+  readonly app: INestApplicationContext;
+  readonly driver: HaproxyDriver;
+  readonly routes: RouteSynchronizer;
+  close(): Promise<void>;
+}
+
+/** Starts the router service in-process, as `main.ts` would (without the HTTP ops listener). */
+export async function startRouter(setup: RouterSetup): Promise<RouterUnderTest> {
+  const config = routerConfigSchema.parse({
+    PIER_PREFIX: setup.prefix,
+    PIER_ROUTER_STATE_DIR: setup.stateDir,
+    PIER_ROUTER_HTTP_PORT: String(setup.httpPort),
+    PIER_ROUTER_HTTPS_PORT: String(setup.httpsPort),
+    PIER_ROUTER_METRICS_PORT: String(setup.metricsPort),
+    PIER_ROUTER_STOP_GRACE_MS: '2000',
+    PIER_ROUTER_STICKY_APPS: setup.stickyApps ?? '',
+  });
+  const app = await NestFactory.createApplicationContext(
+    RouterModule.forRoot(config, createLogger('router', process.env.PIER_TEST_LOG_LEVEL ?? 'silent')),
+    { logger: false },
+  );
+  await app.init();
+  return {
+    app,
+    driver: app.get<HaproxyDriver>(ROUTER_DATA_PLANE),
+    routes: app.get(RouteSynchronizer),
+    close: () => app.close(),
+  };
+}
+
+export async function removeState(setup: RouterSetup): Promise<void> {
+  await rm(setup.stateDir, { recursive: true, force: true });
+}
+
+/** Appends events as the scheduler and the agents would, each to its own aggregate, in order. */
+export async function publish(store: EventStore<PierEvent>, ...events: PierEvent[]): Promise<void> {
+  for (const event of events) {
+    const { type, id } = aggregateOf(event);
+    await store.append(type, id, [event], 'any');
+  }
+}

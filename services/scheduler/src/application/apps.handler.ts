@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  APP,
+  appId,
+  type AppView,
+  type Cause,
+  createMessage,
+  DOMAIN,
+  DomainClaimed,
+  DomainReleased,
+  type PierEvent,
+  PierError,
+  type Quota,
+  type VersionSpec,
+  type Weights,
+} from '@pier/contracts';
+import { EventSourcedRepository, type EventStore, execute } from '@pier/eventstore';
+import { containerSecuritySchema, enforceContainerPolicy } from '@pier/policy';
+import {
+  addDomain,
+  createApp,
+  createVersion,
+  deleteVersion,
+  removeDomain,
+  requestDeletion,
+  scaleVersion,
+  setTraffic,
+} from '../domain/app/app.decide';
+import { type AppState, evolveApp } from '../domain/app/app.state';
+import { type RuntimeReadModel } from '../infrastructure/postgres/runtime.read-model';
+import {
+  READ_MODEL_SYNC,
+  type ReadModelSync,
+  SCHEDULER_SETTINGS,
+  type SchedulerSettings,
+  TENANCY,
+  type Tenancy,
+} from './ports';
+import { World } from './world';
+
+export const EVENT_STORE = Symbol('EventStore');
+export const READ_MODEL = Symbol('RuntimeReadModel');
+
+type AppEvents = Parameters<typeof evolveApp>[1];
+
+/**
+ * The app API's commands. Each one answers once the read model shows its effect, so the next read (or
+ * the next request of the same user) sees it.
+ */
+@Injectable()
+export class AppsHandler {
+  private readonly apps: EventSourcedRepository<AppState, AppEvents, PierEvent>;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore<PierEvent>,
+    @Inject(READ_MODEL) private readonly readModel: RuntimeReadModel,
+    @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
+    @Inject(TENANCY) private readonly tenancy: Tenancy,
+    @Inject(SCHEDULER_SETTINGS) private readonly settings: SchedulerSettings,
+    private readonly world: World,
+  ) {
+    this.apps = new EventSourcedRepository(store, APP, evolveApp);
+  }
+
+  async create(cmd: { space: string; app: string; cluster: string }, cause: Cause): Promise<AppView> {
+    const cluster = [...this.world.clusters.values()].find(
+      (c) => c.id === cmd.cluster || c.name === cmd.cluster,
+    );
+    if (!cluster)
+      throw new PierError('CLUSTER_NOT_FOUND', `cluster ${cmd.cluster} does not exist`, {
+        cluster: cmd.cluster,
+      });
+    const quota = await this.tenancy.quota(cmd.space);
+    const usage = await this.readModel.usage(cmd.space);
+    if (quota.maxApps !== null && usage.apps + 1 > quota.maxApps) {
+      throw quotaExceeded('maxApps', quota.maxApps, usage.apps + 1);
+    }
+    const defaultDomain = `${cmd.app}.${cmd.space}.${this.settings.baseDomain}`;
+    await this.change(cmd, cause, (s, ctx) =>
+      createApp(s, { space: cmd.space, app: cmd.app, clusterId: cluster.id, defaultDomain }, ctx),
+    );
+    return this.view(cmd);
+  }
+
+  async addDomain(cmd: { space: string; app: string; host: string }, cause: Cause): Promise<AppView> {
+    const key = domainKey(cmd.host);
+    const { state: holder, version } = await this.store.load(DOMAIN, key).then(({ events, version }) => ({
+      state: events.reduce<string | null>(
+        (_holder, e) =>
+          e.event.type === 'DomainClaimed' ? `${e.event.data.space}/${e.event.data.app}` : null,
+        null,
+      ),
+      version,
+    }));
+    if (holder && holder !== `${cmd.space}/${cmd.app}`)
+      throw new PierError('DOMAIN_TAKEN', `${cmd.host} is used by another app`, { host: cmd.host });
+    if (!holder) {
+      const claim = createMessage(
+        DomainClaimed,
+        { host: cmd.host, space: cmd.space, app: cmd.app },
+        cause,
+        new Date().toISOString(),
+      );
+      await this.store.append(DOMAIN, key, [claim], version).catch((error: unknown) => {
+        if (error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT')
+          throw new PierError('DOMAIN_TAKEN', `${cmd.host} is used by another app`);
+        throw error;
+      });
+    }
+    await this.change(cmd, cause, (s, ctx) => addDomain(s, cmd, ctx));
+    return this.view(cmd);
+  }
+
+  async removeDomain(cmd: { space: string; app: string; host: string }, cause: Cause): Promise<AppView> {
+    await this.change(cmd, cause, (s, ctx) => removeDomain(s, cmd, ctx));
+    const release = createMessage(DomainReleased, { host: cmd.host }, cause, new Date().toISOString());
+    await this.store.append(DOMAIN, domainKey(cmd.host), [release], 'any');
+    return this.view(cmd);
+  }
+
+  async createVersion(
+    cmd: { space: string; app: string; spec: VersionSpec; platformAdmin: boolean },
+    cause: Cause,
+  ) {
+    await this.validateSpec(cmd.space, cmd.spec, cmd.platformAdmin);
+    const { events } = await this.change(cmd, cause, (s, ctx) => createVersion(s, cmd, ctx));
+    const created = events[0] as Extract<AppEvents, { type: 'VersionCreated' }>;
+    const view = await this.view(cmd);
+    return view.versions.find((v) => v.version === created.data.version)!;
+  }
+
+  async deleteVersion(cmd: { space: string; app: string; version: number }, cause: Cause) {
+    const liveInstances = await this.readModel.liveInstances(cmd.space, cmd.app, cmd.version);
+    await this.change(cmd, cause, (s, ctx) => deleteVersion(s, { ...cmd, liveInstances }, ctx));
+    return { version: cmd.version };
+  }
+
+  async scale(
+    cmd: {
+      space: string;
+      app: string;
+      version: number;
+      instances: number;
+      reason: 'deploy' | 'scale' | 'stop';
+    },
+    cause: Cause,
+  ): Promise<AppView> {
+    await this.checkQuota(cmd);
+    await this.change(cmd, cause, (s, ctx) => scaleVersion(s, cmd, ctx));
+    return this.view(cmd);
+  }
+
+  async setTraffic(cmd: { space: string; app: string; weights: Weights }, cause: Cause): Promise<AppView> {
+    await this.change(cmd, cause, (s, ctx) => setTraffic(s, cmd, ctx));
+    return this.view(cmd);
+  }
+
+  async delete(cmd: { space: string; app: string }, cause: Cause) {
+    const { state } = await this.change(cmd, cause, (s, ctx) => requestDeletion(s, cmd, ctx));
+    for (const host of state?.domains ?? []) {
+      await this.store.append(
+        DOMAIN,
+        domainKey(host),
+        [createMessage(DomainReleased, { host }, cause, new Date().toISOString())],
+        'any',
+      );
+    }
+    return { space: cmd.space, app: cmd.app, state: 'deleting' as const };
+  }
+
+  async view(cmd: { space: string; app: string }): Promise<AppView> {
+    const view = await this.readModel.app(cmd.space, cmd.app);
+    if (!view)
+      throw new PierError('APP_NOT_FOUND', `app ${cmd.app} does not exist in ${cmd.space}`, {
+        space: cmd.space,
+        app: cmd.app,
+      });
+    return view;
+  }
+
+  private async change(
+    cmd: { space: string; app: string },
+    cause: Cause,
+    decide: (state: AppState | null, ctx: { cause: Cause; now: string }) => AppEvents[],
+  ) {
+    const ctx = { cause, now: new Date().toISOString() };
+    const result = await execute(this.apps, appId(cmd.space, cmd.app), (s) => decide(s, ctx), evolveApp);
+    await this.sync.waitFor(result.version);
+    return result;
+  }
+
+  /** Beyond the schema: the policy gate, secrets that exist, probes on declared ports. */
+  private async validateSpec(space: string, spec: VersionSpec, platformAdmin: boolean): Promise<void> {
+    const security = containerSecuritySchema.safeParse(spec.security ?? {});
+    if (!security.success) {
+      throw new PierError('VALIDATION_FAILED', 'security options are not valid', {
+        issues: security.error.issues.map((i) => ({
+          path: `security.${i.path.join('.')}`,
+          message: i.message,
+        })),
+      });
+    }
+    enforceContainerPolicy(security.data, { platformAdmin });
+    const ports = new Set(spec.ports.map((p) => p.containerPort));
+    for (const [name, probe] of Object.entries(spec.probes)) {
+      const port = probe && ('http' in probe ? probe.http.port : 'tcp' in probe ? probe.tcp.port : undefined);
+      if (port !== undefined && !ports.has(port)) {
+        throw new PierError(
+          'VALIDATION_FAILED',
+          `the ${name} probe uses port ${port}, which the version does not declare`,
+          { field: `probes.${name}` },
+        );
+      }
+    }
+    const secrets = new Set([
+      ...Object.values(spec.secretEnv).map((s) => s.secret),
+      ...(spec.registrySecret ? [spec.registrySecret] : []),
+    ]);
+    for (const name of secrets) {
+      if (!(await this.tenancy.secretExists(space, name))) {
+        throw new PierError('SECRET_NOT_FOUND', `secret ${name} does not exist in ${space}`, {
+          secret: name,
+        });
+      }
+    }
+  }
+
+  private async checkQuota(cmd: {
+    space: string;
+    app: string;
+    version: number;
+    instances: number;
+  }): Promise<void> {
+    const app = await this.view(cmd);
+    const version = app.versions.find((v) => v.version === cmd.version);
+    if (!version)
+      throw new PierError('VERSION_NOT_FOUND', `version ${cmd.version} of ${cmd.app} does not exist`, {
+        version: cmd.version,
+      });
+    const delta = cmd.instances - version.desiredInstances;
+    if (delta <= 0) return;
+    const [quota, usage] = await Promise.all([
+      this.tenancy.quota(cmd.space),
+      this.readModel.usage(cmd.space),
+    ]);
+    const checks: [keyof Quota, number][] = [
+      ['maxInstances', usage.instances + delta],
+      ['maxCpuMillicores', usage.cpu + delta * version.spec.resources.cpu],
+      ['maxMemoryMiB', usage.memory + delta * version.spec.resources.memory],
+    ];
+    for (const [name, requested] of checks) {
+      const limit = quota[name];
+      if (limit !== null && requested > limit) throw quotaExceeded(name, limit, requested);
+    }
+  }
+}
+
+function quotaExceeded(quota: keyof Quota, limit: number, requested: number): PierError {
+  return new PierError(
+    'QUOTA_EXCEEDED',
+    `the space quota ${quota} is ${limit}; this would need ${requested}`,
+    { quota, limit, requested },
+  );
+}
+
+const domainKey = (host: string) => createHash('sha256').update(host).digest('hex');

@@ -1,0 +1,182 @@
+import { versionSpecSchema } from '@pier/contracts';
+import { type AppState } from '../app/app.state';
+import { type InstanceState } from '../instance/instance.state';
+import { type NodeInfo, plan, type Snapshot } from './planner';
+
+const CLUSTER = 'c1';
+const spec = (over: Record<string, unknown> = {}) =>
+  versionSpecSchema.parse({ image: 'pier/busybox:latest', resources: { cpu: 500, memory: 512 }, ...over });
+const app = (
+  over: Partial<AppState> = {},
+  desired = 2,
+  specOver: Record<string, unknown> = {},
+): AppState => ({
+  space: 's',
+  app: 'web',
+  clusterId: CLUSTER,
+  defaultDomain: 'web.s.pier.localhost',
+  domains: [],
+  versions: { 1: { version: 1, spec: spec(specOver), desired, deleted: false, createdAt: 't' } },
+  weights: { 1: 10_000 },
+  deleting: false,
+  deleted: false,
+  createdAt: 't',
+  ...over,
+});
+const node = (id: string, over: Partial<NodeInfo> = {}): NodeInfo => ({
+  id,
+  name: id,
+  clusterId: CLUSTER,
+  liveness: 'up',
+  scheduling: 'schedulable',
+  labels: {},
+  zone: 'z1',
+  capacity: { cpuMillicores: 2000, memoryMiB: 2048 },
+  ...over,
+});
+let n = 0;
+const instance = (over: Partial<InstanceState> = {}): InstanceState => ({
+  id: `i${++n}`,
+  space: 's',
+  app: 'web',
+  version: 1,
+  clusterId: CLUSTER,
+  replaces: null,
+  nodeId: null,
+  phase: 'pending',
+  reason: null,
+  code: null,
+  restarts: 0,
+  host: null,
+  hostPorts: [],
+  startedAt: null,
+  stopRequested: false,
+  updatedAt: `2026-01-01T00:00:0${n % 10}.000Z`,
+  ...over,
+});
+const snap = (s: Partial<Snapshot>): Snapshot => ({ apps: [], instances: [], nodes: [], ...s });
+const kinds = (s: Snapshot) => plan(s).map((a) => a.kind);
+
+describe('plan', () => {
+  it('requests the missing instances of a version', () => {
+    expect(plan(snap({ apps: [app()], nodes: [node('a')] }))).toEqual([
+      { kind: 'request', space: 's', app: 'web', version: 1, clusterId: CLUSTER, replaces: null },
+      { kind: 'request', space: 's', app: 'web', version: 1, clusterId: CLUSTER, replaces: null },
+    ]);
+  });
+
+  it('spreads an app across nodes, then across zones, then by allocation', () => {
+    const nodes = [node('a', { zone: 'z1' }), node('b', { zone: 'z1' }), node('c', { zone: 'z2' })];
+    const pending = [instance(), instance(), instance()];
+    const placed = plan(snap({ apps: [app({}, 3)], nodes, instances: pending })).filter(
+      (a) => a.kind === 'place',
+    );
+    expect(placed.map((a) => (a.kind === 'place' ? a.nodeId : '')).sort()).toEqual(['a', 'b', 'c']);
+    const first = plan(snap({ apps: [app({}, 1)], nodes, instances: [pending[0]!] }))[0];
+    expect(first).toEqual({ kind: 'place', instanceId: pending[0]!.id, nodeId: 'a' });
+    const withOneOnA = [instance({ nodeId: 'a', phase: 'ready' }), instance()];
+    const second = plan(snap({ apps: [app({}, 2)], nodes, instances: withOneOnA })).find(
+      (a) => a.kind === 'place',
+    );
+    expect(second).toMatchObject({ nodeId: 'c' }); // another zone beats another node of the same zone
+  });
+
+  it('explains why nothing fits, per node, and places as soon as capacity appears', () => {
+    const big = app({}, 1, { resources: { cpu: 500, memory: 4096 } });
+    const nodes = [node('a'), node('b'), node('c', { scheduling: 'cordoned' })];
+    const i = instance();
+    expect(plan(snap({ apps: [big], nodes, instances: [i] }))).toEqual([
+      { kind: 'unschedulable', instanceId: i.id, reason: '0/3 nodes: 2 insufficient memory, 1 cordoned' },
+    ]);
+    const roomy = node('d', { capacity: { cpuMillicores: 4000, memoryMiB: 8192 } });
+    expect(
+      plan(snap({ apps: [big], nodes: [...nodes, roomy], instances: [{ ...i, phase: 'unschedulable' }] })),
+    ).toEqual([{ kind: 'place', instanceId: i.id, nodeId: 'd' }]);
+  });
+
+  it('does not repeat an unschedulable verdict that has not changed', () => {
+    const i = instance({ phase: 'unschedulable', reason: '0/0 nodes: the cluster has no nodes' });
+    expect(plan(snap({ apps: [app({}, 1)], instances: [i] }))).toEqual([]);
+  });
+
+  it('counts allocations, including instances still stopping', () => {
+    const nodes = [node('a', { capacity: { cpuMillicores: 1000, memoryMiB: 1024 } })];
+    const running = instance({ nodeId: 'a', phase: 'ready' });
+    const leaving = instance({ nodeId: 'a', phase: 'stopping', stopRequested: true });
+    const pending = instance();
+    expect(plan(snap({ apps: [app({}, 2)], nodes, instances: [running, leaving, pending] }))).toEqual([
+      { kind: 'unschedulable', instanceId: pending.id, reason: '0/1 nodes: 1 insufficient cpu' },
+    ]);
+  });
+
+  it('honours label constraints', () => {
+    const constrained = app({}, 1, { placement: { constraints: ['disk==ssd', 'gpu!=(a b)'] } });
+    const nodes = [
+      node('a', { labels: { disk: 'hdd' } }),
+      node('b', { labels: { disk: 'ssd', gpu: 'a' } }),
+      node('c', { labels: { disk: 'ssd' } }),
+    ];
+    const i = instance();
+    expect(plan(snap({ apps: [constrained], nodes, instances: [i] }))).toEqual([
+      { kind: 'place', instanceId: i.id, nodeId: 'c' },
+    ]);
+  });
+
+  it('replaces instances of a lost node elsewhere', () => {
+    const nodes = [node('a', { liveness: 'lost' }), node('b')];
+    const gone = instance({ nodeId: 'a', phase: 'ready' });
+    const kept = instance({ nodeId: 'b', phase: 'ready' });
+    const actions = plan(snap({ apps: [app()], nodes, instances: [gone, kept] }));
+    expect(actions).toContainEqual({ kind: 'stop', instanceId: gone.id, reason: 'node-lost' });
+    expect(actions).toContainEqual(expect.objectContaining({ kind: 'request', replaces: null }));
+  });
+
+  it('drains: a replacement first, the old instance only once the replacement is ready', () => {
+    const nodes = [node('a', { scheduling: 'draining' }), node('b')];
+    const old = instance({ nodeId: 'a', phase: 'ready' });
+    expect(plan(snap({ apps: [app({}, 1)], nodes, instances: [old] }))).toEqual([
+      { kind: 'request', space: 's', app: 'web', version: 1, clusterId: CLUSTER, replaces: old.id },
+    ]);
+    const starting = instance({ nodeId: 'b', phase: 'starting', replaces: old.id });
+    expect(kinds(snap({ apps: [app({}, 1)], nodes, instances: [old, starting] }))).toEqual([]);
+    const ready = { ...starting, phase: 'ready' as const };
+    expect(plan(snap({ apps: [app({}, 1)], nodes, instances: [old, ready] }))).toEqual([
+      { kind: 'stop', instanceId: old.id, reason: 'drain' },
+    ]);
+  });
+
+  it('scales down the least useful instances first', () => {
+    const nodes = [node('a')];
+    const ready = instance({ nodeId: 'a', phase: 'ready' });
+    const sick = instance({ nodeId: 'a', phase: 'unhealthy' });
+    const pending = instance({ phase: 'unschedulable' });
+    const actions = plan(snap({ apps: [app({}, 1)], nodes, instances: [ready, sick, pending] }));
+    expect(actions).toEqual([
+      { kind: 'stop', instanceId: pending.id, reason: 'scale-down' },
+      { kind: 'stop', instanceId: sick.id, reason: 'scale-down' },
+    ]);
+  });
+
+  it('stops everything of a deleted app, then completes the deletion', () => {
+    const i = instance({ nodeId: 'a', phase: 'ready' });
+    expect(plan(snap({ apps: [app({ deleting: true })], nodes: [node('a')], instances: [i] }))).toEqual([
+      { kind: 'stop', instanceId: i.id, reason: 'app-deleted' },
+    ]);
+    expect(
+      plan(
+        snap({
+          apps: [app({ deleting: true })],
+          nodes: [node('a')],
+          instances: [{ ...i, phase: 'stopped', stopRequested: true }],
+        }),
+      ),
+    ).toEqual([{ kind: 'complete-deletion', space: 's', app: 'web' }]);
+  });
+
+  it('stops instances of a version scaled to zero', () => {
+    const i = instance({ nodeId: 'a', phase: 'ready' });
+    expect(plan(snap({ apps: [app({}, 0)], nodes: [node('a')], instances: [i] }))).toEqual([
+      { kind: 'stop', instanceId: i.id, reason: 'version-stopped' },
+    ]);
+  });
+});

@@ -1,0 +1,2 @@
+export { SchedulerModule } from './scheduler.module';
+export { schedulerConfigSchema, type SchedulerConfig } from './config';

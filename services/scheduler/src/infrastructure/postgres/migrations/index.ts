@@ -1,0 +1,5 @@
+import { ProjectionCheckpoints1764000000000 } from '@pier/persistence';
+import { RuntimeReadModel1764000000300 } from './1764000000300-runtime-read-model';
+
+/** Every migration of the scheduler schema, oldest first. */
+export const schedulerMigrations = [ProjectionCheckpoints1764000000000, RuntimeReadModel1764000000300];

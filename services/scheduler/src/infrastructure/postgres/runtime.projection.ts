@@ -1,0 +1,225 @@
+import { type PierEvent, type Subjects } from '@pier/contracts';
+import { type StoredEvent } from '@pier/eventstore';
+import { type Projection } from '@pier/persistence';
+import { type EntityManager } from 'typeorm';
+
+const short = (id: string) => id.slice(0, 8);
+
+/** Apps, versions, instances and each app's activity feed, as the API lists them. */
+export const runtimeProjection = (subjects: Subjects): Projection<PierEvent> => ({
+  name: 'runtime-read-model',
+  filterSubject: subjects.context('runtime'),
+  tables: ['apps', 'versions', 'instances', 'app_events'],
+  apply: (stored: StoredEvent<PierEvent>, m: EntityManager) => applyRuntimeEvent(stored, m),
+});
+
+async function applyRuntimeEvent(
+  { event: e, position }: StoredEvent<PierEvent>,
+  m: EntityManager,
+): Promise<void> {
+  const at = e.metadata.occurredAt;
+  const feed = async (
+    space: string,
+    app: string,
+    summary: string,
+    refs: { instanceId?: string; version?: number } = {},
+  ) =>
+    m.query(
+      'INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [
+        position,
+        space,
+        app,
+        at,
+        e.type,
+        JSON.stringify(e.metadata.actor),
+        refs.instanceId ?? null,
+        refs.version ?? null,
+        summary,
+      ],
+    );
+  const instanceOf = async (
+    id: string,
+  ): Promise<{ space: string; app: string; version: number } | undefined> =>
+    (await m.query('SELECT space, app, version FROM instances WHERE id = $1', [id]))[0];
+  const updateInstance = (id: string, set: string, values: unknown[]) =>
+    m.query(`UPDATE instances SET ${set}, updated_at = $2 WHERE id = $1`, [id, at, ...values]);
+  switch (e.type) {
+    case 'AppCreated':
+      await m.query(
+        `INSERT INTO apps (space, name, cluster_id, state, default_domain, domains, weights, created_at)
+         VALUES ($1, $2, $3, 'active', $4, '[]', '{}', $5)
+         ON CONFLICT (space, name) DO UPDATE SET cluster_id = $3, state = 'active', default_domain = $4, domains = '[]', weights = '{}', created_at = $5`,
+        [e.data.space, e.data.app, e.data.clusterId, e.data.defaultDomain, at],
+      );
+      await m.query('DELETE FROM versions WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
+      return void (await feed(e.data.space, e.data.app, `app created`));
+    case 'AppDomainAdded':
+      await m.query(`UPDATE apps SET domains = domains || $3::jsonb WHERE space = $1 AND name = $2`, [
+        e.data.space,
+        e.data.app,
+        JSON.stringify([e.data.host]),
+      ]);
+      return void (await feed(e.data.space, e.data.app, `domain ${e.data.host} added`));
+    case 'AppDomainRemoved':
+      await m.query(`UPDATE apps SET domains = domains - $3::text WHERE space = $1 AND name = $2`, [
+        e.data.space,
+        e.data.app,
+        e.data.host,
+      ]);
+      return void (await feed(e.data.space, e.data.app, `domain ${e.data.host} removed`));
+    case 'AppDeletionRequested':
+      await m.query(`UPDATE apps SET state = 'deleting' WHERE space = $1 AND name = $2`, [
+        e.data.space,
+        e.data.app,
+      ]);
+      return void (await feed(e.data.space, e.data.app, 'deletion requested: stopping every instance'));
+    case 'AppDeleted':
+      await m.query('DELETE FROM apps WHERE space = $1 AND name = $2', [e.data.space, e.data.app]);
+      await m.query('DELETE FROM versions WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
+      await m.query('DELETE FROM instances WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
+      return void (await feed(e.data.space, e.data.app, 'app deleted'));
+    case 'VersionCreated':
+      await m.query(
+        `INSERT INTO versions (space, app, version, label, image, spec, desired, deleted, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, false, $7)`,
+        [
+          e.data.space,
+          e.data.app,
+          e.data.version,
+          e.data.spec.label ?? null,
+          e.data.spec.image,
+          JSON.stringify(e.data.spec),
+          at,
+        ],
+      );
+      return void (await feed(
+        e.data.space,
+        e.data.app,
+        `version ${e.data.version} created (${e.data.spec.image})`,
+        { version: e.data.version },
+      ));
+    case 'VersionDeleted':
+      await m.query('UPDATE versions SET deleted = true WHERE space = $1 AND app = $2 AND version = $3', [
+        e.data.space,
+        e.data.app,
+        e.data.version,
+      ]);
+      return void (await feed(e.data.space, e.data.app, `version ${e.data.version} deleted`, {
+        version: e.data.version,
+      }));
+    case 'VersionScaled':
+      await m.query('UPDATE versions SET desired = $4 WHERE space = $1 AND app = $2 AND version = $3', [
+        e.data.space,
+        e.data.app,
+        e.data.version,
+        e.data.instances,
+      ]);
+      return void (await feed(
+        e.data.space,
+        e.data.app,
+        `version ${e.data.version}: ${e.data.reason} to ${e.data.instances} instance(s)`,
+        { version: e.data.version },
+      ));
+    case 'TrafficSet': {
+      await m.query('UPDATE apps SET weights = $3 WHERE space = $1 AND name = $2', [
+        e.data.space,
+        e.data.app,
+        JSON.stringify(e.data.weights),
+      ]);
+      const split = Object.entries(e.data.weights)
+        .map(([v, w]) => `v${v} ${(w / 100).toFixed(2)}%`)
+        .join(', ');
+      return void (await feed(e.data.space, e.data.app, `traffic: ${split || 'none'}`));
+    }
+    case 'InstanceRequested':
+      await m.query(
+        `INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', '[]', 0, false, $5) ON CONFLICT (id) DO NOTHING`,
+        [e.data.instanceId, e.data.space, e.data.app, e.data.version, at],
+      );
+      return void (await feed(
+        e.data.space,
+        e.data.app,
+        `instance ${short(e.data.instanceId)} requested${e.data.replaces ? ` to replace ${short(e.data.replaces)}` : ''}`,
+        { instanceId: e.data.instanceId, version: e.data.version },
+      ));
+    default:
+      return applyInstanceEvent(e, { instanceOf, updateInstance, feed });
+  }
+}
+
+type Helpers = {
+  instanceOf(id: string): Promise<{ space: string; app: string; version: number } | undefined>;
+  updateInstance(id: string, set: string, values: unknown[]): Promise<unknown>;
+  feed(
+    space: string,
+    app: string,
+    summary: string,
+    refs?: { instanceId?: string; version?: number },
+  ): Promise<unknown>;
+};
+
+/** Instance lifecycle after the request; `stopping` sticks once a stop was asked for. */
+async function applyInstanceEvent(e: PierEvent, h: Helpers): Promise<void> {
+  if (!('instanceId' in e.data) || e.type === 'InstanceAssigned' || e.type === 'InstanceUnassigned') return;
+  const id = e.data.instanceId as string;
+  const inst = await h.instanceOf(id);
+  if (!inst) return;
+  const phase = (p: string) =>
+    `phase = CASE WHEN stop_requested AND '${p}' <> 'stopped' THEN 'stopping' ELSE '${p}' END`;
+  let summary: string;
+  switch (e.type) {
+    case 'InstanceUnschedulable':
+      await h.updateInstance(id, `${phase('unschedulable')}, reason = $3`, [e.data.reason]);
+      summary = `unschedulable: ${e.data.reason}`;
+      break;
+    case 'InstancePlaced':
+      await h.updateInstance(id, `${phase('starting')}, node_id = $3, reason = NULL`, [e.data.nodeId]);
+      summary = `placed on node ${short(e.data.nodeId)}`;
+      break;
+    case 'InstanceStarted':
+      await h.updateInstance(
+        id,
+        `${phase('starting')}, host = $3, host_ports = $4, restarts = $5, started_at = $2, reason = NULL, code = NULL`,
+        [e.data.host, JSON.stringify(e.data.hostPorts), e.data.restarts],
+      );
+      summary = `started${e.data.restarts ? ` (restart ${e.data.restarts})` : ''}`;
+      break;
+    case 'InstanceReady':
+      await h.updateInstance(id, `${phase('ready')}, reason = NULL`, []);
+      summary = 'ready';
+      break;
+    case 'InstanceNotReady':
+      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3`, [e.data.reason]);
+      summary = `not ready: ${e.data.reason}`;
+      break;
+    case 'InstanceExited': {
+      const restart =
+        e.data.restartInMs === null ? '' : `; restarting in ${Math.round(e.data.restartInMs / 1000)} s`;
+      const reason = `${e.data.reason}${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}${restart}`;
+      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3`, [reason]);
+      summary = `exited: ${reason}`;
+      break;
+    }
+    case 'InstanceFailed':
+      await h.updateInstance(id, `${phase('failed')}, code = $3, reason = $4`, [e.data.code, e.data.reason]);
+      summary = `failed (${e.data.code}): ${e.data.reason}`;
+      break;
+    case 'InstanceStopRequested':
+      await h.updateInstance(id, `phase = 'stopping', stop_requested = true, reason = $3`, [
+        `stop: ${e.data.reason}`,
+      ]);
+      summary = `stop requested (${e.data.reason})`;
+      break;
+    case 'InstanceStopped':
+      await h.updateInstance(id, `phase = 'stopped'`, []);
+      summary = 'stopped';
+      break;
+    default:
+      return;
+  }
+  await h.feed(inst.space, inst.app, `instance ${short(id)} ${summary}`, {
+    instanceId: id,
+    version: inst.version,
+  });
+}

@@ -1,0 +1,152 @@
+import { type AppView, type InstanceView, PierError, type VersionSpec } from '@pier/contracts';
+import { type DataSource } from 'typeorm';
+
+type Row = Record<string, unknown>;
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+/** Queries over the runtime read model. */
+export class RuntimeReadModel {
+  constructor(private readonly db: DataSource) {}
+
+  async app(space: string, app: string): Promise<AppView | null> {
+    const [row] = await this.db.query('SELECT * FROM apps WHERE space = $1 AND name = $2', [space, app]);
+    return row ? this.toApp(row) : null;
+  }
+
+  async apps(
+    space: string,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: AppView[]; nextCursor: string | null }> {
+    const after = page.cursor ? Buffer.from(page.cursor, 'base64url').toString() : '';
+    const rows: Row[] = await this.db.query(
+      'SELECT * FROM apps WHERE space = $1 AND name > $2 ORDER BY name LIMIT $3',
+      [space, after, page.limit + 1],
+    );
+    const items = await Promise.all(rows.slice(0, page.limit).map((r) => this.toApp(r)));
+    return {
+      items,
+      nextCursor:
+        rows.length > page.limit ? Buffer.from(items[items.length - 1]!.name).toString('base64url') : null,
+    };
+  }
+
+  async instances(space: string, app: string, includeStopped: boolean): Promise<InstanceView[]> {
+    const rows: Row[] = await this.db.query(
+      `SELECT * FROM instances WHERE space = $1 AND app = $2 ${includeStopped ? '' : "AND phase <> 'stopped'"} ORDER BY version, id`,
+      [space, app],
+    );
+    return rows.map(toInstance);
+  }
+
+  /** Instances of a version that are not stopped yet. */
+  async liveInstances(space: string, app: string, version: number): Promise<number> {
+    const [row] = await this.db.query(
+      `SELECT count(*) AS n FROM instances WHERE space = $1 AND app = $2 AND version = $3 AND phase <> 'stopped'`,
+      [space, app, version],
+    );
+    return Number(row.n);
+  }
+
+  async events(space: string, app: string, page: { limit: number; cursor?: string }) {
+    const before = page.cursor
+      ? Number(Buffer.from(page.cursor, 'base64url').toString())
+      : Number.MAX_SAFE_INTEGER;
+    if (!Number.isFinite(before))
+      throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');
+    const rows: Row[] = await this.db.query(
+      'SELECT * FROM app_events WHERE space = $1 AND app = $2 AND position < $3 ORDER BY position DESC LIMIT $4',
+      [space, app, before, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit).map((r) => ({
+      id: String(r.position),
+      at: iso(r.at)!,
+      type: r.type as string,
+      actor: r.actor as { kind: string; id: string },
+      instanceId: (r.instance_id as string | null) ?? null,
+      version: (r.version as number | null) ?? null,
+      summary: r.summary as string,
+    }));
+    return {
+      items,
+      nextCursor:
+        rows.length > page.limit ? Buffer.from(items[items.length - 1]!.id).toString('base64url') : null,
+    };
+  }
+
+  /** What a space has asked for: apps, desired instances and their CPU and memory. */
+  async usage(space: string): Promise<{ apps: number; instances: number; cpu: number; memory: number }> {
+    const [apps] = await this.db.query('SELECT count(*) AS n FROM apps WHERE space = $1', [space]);
+    const rows: Row[] = await this.db.query(
+      `SELECT v.app, v.version, v.desired, v.spec FROM versions v JOIN apps a ON a.space = v.space AND a.name = v.app
+       WHERE v.space = $1 AND NOT v.deleted AND a.state = 'active'`,
+      [space],
+    );
+    let instances = 0;
+    let cpu = 0;
+    let memory = 0;
+    for (const r of rows) {
+      const desired = r.desired as number;
+      const spec = r.spec as VersionSpec;
+      instances += desired;
+      cpu += desired * spec.resources.cpu;
+      memory += desired * spec.resources.memory;
+    }
+    return { apps: Number(apps.n), instances, cpu, memory };
+  }
+
+  private async toApp(row: Row): Promise<AppView> {
+    const space = row.space as string;
+    const name = row.name as string;
+    const versions: Row[] = await this.db.query(
+      'SELECT * FROM versions WHERE space = $1 AND app = $2 AND NOT deleted ORDER BY version',
+      [space, name],
+    );
+    const ready: Row[] = await this.db.query(
+      `SELECT version, count(*) AS n FROM instances WHERE space = $1 AND app = $2 AND phase = 'ready' GROUP BY version`,
+      [space, name],
+    );
+    const readyBy = new Map(ready.map((r) => [r.version as number, Number(r.n)]));
+    const weights = row.weights as Record<string, number>;
+    const views = versions.map((v) => {
+      const spec = v.spec as VersionSpec;
+      return {
+        version: v.version as number,
+        label: (v.label as string | null) ?? null,
+        image: spec.image,
+        spec,
+        desiredInstances: v.desired as number,
+        readyInstances: readyBy.get(v.version as number) ?? 0,
+        weight: (weights[String(v.version)] ?? 0) / 100,
+        createdAt: iso(v.created_at)!,
+      };
+    });
+    const desired = views.reduce((a, v) => a + v.desiredInstances, 0);
+    const readyCount = views.reduce((a, v) => a + Math.min(v.readyInstances, v.desiredInstances), 0);
+    return {
+      space,
+      name,
+      clusterId: row.cluster_id as string,
+      state: row.state as AppView['state'],
+      domains: [row.default_domain as string, ...(row.domains as string[])],
+      versions: views,
+      desiredInstances: desired,
+      readyInstances: views.reduce((a, v) => a + v.readyInstances, 0),
+      health: desired === 0 ? 100 : Math.round((readyCount / desired) * 10_000) / 100,
+      createdAt: iso(row.created_at)!,
+    };
+  }
+}
+
+const toInstance = (r: Row): InstanceView => ({
+  id: r.id as string,
+  version: r.version as number,
+  nodeId: (r.node_id as string | null) ?? null,
+  state: r.phase as InstanceView['state'],
+  host: (r.host as string | null) ?? null,
+  hostPorts: r.host_ports as InstanceView['hostPorts'],
+  restarts: r.restarts as number,
+  startedAt: iso(r.started_at),
+  reason: (r.reason as string | null) ?? null,
+  code: (r.code as string | null) ?? null,
+  updatedAt: iso(r.updated_at)!,
+});

@@ -1,0 +1,172 @@
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
+import { connectNats, RpcClient, RpcServer } from '@pier/messaging';
+import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
+import { createMetricsRegistry, Gauge, type Logger, type Registry } from '@pier/observability';
+import { createServiceDataSource, openDataSource, ProjectionRunner } from '@pier/persistence';
+import { type DataSource } from 'typeorm';
+import { AppsHandler, EVENT_STORE, READ_MODEL } from './application/apps.handler';
+import { READ_MODEL_SYNC, SCHEDULER_LOGGER, SCHEDULER_SETTINGS, TENANCY } from './application/ports';
+import { Reconciler } from './application/reconciler';
+import { SchedulerLoop } from './application/scheduler.loop';
+import { World } from './application/world';
+import { type SchedulerConfig } from './config';
+import { AuthTenancy } from './infrastructure/nats/auth.tenancy';
+import { followWorld } from './infrastructure/nats/world.feed';
+import { AdvisoryLockLeadership } from './infrastructure/postgres/advisory-lock.leadership';
+import { schedulerMigrations } from './infrastructure/postgres/migrations';
+import { runtimeProjection } from './infrastructure/postgres/runtime.projection';
+import { RuntimeReadModel } from './infrastructure/postgres/runtime.read-model';
+import { registerSchedulerEndpoints } from './interface/nats/scheduler.rpc-endpoints';
+
+const CONFIG = Symbol('SchedulerConfig');
+const NATS = Symbol('Nats');
+const DATA_SOURCE = Symbol('DataSource');
+const PROJECTION = Symbol('RuntimeProjection');
+
+/** Starts the read model, the world, the reconcile loop and the RPC surface; stops them in reverse. */
+@Injectable()
+class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private rpc?: RpcServer;
+  private feed?: { stop(): Promise<void> };
+  private loop?: SchedulerLoop;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: SchedulerConfig,
+    @Inject(SCHEDULER_LOGGER) private readonly logger: Logger,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(DATA_SOURCE) private readonly db: DataSource,
+    @Inject(EVENT_STORE) private readonly store: EventStore<PierEvent>,
+    @Inject(PROJECTION) private readonly projection: ProjectionRunner<PierEvent>,
+    @Inject(READ_MODEL) private readonly readModel: RuntimeReadModel,
+    @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
+    private readonly world: World,
+    private readonly apps: AppsHandler,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.projection.start();
+    const reconciler = new Reconciler(this.store, this.world, this.logger);
+    // Nothing is planned before the world has folded in everything stored up to now.
+    reconciler.expectPosition(await this.store.lastPosition());
+    const leadership = new AdvisoryLockLeadership(this.db, `pier-scheduler:${this.config.PIER_PREFIX}`);
+    this.loop = new SchedulerLoop(
+      reconciler,
+      leadership,
+      this.config.PIER_SCHEDULER_INTERVAL_MS,
+      this.logger,
+    );
+    this.feed = await followWorld(this.store, this.world, this.logger, () => this.loop?.kick());
+    this.loop.start();
+    const world = this.world;
+    new Gauge({
+      name: 'pier_instances',
+      help: 'Instances known to the scheduler, by phase',
+      labelNames: ['phase'],
+      registers: [this.metrics],
+      collect() {
+        this.reset();
+        for (const i of world.instances.values()) this.inc({ phase: i.phase });
+      },
+    });
+    this.rpc = new RpcServer(
+      this.nats,
+      subjectsFor(this.config.PIER_PREFIX),
+      'scheduler',
+      this.logger,
+      this.metrics,
+    );
+    registerSchedulerEndpoints(this.rpc, this.apps, this.readModel);
+    this.logger.info({ prefix: this.config.PIER_PREFIX }, 'scheduler started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.rpc?.close();
+    await this.loop?.stop();
+    await this.feed?.stop();
+    await this.projection.stop();
+    await this.nats.drain().catch(() => undefined);
+    await this.db.destroy().catch(() => undefined);
+  }
+}
+
+/** The scheduler: apps, versions, deployments and where their instances run. */
+@Module({})
+export class SchedulerModule {
+  static forRoot(config: SchedulerConfig, logger: Logger): DynamicModule {
+    const registry = createMetricsRegistry('scheduler');
+    return {
+      module: SchedulerModule,
+      controllers: [OpsController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: SCHEDULER_LOGGER, useValue: logger },
+        { provide: METRICS_REGISTRY, useValue: registry },
+        { provide: SCHEDULER_SETTINGS, useValue: { baseDomain: config.PIER_BASE_DOMAIN } },
+        { provide: World, useValue: new World() },
+        {
+          provide: NATS,
+          useFactory: () => connectNats({ url: config.PIER_NATS_URL, name: 'pier-scheduler' }),
+        },
+        {
+          provide: EVENT_STORE,
+          inject: [NATS],
+          useFactory: (nc: NatsConnection) =>
+            EventStore.open(nc, subjectsFor(config.PIER_PREFIX), pierEvents, {
+              replicas: config.PIER_STREAM_REPLICAS,
+            }),
+        },
+        {
+          provide: DATA_SOURCE,
+          useFactory: () =>
+            openDataSource(
+              createServiceDataSource({
+                url: config.PIER_DATABASE_URL,
+                schema: config.PIER_DATABASE_SCHEMA ?? 'scheduler',
+                entities: [],
+                migrations: schedulerMigrations,
+                applicationName: 'pier-scheduler',
+              }),
+            ),
+        },
+        {
+          provide: PROJECTION,
+          inject: [EVENT_STORE, DATA_SOURCE],
+          useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
+            new ProjectionRunner(store, db, runtimeProjection(store.subjects), logger, { metrics: registry }),
+        },
+        { provide: READ_MODEL_SYNC, useExisting: PROJECTION },
+        {
+          provide: READ_MODEL,
+          inject: [DATA_SOURCE],
+          useFactory: (db: DataSource) => new RuntimeReadModel(db),
+        },
+        {
+          provide: TENANCY,
+          inject: [NATS],
+          useFactory: (nc: NatsConnection) =>
+            new AuthTenancy(new RpcClient(nc, subjectsFor(config.PIER_PREFIX))),
+        },
+        {
+          provide: READINESS_CHECKS,
+          inject: [NATS, DATA_SOURCE],
+          useFactory: (nc: NatsConnection, db: DataSource): ReadinessCheck[] => [
+            { name: 'nats', check: async () => void (await nc.flush()) },
+            { name: 'postgres', check: async () => void (await db.query('SELECT 1')) },
+          ],
+        },
+        AppsHandler,
+        SchedulerLifecycle,
+      ],
+    };
+  }
+}
