@@ -47,9 +47,9 @@ async function applyRuntimeEvent(
   switch (e.type) {
     case 'AppCreated':
       await m.query(
-        `INSERT INTO apps (space, name, cluster_id, state, default_domain, domains, weights, created_at)
-         VALUES ($1, $2, $3, 'active', $4, '[]', '{}', $5)
-         ON CONFLICT (space, name) DO UPDATE SET cluster_id = $3, state = 'active', default_domain = $4, domains = '[]', weights = '{}', created_at = $5`,
+        `INSERT INTO apps (space, name, cluster_id, state, default_domain, domains, weights, sticky_sessions, created_at)
+         VALUES ($1, $2, $3, 'active', $4, '[]', '{}', false, $5)
+         ON CONFLICT (space, name) DO UPDATE SET cluster_id = $3, state = 'active', default_domain = $4, domains = '[]', weights = '{}', sticky_sessions = false, created_at = $5`,
         [e.data.space, e.data.app, e.data.clusterId, e.data.defaultDomain, at],
       );
       await m.query('DELETE FROM versions WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
@@ -131,6 +131,13 @@ async function applyRuntimeEvent(
         .join(', ');
       return void (await feed(e.data.space, e.data.app, `traffic: ${split || 'none'}`));
     }
+    case 'AppStickySessionsSet':
+      await m.query('UPDATE apps SET sticky_sessions = $3 WHERE space = $1 AND name = $2', [
+        e.data.space,
+        e.data.app,
+        e.data.enabled,
+      ]);
+      return void (await feed(e.data.space, e.data.app, `sticky sessions ${e.data.enabled ? 'on' : 'off'}`));
     case 'InstanceRequested':
       await m.query(
         `INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
@@ -213,7 +220,7 @@ async function applyInstanceEvent(e: PierEvent, h: Helpers): Promise<void> {
       break;
     case 'InstanceStopped':
       await h.updateInstance(id, `phase = 'stopped'`, []);
-      summary = 'stopped';
+      summary = `stopped${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}`;
       break;
     default:
       return;
