@@ -32,12 +32,12 @@ main() {
     for file in "$RUN_DIR"/agent-*.pid; do
       [[ -e $file ]] && order+=("$(basename "$file" .pid)")
     done
-    order+=(gateway scheduler auth clusters)
+    order+=(gateway router scheduler auth clusters)
     for file in "$RUN_DIR"/*.pid; do
       [[ -e $file ]] || continue
       name=$(basename "$file" .pid)
       case $name in
-        agent-* | gateway | scheduler | auth | clusters | registry | nats | dockerd) ;;
+        agent-* | gateway | router | scheduler | auth | clusters | registry | nats | dockerd) ;;
         *) order+=("$name") ;;
       esac
     done

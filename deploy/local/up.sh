@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole platform on this machine (Debian 12, as root): infrastructure (deps.sh),
-# npm dependencies, build, the clusters, auth and gateway services, a cluster named `default` and one agent.
+# npm dependencies, build, the clusters, auth, scheduler, router and gateway services, a cluster named `default` and one agent.
 # The first run generates the platform environment ($STATE_DIR/env: settings, secrets, the platform
 # admin's password) and prints the generated admin password, that one time only.
 # Idempotent: what already runs is left alone, so a second run changes nothing.
@@ -68,6 +68,12 @@ env_default() {
     PIER_CLUSTERS_PORT) printf 4101 ;;
     PIER_AUTH_PORT) printf 4102 ;;
     PIER_SCHEDULER_PORT) printf 4104 ;;
+    PIER_ROUTER_PORT) printf 4103 ;;
+    PIER_ROUTER_HTTP_PORT) printf 8080 ;;
+    PIER_ROUTER_METRICS_PORT) printf 8405 ;;
+    # HAProxy's sockets live there: the router refuses a path over 80 characters.
+    PIER_ROUTER_STATE_DIR) printf '%s' "$STATE_DIR/router" ;;
+    PIER_BASE_DOMAIN) printf 'pier.localhost' ;;
     PIER_JWT_SECRET) random_base64url 48 ;;
     PIER_SECRETS_KEY) random_base64 32 ;; # auth wants exactly 32 bytes; standard base64, 44 characters
     PIER_INTERNAL_TOKEN) random_base64url 32 ;;
@@ -190,6 +196,8 @@ main() {
   # Creates the first platform admin from PIER_ADMIN_EMAIL / PIER_ADMIN_PASSWORD when it is missing.
   start_service auth "$PIER_AUTH_PORT"
   start_service scheduler "$PIER_SCHEDULER_PORT"
+  # Drives HAProxy (started and supervised by the router): every app's HTTP traffic.
+  start_service router "$PIER_ROUTER_PORT"
   start_service gateway "$PIER_API_PORT"
   # Once, in this shell: the API calls below run partly in subshells, which reuse the token.
   api_login
@@ -207,6 +215,7 @@ main() {
 
 Pier is running.
   API:          http://127.0.0.1:$PIER_API_PORT/api/v1
+  apps:         http://<app>.<space>.$PIER_BASE_DOMAIN:$PIER_ROUTER_HTTP_PORT (router; HAProxy metrics on 127.0.0.1:$PIER_ROUTER_METRICS_PORT/metrics)
   cluster:      default ($(<"$CLUSTER_ID_FILE")), agent $FIRST_AGENT = node $node_id
   state:        $STATE_DIR (logs in $LOG_DIR)
   more agents:  ./deploy/local/agent.sh NAME
