@@ -270,6 +270,38 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     expect((await responders(20)).size).toBe(2);
   });
 
+  it('drains a node under load: its instances move (the new one ready first), and the node is empty', async () => {
+    const nodes = (await platform.call<{ items: { id: string; name: string }[] }>(admin, 'GET', '/nodes'))
+      .body.items;
+    const oneId = nodes.find((n) => n.name === 'one')!.id;
+    const twoId = nodes.find((n) => n.name === 'two')!.id;
+    await expectEventually(async () => expect(new Set((await ready(2)).map((i) => i.nodeId)).size).toBe(2), {
+      timeoutMs: 60_000,
+      what: 'one instance on each node',
+    });
+    const load = steadyLoad();
+    expect((await platform.call(admin, 'POST', `/nodes/${twoId}/drain`)).status).toBe(200);
+    await expectEventually(
+      async () => {
+        const live = await instances();
+        expect(live.filter((i) => i.version === 2)).toHaveLength(2);
+        expect(live.every((i) => i.nodeId === oneId && i.state === 'ready')).toBe(true);
+      },
+      { timeoutMs: 60_000, what: 'instances moved off the drained node' },
+    );
+    await expectEventually(
+      async () =>
+        expect(
+          await docker.listContainers({ all: true, filters: { label: [`pier.node=${twoId}`] } }),
+        ).toEqual([]),
+      { timeoutMs: 30_000, what: 'drained node empty' },
+    );
+    const { sent, failed } = await load.stop();
+    expect(sent).toBeGreaterThan(100);
+    expect(failed).toEqual([]);
+    expect((await platform.call(admin, 'POST', `/nodes/${twoId}/uncordon`)).status).toBe(200);
+  });
+
   it('surfaces an image that does not exist as failed instances with IMAGE_PULL_FAILED', async () => {
     await platform.call(admin, 'POST', '/spaces/acme/apps', { name: 'ghost', cluster: 'main' });
     await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/versions', {

@@ -65,6 +65,8 @@ export const ERROR_CODES = [
   'TLS_KEY_MISMATCH',
   'TLS_CERTIFICATE_EXPIRED',
   'TLS_CERTIFICATE_NOT_YET_VALID',
+  /** Answered by the router (HAProxy), not the API: the app has no ready instance to serve a request. */
+  'NO_READY_INSTANCE',
   'SERVICE_UNAVAILABLE',
   'DEADLINE_EXCEEDED',
   'INTERNAL',

@@ -13,13 +13,7 @@ describe('router configuration', () => {
       PIER_BASE_DOMAIN: 'pier.localhost',
       PIER_ROUTER_STATE_DIR: '/var/lib/pier/router',
       PIER_ROUTER_HAPROXY_BIN: '/usr/sbin/haproxy',
-      PIER_ROUTER_STICKY_APPS: [],
     });
-  });
-
-  it('reads the interim sticky-session list as app ids', () => {
-    const config = loadConfig(routerConfigSchema, { PIER_ROUTER_STICKY_APPS: 'acme/web, team-a/api' });
-    expect(config.PIER_ROUTER_STICKY_APPS).toEqual(['acme_web', 'team-a_api']);
   });
 
   it('lists every bad variable at once', () => {
@@ -28,7 +22,6 @@ describe('router configuration', () => {
         PIER_ROUTER_HTTP_PORT: '0',
         PIER_ROUTER_BIND: 'localhost',
         PIER_ROUTER_STATE_DIR: 'relative/dir',
-        PIER_ROUTER_STICKY_APPS: 'acme',
       }),
     ).toThrow(
       expect.objectContaining({
@@ -36,7 +29,6 @@ describe('router configuration', () => {
           expect.stringContaining('PIER_ROUTER_HTTP_PORT'),
           expect.stringContaining('PIER_ROUTER_BIND'),
           expect.stringContaining('PIER_ROUTER_STATE_DIR'),
-          expect.stringContaining('PIER_ROUTER_STICKY_APPS'),
         ],
       }),
     );

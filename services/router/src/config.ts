@@ -1,5 +1,5 @@
 import { commonEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
-import { appId, dnsLabelSchema, hostnameSchema } from '@pier/contracts';
+import { hostnameSchema } from '@pier/contracts';
 import { z } from 'zod';
 
 /** A port HAProxy binds: a fixed one (0 would leave nobody knowing where it listens). */
@@ -32,31 +32,6 @@ export const routerConfigSchema = z
     PIER_ROUTER_HAPROXY_BIN: z.string().min(1).default('/usr/sbin/haproxy'),
     /** How long open requests may take to finish when the router stops. */
     PIER_ROUTER_STOP_GRACE_MS: envInt(5000, 0, 600_000),
-    /**
-     * Interim, until an event carries the setting: apps (`space/app`, comma-separated) whose clients
-     * stick to one version and instance.
-     */
-    PIER_ROUTER_STICKY_APPS: z
-      .string()
-      .default('')
-      .transform((value, ctx) =>
-        value
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s !== '')
-          .flatMap((entry) => {
-            const [space, app, ...rest] = entry.split('/');
-            if (
-              rest.length > 0 ||
-              !dnsLabelSchema.safeParse(space).success ||
-              !dnsLabelSchema.safeParse(app).success
-            ) {
-              ctx.addIssue({ code: 'custom', message: `"${entry}" is not space/app` });
-              return [];
-            }
-            return [appId(space!, app!)];
-          }),
-      ),
   })
   .refine(
     (c) =>

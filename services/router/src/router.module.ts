@@ -14,13 +14,7 @@ import { connectNats, RpcServer } from '@pier/messaging';
 import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
 import { createMetricsRegistry, Gauge, type Logger, type Registry } from '@pier/observability';
 import { DrainInstanceHandler } from './application/drain-instance/drain-instance.handler';
-import {
-  DATA_PLANE,
-  type DataPlane,
-  ROUTE_TABLE_OPTIONS,
-  ROUTER_LOGGER,
-  RUNTIME_EVENT_FEED,
-} from './application/ports';
+import { DATA_PLANE, type DataPlane, ROUTER_LOGGER, RUNTIME_EVENT_FEED } from './application/ports';
 import { RouteSynchronizer } from './application/sync-routes/route-synchronizer';
 import { type RouterConfig } from './config';
 import { inRotation } from './domain/route-table';
@@ -131,7 +125,6 @@ export class RouterModule {
               registry,
             ),
         },
-        { provide: ROUTE_TABLE_OPTIONS, useValue: { stickyApps: config.PIER_ROUTER_STICKY_APPS } },
         { provide: METRICS_REGISTRY, useValue: registry },
         {
           provide: READINESS_CHECKS,

@@ -71,7 +71,7 @@ describe('router (real HAProxy and NATS)', () => {
   const get = (h: string, options?: Parameters<typeof request>[2]) => request(setup.httpPort, h, options);
 
   beforeAll(async () => {
-    setup = await routerSetup(prefix, 'acme/sticky');
+    setup = await routerSetup(prefix);
     nc = await connectTestNats();
     store = await EventStore.open(nc, subjectsFor(prefix), pierEvents);
     // History written before the router starts: it must rebuild this on start.
@@ -239,7 +239,7 @@ describe('router (real HAProxy and NATS)', () => {
     expect(echo.url).toBe('/who');
   });
 
-  it('keeps a sticky client on its version and instance, whatever the random split says', async () => {
+  it('keeps a sticky client on its version and instance, whatever the random split says, once AppStickySessionsSet turns it on', async () => {
     const [a1, a2, b1, b2] = await Promise.all(
       ['v1-a', 'v1-b', 'v2-a', 'v2-b'].map((n) => backend(`sticky-${n}`)),
     );
@@ -258,7 +258,14 @@ describe('router (real HAProxy and NATS)', () => {
         'sticky-v2-b',
       ]),
     );
-    const first = await get(host('sticky'));
+    // Off until the event says otherwise: no cookie.
+    expect((await get(host('sticky'))).headers['set-cookie']).toBeUndefined();
+    await publish(store, runtime.stickySessionsSet('acme', 'sticky', true));
+    const first = await expectEventually(async () => {
+      const answer = await get(host('sticky'));
+      expect(answer.headers['set-cookie']).toBeDefined();
+      return answer;
+    });
     const cookie = String(first.headers['set-cookie']?.[0]).split(';')[0]!;
     expect(cookie).toMatch(/^pier_acme_sticky=[12]\.s[12]$/);
     const answers = await Promise.all(

@@ -60,6 +60,14 @@ export const TrafficSet = defineMessage(
   'TrafficSet',
   z.object({ ...appRef, weights: z.record(z.string(), z.number().int().min(0).max(10_000)) }),
 );
+/**
+ * Sticky sessions on or off: a client keeps the version and instance that first answered it (router
+ * cookie). Off until this is first set, including for apps created before the event existed.
+ */
+export const AppStickySessionsSet = defineMessage(
+  'AppStickySessionsSet',
+  z.object({ ...appRef, enabled: z.boolean() }),
+);
 
 const hostPortSchema = z.object({
   containerPort: z.number().int(),
@@ -171,6 +179,7 @@ export type VersionCreated = MessageOf<typeof VersionCreated>;
 export type VersionDeleted = MessageOf<typeof VersionDeleted>;
 export type VersionScaled = MessageOf<typeof VersionScaled>;
 export type TrafficSet = MessageOf<typeof TrafficSet>;
+export type AppStickySessionsSet = MessageOf<typeof AppStickySessionsSet>;
 export type InstanceRequested = MessageOf<typeof InstanceRequested>;
 export type InstanceUnschedulable = MessageOf<typeof InstanceUnschedulable>;
 export type InstancePlaced = MessageOf<typeof InstancePlaced>;
@@ -193,7 +202,8 @@ export type AppEvent =
   | VersionCreated
   | VersionDeleted
   | VersionScaled
-  | TrafficSet;
+  | TrafficSet
+  | AppStickySessionsSet;
 export type InstanceEvent =
   | InstanceRequested
   | InstanceUnschedulable
@@ -221,6 +231,7 @@ export const runtimeEventDefinitions = [
   VersionDeleted,
   VersionScaled,
   TrafficSet,
+  AppStickySessionsSet,
   InstanceRequested,
   InstanceUnschedulable,
   InstancePlaced,

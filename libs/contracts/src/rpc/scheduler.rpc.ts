@@ -62,6 +62,8 @@ export const appViewSchema = z.object({
   readyInstances: z.number().int(),
   /** Ready instances as a percentage of desired ones (100 when none are desired). */
   health: z.number(),
+  /** A client keeps the version and instance that first answered it (router cookie). */
+  stickySessions: z.boolean(),
   createdAt: isoDateTime,
 });
 export type AppView = z.infer<typeof appViewSchema>;
@@ -81,7 +83,7 @@ export const CreateApp = defineRpc({
   name: 'create-app',
   kind: 'command',
   /** `cluster` is a cluster id or name. */
-  request: appRef.extend({ cluster: z.string().min(1).max(100) }),
+  request: appRef.extend({ cluster: z.string().min(1).max(100), stickySessions: z.boolean().default(false) }),
   response: appViewSchema,
 });
 export const ListApps = defineRpc({
@@ -149,6 +151,14 @@ export const SetTraffic = defineRpc({
   name: 'set-traffic',
   kind: 'command',
   request: appRef.extend({ weights: weightsSchema }),
+  response: appViewSchema,
+});
+/** Turns sticky sessions of an app on or off; setting the current value again changes nothing. */
+export const SetStickySessions = defineRpc({
+  service: SERVICE,
+  name: 'set-sticky-sessions',
+  kind: 'command',
+  request: appRef.extend({ enabled: z.boolean() }),
   response: appViewSchema,
 });
 export const ListInstances = defineRpc({

@@ -4,13 +4,6 @@ import { type RouteTable } from '../domain/route-table';
 export const RUNTIME_EVENT_FEED = Symbol('RuntimeEventFeed');
 export const DATA_PLANE = Symbol('DataPlane');
 export const ROUTER_LOGGER = Symbol('RouterLogger');
-export const ROUTE_TABLE_OPTIONS = Symbol('RouteTableOptions');
-
-/** How the route table starts (see `emptyRouteTable`). */
-export interface RouteTableOptions {
-  /** App ids (`<space>_<app>`) that get sticky sessions. */
-  readonly stickyApps: readonly string[];
-}
 
 export interface Subscription {
   stop(): Promise<void>;

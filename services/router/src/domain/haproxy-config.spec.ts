@@ -36,6 +36,7 @@ const history: PierEvent[] = [
   runtime.instanceStarted(W3, 41003),
   runtime.instanceReady(W3),
   runtime.appCreated('acme', 'api'),
+  runtime.stickySessionsSet('acme', 'api', true),
   runtime.versionCreated('acme', 'api', 1),
   runtime.trafficSet('acme', 'api', { 1: 100 }),
   runtime.instanceRequested(A1, 'acme', 'api', 1),
@@ -47,8 +48,7 @@ const history: PierEvent[] = [
   runtime.trafficSet('acme', 'old', { 1: 100 }),
   runtime.deletionRequested('acme', 'old'),
 ];
-const table = (events = history, stickyApps = ['acme_api']): RouteTable =>
-  events.reduce(evolve, emptyRouteTable({ stickyApps }));
+const table = (events = history): RouteTable => events.reduce(evolve, emptyRouteTable());
 
 /** The configuration as `header → body lines` (trimmed, without blank lines). */
 function sections(text: string): Map<string, string[]> {
@@ -266,6 +266,8 @@ describe('HAProxy configuration', () => {
       runtime.trafficSet('acme', 'web', { 1: 80, 2: 10, 3: 10 }),
       runtime.appCreated('acme', 'other'),
       runtime.deletionRequested('acme', 'web'),
+      runtime.stickySessionsSet('acme', 'web', true),
+      runtime.stickySessionsSet('acme', 'api', false),
     ];
     for (const e of newLayout) expect(render(table([...history, e])).layout).not.toBe(base.layout);
   });

@@ -8,19 +8,17 @@ import { type AppRoute, type InstanceRoute, type RouteTable, type VersionRoute }
 export class Draft {
   apps: ReadonlyMap<string, AppRoute>;
   instances: ReadonlyMap<string, InstanceRoute>;
-  readonly stickyByDefault: ReadonlySet<string>;
   private ownApps?: Map<string, AppRoute>;
   private ownInstances?: Map<string, InstanceRoute>;
 
   constructor(private readonly base: RouteTable) {
     this.apps = base.apps;
     this.instances = base.instances;
-    this.stickyByDefault = base.stickyByDefault;
   }
 
   finish(): RouteTable {
     if (!this.ownApps && !this.ownInstances) return this.base;
-    return { apps: this.apps, instances: this.instances, stickyByDefault: this.stickyByDefault };
+    return { apps: this.apps, instances: this.instances };
   }
 
   setApp(id: string, app: AppRoute): void {

@@ -8,7 +8,6 @@ import {
   hostsOf,
   inRotation,
   type RouteTable,
-  setStickySessions,
 } from './route-table';
 
 const I1 = '10000000-0000-4000-8000-000000000001';
@@ -204,15 +203,30 @@ describe('route table', () => {
   });
 
   describe('sticky sessions', () => {
-    it('are off by default, on for apps listed as sticky, and can be switched', () => {
+    it('are off for a new app and follow the latest AppStickySessionsSet', () => {
       expect(app(given(runtime.appCreated('acme', 'web'))).stickySessions).toBe(false);
-      const sticky = [runtime.appCreated('acme', 'web')].reduce(
-        evolve,
-        emptyRouteTable({ stickyApps: ['acme_web'] }),
+      const on = given(runtime.appCreated('acme', 'web'), runtime.stickySessionsSet('acme', 'web', true));
+      expect(app(on).stickySessions).toBe(true);
+      expect(app(evolve(on, runtime.stickySessionsSet('acme', 'web', false))).stickySessions).toBe(false);
+    });
+
+    it('leave the table as it was when the setting does not change or the app is unknown', () => {
+      const off = given(runtime.appCreated('acme', 'web'));
+      expect(evolve(off, runtime.stickySessionsSet('acme', 'web', false))).toBe(off);
+      expect(evolve(off, runtime.stickySessionsSet('acme', 'other', true))).toBe(off);
+    });
+
+    it('touch only their app, and start off again when the app is created anew', () => {
+      const t = given(
+        ...deployed,
+        runtime.appCreated('acme', 'api'),
+        runtime.stickySessionsSet('acme', 'web', true),
       );
-      expect(app(sticky).stickySessions).toBe(true);
-      const off = setStickySessions(sticky, { space: 'acme', app: 'web' }, false);
-      expect(app(off).stickySessions).toBe(false);
+      expect(app(t).stickySessions).toBe(true);
+      expect(app(t, 'acme_api').stickySessions).toBe(false);
+      expect(app(t).versions.get(1)).toBeDefined();
+      const again = evolveAll(t, [runtime.appDeleted('acme', 'web'), runtime.appCreated('acme', 'web')]);
+      expect(app(again).stickySessions).toBe(false);
     });
   });
 });

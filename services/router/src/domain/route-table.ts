@@ -43,7 +43,7 @@ export interface AppRoute {
   readonly domains: readonly string[];
   /** Deletion has started: the app is no longer routed. */
   readonly deleting: boolean;
-  /** Sticky sessions: a client keeps its version and instance (cookie). No event sets it yet. */
+  /** Sticky sessions: a client keeps its version and instance (cookie), from the latest `AppStickySessionsSet`. */
   readonly stickySessions: boolean;
   /** Hundredths of a percent by version, from the latest `TrafficSet`. */
   readonly weights: ReadonlyMap<number, number>;
@@ -56,12 +56,10 @@ export interface RouteTable {
   readonly apps: ReadonlyMap<string, AppRoute>;
   /** By instance id. */
   readonly instances: ReadonlyMap<string, InstanceRoute>;
-  /** Apps that get sticky sessions when created (interim, until an event carries the setting). */
-  readonly stickyByDefault: ReadonlySet<string>;
 }
 
-export function emptyRouteTable(options: { stickyApps?: Iterable<string> } = {}): RouteTable {
-  return { apps: new Map(), instances: new Map(), stickyByDefault: new Set(options.stickyApps ?? []) };
+export function emptyRouteTable(): RouteTable {
+  return { apps: new Map(), instances: new Map() };
 }
 
 /** Whether an instance should get new requests now. */
@@ -96,17 +94,6 @@ export function drainInstance(table: RouteTable, instanceId: string): RouteTable
   return draft.finish();
 }
 
-/** Turns sticky sessions of an app on or off. */
-export function setStickySessions(
-  table: RouteTable,
-  ref: { space: string; app: string },
-  enabled: boolean,
-): RouteTable {
-  const draft = new Draft(table);
-  draft.updateApp(ref, (app) => (app.stickySessions === enabled ? app : { ...app, stickySessions: enabled }));
-  return draft.finish();
-}
-
 function apply(draft: Draft, e: RuntimeEvent): void {
   switch (e.type) {
     case 'AppCreated': {
@@ -118,7 +105,7 @@ function apply(draft: Draft, e: RuntimeEvent): void {
         defaultDomain: e.data.defaultDomain.toLowerCase(),
         domains: [],
         deleting: false,
-        stickySessions: draft.stickyByDefault.has(id),
+        stickySessions: false,
         weights: new Map(),
         versions: new Map(),
       });
@@ -171,6 +158,10 @@ function apply(draft: Draft, e: RuntimeEvent): void {
             .filter(([version]) => Number.isInteger(version) && version > 0),
         ),
       }));
+    case 'AppStickySessionsSet':
+      return draft.updateApp(e.data, (app) =>
+        app.stickySessions === e.data.enabled ? app : { ...app, stickySessions: e.data.enabled },
+      );
     case 'InstanceRequested': {
       const id = appId(e.data.space, e.data.app);
       if (!draft.apps.has(id)) return;

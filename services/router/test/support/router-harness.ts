@@ -19,10 +19,9 @@ export interface RouterSetup {
   readonly httpPort: number;
   readonly httpsPort: number;
   readonly metricsPort: number;
-  readonly stickyApps?: string;
 }
 
-export async function routerSetup(prefix: string, stickyApps?: string): Promise<RouterSetup> {
+export async function routerSetup(prefix: string): Promise<RouterSetup> {
   return {
     prefix,
     // Short: HAProxy's unix sockets live there.
@@ -30,7 +29,6 @@ export async function routerSetup(prefix: string, stickyApps?: string): Promise<
     httpPort: await freePort(),
     httpsPort: await freePort(),
     metricsPort: await freePort(),
-    ...(stickyApps ? { stickyApps } : {}),
   };
 }
 
@@ -50,7 +48,6 @@ export async function startRouter(setup: RouterSetup): Promise<RouterUnderTest> 
     PIER_ROUTER_HTTPS_PORT: String(setup.httpsPort),
     PIER_ROUTER_METRICS_PORT: String(setup.metricsPort),
     PIER_ROUTER_STOP_GRACE_MS: '2000',
-    PIER_ROUTER_STICKY_APPS: setup.stickyApps ?? '',
   });
   const app = await NestFactory.createApplicationContext(
     RouterModule.forRoot(config, createLogger('router', process.env.PIER_TEST_LOG_LEVEL ?? 'silent')),

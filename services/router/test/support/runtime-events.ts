@@ -7,6 +7,7 @@ import {
   AppDomainAdded,
   AppDomainRemoved,
   appId,
+  AppStickySessionsSet,
   createMessage,
   INSTANCE,
   InstanceExited,
@@ -62,6 +63,8 @@ export const runtime = {
       app,
       weights: Object.fromEntries(Object.entries(percent).map(([v, p]) => [v, Math.round(p * 100)])),
     }),
+  stickySessionsSet: (space: string, app: string, enabled: boolean) =>
+    event(AppStickySessionsSet, { space, app, enabled }),
   instanceRequested: (instanceId: string, space: string, app: string, version: number) =>
     event(InstanceRequested, { instanceId, space, app, version, clusterId: CLUSTER_ID, replaces: null }),
   instanceStarted: (

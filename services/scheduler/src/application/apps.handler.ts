@@ -25,6 +25,7 @@ import {
   removeDomain,
   requestDeletion,
   scaleVersion,
+  setStickySessions,
   setTraffic,
 } from '../domain/app/app.decide';
 import { type AppState, evolveApp } from '../domain/app/app.state';
@@ -63,7 +64,10 @@ export class AppsHandler {
     this.apps = new EventSourcedRepository(store, APP, evolveApp);
   }
 
-  async create(cmd: { space: string; app: string; cluster: string }, cause: Cause): Promise<AppView> {
+  async create(
+    cmd: { space: string; app: string; cluster: string; stickySessions: boolean },
+    cause: Cause,
+  ): Promise<AppView> {
     const cluster = [...this.world.clusters.values()].find(
       (c) => c.id === cmd.cluster || c.name === cmd.cluster,
     );
@@ -78,7 +82,17 @@ export class AppsHandler {
     }
     const defaultDomain = `${cmd.app}.${cmd.space}.${this.settings.baseDomain}`;
     await this.change(cmd, cause, (s, ctx) =>
-      createApp(s, { space: cmd.space, app: cmd.app, clusterId: cluster.id, defaultDomain }, ctx),
+      createApp(
+        s,
+        {
+          space: cmd.space,
+          app: cmd.app,
+          clusterId: cluster.id,
+          defaultDomain,
+          stickySessions: cmd.stickySessions,
+        },
+        ctx,
+      ),
     );
     return this.view(cmd);
   }
@@ -153,6 +167,14 @@ export class AppsHandler {
 
   async setTraffic(cmd: { space: string; app: string; weights: Weights }, cause: Cause): Promise<AppView> {
     await this.change(cmd, cause, (s, ctx) => setTraffic(s, cmd, ctx));
+    return this.view(cmd);
+  }
+
+  async setStickySessions(
+    cmd: { space: string; app: string; enabled: boolean },
+    cause: Cause,
+  ): Promise<AppView> {
+    await this.change(cmd, cause, (s, ctx) => setStickySessions(s, cmd, ctx));
     return this.view(cmd);
   }
 

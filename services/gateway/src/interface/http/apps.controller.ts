@@ -18,6 +18,7 @@ import {
   type Principal,
   RemoveDomain,
   ScaleVersion,
+  SetStickySessions,
   SetTraffic,
   versionSpecSchema,
   versionViewSchema,
@@ -60,7 +61,13 @@ export const appRoutes = {
     summary: 'Create an app on a cluster; it gets the domain <app>.<space>.<base domain>',
     tag: 'apps',
     params: spaceParams,
-    body: z.object({ name: dnsLabelSchema, cluster: z.string().min(1).max(100) }).strict(),
+    body: z
+      .object({
+        name: dnsLabelSchema,
+        cluster: z.string().min(1).max(100),
+        stickySessions: z.boolean().optional(),
+      })
+      .strict(),
     status: 201,
     response: appViewSchema,
     errors: ['SPACE_NOT_FOUND', 'APP_NAME_TAKEN', 'CLUSTER_NOT_FOUND', 'QUOTA_EXCEEDED'],
@@ -90,6 +97,20 @@ export const appRoutes = {
     response: appViewSchema,
     errors: [...appErrors],
     access: read,
+  }),
+  update: route({
+    method: 'PATCH',
+    path: '/spaces/{space}/apps/{app}',
+    operationId: 'updateApp',
+    summary:
+      'Change an app’s settings: sticky sessions keep a client on the version and instance it first got',
+    tag: 'apps',
+    params: appParams,
+    body: z.object({ stickySessions: z.boolean() }).strict(),
+    status: 200,
+    response: appViewSchema,
+    errors: [...appErrors, 'APP_DELETING'],
+    access: write,
   }),
   delete: route({
     method: 'DELETE',
@@ -220,7 +241,16 @@ export class AppsController {
 
   @ApiRoute(appRoutes.create)
   create(@Input() i: RouteInput<typeof appRoutes.create>, @Caller() c: CallContext) {
-    return this.rpc.call(CreateApp, { space: i.params.space, app: i.body.name, cluster: i.body.cluster }, c);
+    return this.rpc.call(
+      CreateApp,
+      {
+        space: i.params.space,
+        app: i.body.name,
+        cluster: i.body.cluster,
+        stickySessions: i.body.stickySessions ?? false,
+      },
+      c,
+    );
   }
 
   @ApiRoute(appRoutes.list)
@@ -231,6 +261,11 @@ export class AppsController {
   @ApiRoute(appRoutes.get)
   get(@Input() i: RouteInput<typeof appRoutes.get>, @Caller() c: CallContext) {
     return this.rpc.call(GetApp, i.params, c);
+  }
+
+  @ApiRoute(appRoutes.update)
+  update(@Input() i: RouteInput<typeof appRoutes.update>, @Caller() c: CallContext) {
+    return this.rpc.call(SetStickySessions, { ...i.params, enabled: i.body.stickySessions }, c);
   }
 
   @ApiRoute(appRoutes.delete)

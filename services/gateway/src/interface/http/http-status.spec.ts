@@ -11,6 +11,6 @@ describe('HTTP_STATUS', () => {
       .filter(([, status]) => status >= 500)
       .map(([code]) => code)
       .sort();
-    expect(serverSide).toEqual(['DEADLINE_EXCEEDED', 'INTERNAL', 'SERVICE_UNAVAILABLE']);
+    expect(serverSide).toEqual(['DEADLINE_EXCEEDED', 'INTERNAL', 'NO_READY_INSTANCE', 'SERVICE_UNAVAILABLE']);
   });
 });

@@ -69,5 +69,6 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
+  NO_READY_INSTANCE: 503,
   DEADLINE_EXCEEDED: 504,
 };

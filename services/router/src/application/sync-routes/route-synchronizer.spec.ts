@@ -64,7 +64,7 @@ const history = [
 function setup(events = history) {
   const feed = new FakeFeed(events);
   const dataPlane = new FakeDataPlane();
-  const routes = new RouteSynchronizer(feed, dataPlane, createLogger('router', 'silent'), { stickyApps: [] });
+  const routes = new RouteSynchronizer(feed, dataPlane, createLogger('router', 'silent'));
   return { feed, dataPlane, routes };
 }
 

@@ -5,9 +5,7 @@ import { drainInstance, emptyRouteTable, evolve, evolveAll, type RouteTable } fr
 import {
   DATA_PLANE,
   type DataPlane,
-  ROUTE_TABLE_OPTIONS,
   ROUTER_LOGGER,
-  type RouteTableOptions,
   RUNTIME_EVENT_FEED,
   type RuntimeEventFeed,
   type Subscription,
@@ -29,7 +27,7 @@ interface Waiters {
  */
 @Injectable()
 export class RouteSynchronizer {
-  private table: RouteTable;
+  private table: RouteTable = emptyRouteTable();
   private live = false;
   private stopped = false;
   private feed?: Subscription;
@@ -44,10 +42,7 @@ export class RouteSynchronizer {
     @Inject(RUNTIME_EVENT_FEED) private readonly events: RuntimeEventFeed,
     @Inject(DATA_PLANE) private readonly dataPlane: DataPlane,
     @Inject(ROUTER_LOGGER) private readonly logger: Logger,
-    @Inject(ROUTE_TABLE_OPTIONS) options: RouteTableOptions,
-  ) {
-    this.table = emptyRouteTable({ stickyApps: options.stickyApps });
-  }
+  ) {}
 
   /** Rebuilds the table from the event history, starts the data plane on it, then follows live events. */
   async start(): Promise<void> {

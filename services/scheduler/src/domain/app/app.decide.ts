@@ -5,6 +5,7 @@ import {
   AppDomainAdded,
   AppDomainRemoved,
   type AppEvent,
+  AppStickySessionsSet,
   createMessage,
   PierError,
   TrafficSet,
@@ -20,16 +21,23 @@ import { rebalance, sameWeights, toHundredths } from './traffic';
 
 const ref = (s: AppState) => ({ space: s.space, app: s.app });
 
+/** A new app; sticky sessions asked for at creation follow as their own event (off is the default). */
 export function createApp(
   state: AppState | null,
-  cmd: { space: string; app: string; clusterId: string; defaultDomain: string },
+  cmd: { space: string; app: string; clusterId: string; defaultDomain: string; stickySessions?: boolean },
   ctx: CommandContext,
 ): AppEvent[] {
   if (liveApp(state))
     throw new PierError('APP_NAME_TAKEN', `an app named ${cmd.app} already exists in ${cmd.space}`, {
       app: cmd.app,
     });
-  return [createMessage(AppCreated, cmd, ctx.cause, ctx.now)];
+  const { space, app, clusterId, defaultDomain } = cmd;
+  const events: AppEvent[] = [
+    createMessage(AppCreated, { space, app, clusterId, defaultDomain }, ctx.cause, ctx.now),
+  ];
+  if (cmd.stickySessions)
+    events.push(createMessage(AppStickySessionsSet, { space, app, enabled: true }, ctx.cause, ctx.now));
+  return events;
 }
 
 export function addDomain(
@@ -133,6 +141,17 @@ export function setTraffic(
   }
   if (sameWeights(weights, app.weights)) return [];
   return [traffic(app, weights, ctx)];
+}
+
+/** Turns sticky sessions on or off; asking for the current setting changes nothing. */
+export function setStickySessions(
+  state: AppState | null,
+  cmd: { space: string; app: string; enabled: boolean },
+  ctx: CommandContext,
+): AppEvent[] {
+  const app = activeApp(state, cmd);
+  if (app.stickySessions === cmd.enabled) return [];
+  return [createMessage(AppStickySessionsSet, { ...ref(app), enabled: cmd.enabled }, ctx.cause, ctx.now)];
 }
 
 export function requestDeletion(

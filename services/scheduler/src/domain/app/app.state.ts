@@ -18,6 +18,8 @@ export interface AppState {
   readonly versions: Readonly<Record<number, VersionState>>;
   /** Hundredths of a percent per version number; absent versions get none. */
   readonly weights: Readonly<Record<number, number>>;
+  /** Clients stick to one version and instance (off until `AppStickySessionsSet` turns it on). */
+  readonly stickySessions: boolean;
   readonly deleting: boolean;
   readonly deleted: boolean;
   readonly createdAt: string;
@@ -35,6 +37,7 @@ export function evolveApp(state: AppState | null, event: AppEvent): AppState | n
       domains: [],
       versions: {},
       weights: {},
+      stickySessions: false,
       deleting: false,
       deleted: false,
       createdAt: at,
@@ -79,6 +82,8 @@ export function evolveApp(state: AppState | null, event: AppEvent): AppState | n
         ...state,
         weights: Object.fromEntries(Object.entries(event.data.weights).map(([k, w]) => [Number(k), w])),
       };
+    case 'AppStickySessionsSet':
+      return { ...state, stickySessions: event.data.enabled };
   }
 }
 

@@ -18,6 +18,7 @@ const app = (
   domains: [],
   versions: { 1: { version: 1, spec: spec(specOver), desired, deleted: false, createdAt: 't' } },
   weights: { 1: 10_000 },
+  stickySessions: false,
   deleting: false,
   deleted: false,
   createdAt: 't',

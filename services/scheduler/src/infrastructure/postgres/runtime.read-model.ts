@@ -132,6 +132,7 @@ export class RuntimeReadModel {
       desiredInstances: desired,
       readyInstances: views.reduce((a, v) => a + v.readyInstances, 0),
       health: desired === 0 ? 100 : Math.round((readyCount / desired) * 10_000) / 100,
+      stickySessions: row.sticky_sessions as boolean,
       createdAt: iso(row.created_at)!,
     };
   }

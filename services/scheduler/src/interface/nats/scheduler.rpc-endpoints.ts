@@ -10,6 +10,7 @@ import {
   ListInstances,
   RemoveDomain,
   ScaleVersion,
+  SetStickySessions,
   SetTraffic,
 } from '@pier/contracts';
 import { type RpcServer } from '@pier/messaging';
@@ -32,6 +33,7 @@ export function registerSchedulerEndpoints(
   server.handle(DeleteVersion, (req, meta) => apps.deleteVersion(req, meta));
   server.handle(ScaleVersion, (req, meta) => apps.scale(req, meta));
   server.handle(SetTraffic, (req, meta) => apps.setTraffic(req, meta));
+  server.handle(SetStickySessions, (req, meta) => apps.setStickySessions(req, meta));
   server.handle(ListInstances, async (req) => {
     await apps.view(req);
     return { items: await readModel.instances(req.space, req.app, req.includeStopped) };

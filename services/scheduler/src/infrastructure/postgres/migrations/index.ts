@@ -1,5 +1,10 @@
 import { ProjectionCheckpoints1764000000000 } from '@pier/persistence';
 import { RuntimeReadModel1764000000300 } from './1764000000300-runtime-read-model';
+import { AppStickySessions1764000000301 } from './1764000000301-app-sticky-sessions';
 
 /** Every migration of the scheduler schema, oldest first. */
-export const schedulerMigrations = [ProjectionCheckpoints1764000000000, RuntimeReadModel1764000000300];
+export const schedulerMigrations = [
+  ProjectionCheckpoints1764000000000,
+  RuntimeReadModel1764000000300,
+  AppStickySessions1764000000301,
+];
