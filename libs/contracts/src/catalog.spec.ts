@@ -96,4 +96,39 @@ describe('pierEvents', () => {
       event,
     );
   });
+
+  describe('the probe on readiness and health transitions', () => {
+    const instanceId = '6f1c7c56-4a2c-4b7e-9b43-0a0e6d7f1a10';
+    const stored = (type: string, data: object) =>
+      JSON.parse(
+        `{"type":"${type}","data":${JSON.stringify(data)},"metadata":${JSON.stringify(metadata(1))}}`,
+      );
+
+    it('reads events stored before agents reported it, without a probe', () => {
+      const exited = { instanceId, exitCode: 3, oomKilled: false, reason: 'exited', restartInMs: 200 };
+      expect(pierEvents.parse(stored('InstanceReady', { instanceId })).data).toEqual({ instanceId });
+      expect(pierEvents.parse(stored('InstanceNotReady', { instanceId, reason: 'x' })).data).toEqual({
+        instanceId,
+        reason: 'x',
+      });
+      expect(pierEvents.parse(stored('InstanceExited', exited)).data).toEqual(exited);
+    });
+
+    it('reads the probe when there is one, and refuses a malformed one', () => {
+      const probe = { kind: 'liveness', ok: false, detail: 'GET http://127.0.0.1:1/x: HTTP 500' };
+      expect(pierEvents.parse(stored('InstanceNotReady', { instanceId, reason: 'x', probe })).data).toEqual({
+        instanceId,
+        reason: 'x',
+        probe,
+      });
+      expect(() =>
+        pierEvents.parse(stored('InstanceReady', { instanceId, probe: { ...probe, kind: 'other' } })),
+      ).toThrow(/invalid/);
+      expect(() =>
+        pierEvents.parse(
+          stored('InstanceReady', { instanceId, probe: { ...probe, detail: 'x'.repeat(1001) } }),
+        ),
+      ).toThrow(/invalid/);
+    });
+  });
 });

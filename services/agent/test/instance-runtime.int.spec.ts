@@ -83,8 +83,9 @@ describe('InstanceRuntime: running instances', () => {
       name: 'db',
       caller: { kind: 'node', nodeId: h.nodeId, credential: h.credential },
     });
-    // Without a readiness probe it is ready as soon as it started.
-    await h.eventually(id, 'InstanceReady');
+    // Without a readiness probe it is ready as soon as it started, with no probe run to show for it.
+    const [ready] = await h.eventually(id, 'InstanceReady');
+    expect(ready!.data).toStrictEqual({ instanceId: id });
     expect((await h.types(id)).slice(0, 2)).toEqual(['InstanceStarted', 'InstanceReady']);
   });
 
@@ -103,7 +104,14 @@ describe('InstanceRuntime: running instances', () => {
       }),
     );
     const { containerId } = await webPort(id);
-    await h.eventually(id, 'InstanceReady');
+    const [ready] = await h.eventually(id, 'InstanceReady');
+    // The passing run, its detail as the check gave it.
+    expect(ready!.data.probe).toEqual({
+      kind: 'readiness',
+      ok: true,
+      detail:
+        'exec ["sh","-c","echo x >> /tmp/probes && wget -q -O- http://127.0.0.1:8080/index.html"]: exit code 0',
+    });
     await expectEventually(
       async () =>
         expect(
@@ -133,6 +141,11 @@ describe('InstanceRuntime: running instances', () => {
     expect(exited!.data).toMatchObject({
       reason: expect.stringMatching(/^startup probe failed: TCP 127\.0\.0\.1:\d+: connection closed at once/),
       restartInMs: 200,
+      probe: {
+        kind: 'startup',
+        ok: false,
+        detail: expect.stringMatching(/^TCP 127\.0\.0\.1:\d+: connection closed at once/),
+      },
     });
     const started = await h.eventually(id, 'InstanceStarted', 2);
     expect(started[1]!.data.restarts).toBe(1);
@@ -157,21 +170,33 @@ describe('InstanceRuntime: running instances', () => {
     const started = await h.eventually(id, 'InstanceStarted', 3, 45_000);
     expect(started.map((s) => s.data.restarts)).toEqual([0, 1, 2]);
     const exits = await h.eventually(id, 'InstanceExited', 2);
+    const failedRun = {
+      kind: 'liveness',
+      ok: false,
+      detail: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/missing: HTTP 404$/),
+    };
     expect(exits[0]!.data).toMatchObject({
       reason: expect.stringMatching(
         /^liveness probe failed: GET http:\/\/127\.0\.0\.1:\d+\/missing: HTTP 404$/,
       ),
       oomKilled: false,
       restartInMs: 200,
+      probe: failedRun,
     });
     expect(exits[1]!.data.restartInMs).toBe(400);
-    // Out of rotation before it is killed.
-    expect((await h.types(id)).slice(0, 4)).toEqual([
+    // Out of rotation before it is killed, saying which probe failed; ready at once (no readiness probe).
+    const events = await h.events(id);
+    expect(events.slice(0, 4).map((e) => e.type)).toEqual([
       'InstanceStarted',
       'InstanceReady',
       'InstanceNotReady',
       'InstanceExited',
     ]);
+    expect(events[1]!.data.probe).toBeUndefined();
+    expect(events[2]!.data).toMatchObject({
+      reason: expect.stringMatching(/^restarting: liveness probe failed: /),
+      probe: failedRun,
+    });
   });
 
   it('reports not ready when readiness fails, without a restart, and ready again when it passes', async () => {
@@ -190,8 +215,20 @@ describe('InstanceRuntime: running instances', () => {
     expect(notReady!.data.reason).toMatch(
       /^readiness probe failed: exec \["cat","\/tmp\/ready"\]: exit code 1/,
     );
+    expect(notReady!.data.probe).toEqual({
+      kind: 'readiness',
+      ok: false,
+      detail: expect.stringMatching(/^exec \["cat","\/tmp\/ready"\]: exit code 1: .*No such file/),
+    });
     expect((await h.execIn(containerId, ['touch', '/tmp/ready'])).exitCode).toBe(0);
-    await h.eventually(id, 'InstanceReady', 2);
+    const readies = await h.eventually(id, 'InstanceReady', 2);
+    for (const ready of readies) {
+      expect(ready.data.probe).toEqual({
+        kind: 'readiness',
+        ok: true,
+        detail: 'exec ["cat","/tmp/ready"]: exit code 0',
+      });
+    }
     expect(await h.types(id)).toEqual([
       'InstanceStarted',
       'InstanceReady',
@@ -208,11 +245,22 @@ describe('InstanceRuntime: running instances', () => {
         probes: { readiness: { http: { path: '/', port: 9090 }, periodSeconds: 1, failureThreshold: 1 } },
       }),
     );
-    await h.eventually(tcp, 'InstanceReady');
+    const [ready] = await h.eventually(tcp, 'InstanceReady');
+    expect(ready!.data.probe).toEqual({
+      kind: 'readiness',
+      ok: true,
+      detail: expect.stringMatching(/^TCP 127\.0\.0\.1:\d+: connected$/),
+    });
     const [notReady] = await h.eventually(unpublished, 'InstanceNotReady');
     expect(notReady!.data.reason).toBe(
       "readiness probe failed: port 9090 is not among the version's TCP/HTTP ports, so it is not published and cannot be checked",
     );
+    expect(notReady!.data.probe).toEqual({
+      kind: 'readiness',
+      ok: false,
+      detail:
+        "port 9090 is not among the version's TCP/HTTP ports, so it is not published and cannot be checked",
+    });
     expect(await h.types(unpublished)).not.toContain('InstanceReady');
   });
 
@@ -297,7 +345,8 @@ describe('InstanceRuntime: running instances', () => {
       'InstanceNotReady',
       'InstanceStopped',
     ]);
-    expect((await h.events(id))[2]!.data.reason).toBe('stopping: scale-down');
+    // A stop is no probe's doing: it carries none.
+    expect((await h.events(id))[2]!.data).toStrictEqual({ instanceId: id, reason: 'stopping: scale-down' });
     expect(await h.containersOf(id)).toEqual([]);
     await expect(h.docker.getContainer(containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });

@@ -4,6 +4,8 @@ import {
   type AppView,
   Authorize,
   CreateApp,
+  type InstanceView,
+  ListInstances,
   PierError,
   type Principal,
   type RpcRequest,
@@ -39,6 +41,22 @@ const view = (space: string, name: string, stickySessions: boolean): AppView => 
   createdAt: '2026-01-01T00:00:00.000Z',
 });
 
+/** An instance as the scheduler lists it, with the given last probe result. */
+const instance = (id: string, lastProbe: InstanceView['lastProbe']): InstanceView => ({
+  id,
+  version: 1,
+  nodeId: null,
+  state: 'ready',
+  host: '127.0.0.1',
+  hostPorts: [{ containerPort: 8080, protocol: 'http', hostPort: 40000 }],
+  restarts: 0,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  reason: null,
+  code: null,
+  lastProbe,
+  updatedAt: '2026-01-01T00:00:01.000Z',
+});
+
 /**
  * The app routes of the gateway against real NATS, with the auth and scheduler services stubbed on
  * their RPC subjects: what the gateway accepts, who may call it, and what it forwards.
@@ -51,6 +69,15 @@ describe('gateway app routes (real NATS, stubbed services)', () => {
   let stubs: RpcServer;
   const createCalls: RpcRequest<typeof CreateApp>[] = [];
   const stickyCalls: RpcRequest<typeof SetStickySessions>[] = [];
+  const instances = [
+    instance('33333333-3333-4333-8333-333333333333', {
+      kind: 'readiness',
+      ok: true,
+      detail: 'GET http://127.0.0.1:40000/healthz: HTTP 200',
+      at: '2026-01-01T00:00:01.000Z',
+    }),
+    instance('44444444-4444-4444-8444-444444444444', null),
+  ];
 
   beforeAll(async () => {
     nc = await connectTestNats();
@@ -79,6 +106,7 @@ describe('gateway app routes (real NATS, stubbed services)', () => {
         throw new PierError('APP_NOT_FOUND', `app ${req.app} does not exist in ${req.space}`);
       return view(req.space, req.app, req.enabled);
     });
+    stubs.handle(ListInstances, async () => ({ items: instances }));
     const config = gatewayConfigSchema.parse({ PIER_PREFIX: prefix, PIER_RPC_TIMEOUT_MS: '2000' });
     app = await createGatewayApp(config, createLogger('gateway', 'silent'));
     base = `http://127.0.0.1:${await listen(app, 0)}/api/v1`;
@@ -184,6 +212,43 @@ describe('gateway app routes (real NATS, stubbed services)', () => {
       asRole('developer'),
     );
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('lists instances with the last probe result of each, as the scheduler gives it, and documents it', async () => {
+    const reply = await httpJson<{ items: InstanceView[] }>(
+      'GET',
+      `${base}/spaces/acme/apps/web/instances`,
+      undefined,
+      asRole('auditor'),
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ items: instances });
+    const { body } = await httpJson<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>('GET', `${base}/openapi.json`);
+    const listed = body.paths['/api/v1/spaces/{space}/apps/{app}/instances']!.get!.responses['200'] as {
+      content: { 'application/json': { schema: { properties: { items: { items: unknown } } } } };
+    };
+    const item = listed.content['application/json'].schema.properties.items.items as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(item.required).toContain('lastProbe');
+    expect(item.properties.lastProbe).toMatchObject({
+      anyOf: [
+        {
+          type: 'object',
+          properties: {
+            kind: { enum: ['startup', 'readiness', 'liveness'] },
+            ok: { type: 'boolean' },
+            detail: { type: 'string' },
+            at: { type: 'string' },
+          },
+          required: ['kind', 'ok', 'detail', 'at'],
+        },
+        { type: 'null' },
+      ],
+    });
   });
 
   it('documents the PATCH route with its access, strict body and errors', async () => {

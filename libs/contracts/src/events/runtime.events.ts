@@ -109,14 +109,39 @@ export const InstanceStarted = defineMessage(
     restarts: z.number().int().min(0),
   }),
 );
-/** Readiness passed: the instance may get traffic. */
-export const InstanceReady = defineMessage('InstanceReady', z.object({ instanceId: idSchema }));
-/** Readiness (or startup) is failing: no traffic, no restart. */
+/**
+ * The probe run that caused a readiness or health transition, as the agent saw it: `detail` is what the
+ * check reported (`GET http://…/healthz: HTTP 200`, `exec ["cat","/tmp/ready"]: exit code 1`…).
+ * Agents report transitions only, never every run.
+ */
+export const probeResultSchema = z.object({
+  kind: z.enum(['startup', 'readiness', 'liveness']),
+  ok: z.boolean(),
+  detail: z.string().max(1000),
+});
+export type ProbeResult = z.infer<typeof probeResultSchema>;
+
+/**
+ * Readiness passed: the instance may get traffic. `probe` is the passing run (readiness, or startup when
+ * there is no readiness probe); absent when no probe gates the container, and in events stored before
+ * agents reported it.
+ */
+export const InstanceReady = defineMessage(
+  'InstanceReady',
+  z.object({ instanceId: idSchema, probe: probeResultSchema.optional() }),
+);
+/**
+ * Readiness (or startup) is failing: no traffic, no restart. `probe` is the failing run when a probe
+ * caused it; absent for a stop or in events stored before agents reported it.
+ */
 export const InstanceNotReady = defineMessage(
   'InstanceNotReady',
-  z.object({ instanceId: idSchema, reason: z.string().max(1000) }),
+  z.object({ instanceId: idSchema, reason: z.string().max(1000), probe: probeResultSchema.optional() }),
 );
-/** The container exited (or was restarted by a failing liveness probe); the agent restarts it after `restartInMs`. */
+/**
+ * The container exited (or was restarted by a failing startup or liveness probe, then `probe` is that
+ * failing run); the agent restarts it after `restartInMs`.
+ */
 export const InstanceExited = defineMessage(
   'InstanceExited',
   z.object({
@@ -125,6 +150,7 @@ export const InstanceExited = defineMessage(
     oomKilled: z.boolean(),
     reason: z.string().max(1000),
     restartInMs: z.number().int().min(0).nullable(),
+    probe: probeResultSchema.optional(),
   }),
 );
 /** The instance cannot run (image pull, bad command…); `code` is stable, e.g. IMAGE_PULL_FAILED. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hostnameSchema, versionSpecSchema, weightsSchema } from '../app-spec';
 import { dnsLabelSchema, idSchema, isoDateTime } from '../primitives';
+import { probeResultSchema } from '../events/runtime.events';
 import { pageQuerySchema } from './clusters.rpc';
 import { defineRpc } from './rpc';
 
@@ -35,6 +36,12 @@ export const instanceViewSchema = z.object({
   reason: z.string().nullable(),
   /** Stable code of a failure, e.g. IMAGE_PULL_FAILED. */
   code: z.string().nullable(),
+  /**
+   * The last probe result: the outcome carried by the latest readiness/health transition the agent
+   * reported (agents report transitions, not every probe run), `at` being when that transition
+   * occurred. Null until a probe caused a transition (never, when the instance has no probes).
+   */
+  lastProbe: probeResultSchema.extend({ at: isoDateTime }).nullable(),
   updatedAt: isoDateTime,
 });
 export type InstanceView = z.infer<typeof instanceViewSchema>;

@@ -1,4 +1,4 @@
-import { exitReason, reportedHostPorts } from './container-outcome';
+import { exitReason, reportedHostPorts, reportedProbe } from './container-outcome';
 
 describe('container outcome', () => {
   it('reports each declared port with the host port it was published on', () => {
@@ -25,5 +25,14 @@ describe('container outcome', () => {
       'the container failed: no such file',
     );
     expect(exitReason({ oomKilled: false, error: '', exitCode: 3 })).toBe('exited with code 3');
+  });
+
+  it('reports a probe run as it is, cutting a detail longer than the event holds', () => {
+    const passed = { kind: 'readiness' as const, ok: true, detail: 'exec ["true"]: exit code 0' };
+    expect(reportedProbe(passed)).toEqual(passed);
+    const long = reportedProbe({ kind: 'liveness', ok: false, detail: `exec ["${'x'.repeat(2000)}"]` });
+    expect(long).toMatchObject({ kind: 'liveness', ok: false });
+    expect(long.detail).toHaveLength(1000);
+    expect(long.detail).toMatch(/^exec \["x+…$/);
   });
 });

@@ -1,4 +1,5 @@
-import { type VersionSpec } from '@pier/contracts';
+import { type ProbeResult, probeResultSchema, type VersionSpec } from '@pier/contracts';
+import { type ProbeRun } from './probe-health';
 
 /**
  * The host ports to report for a started container: each port of the version with the host port the
@@ -24,4 +25,16 @@ export function exitReason(
   if (state.oomKilled) return 'OOMKilled';
   if (state.error) return `the container failed: ${state.error}`;
   return `exited with code ${state.exitCode}`;
+}
+
+const PROBE_DETAIL_MAX = probeResultSchema.shape.detail.maxLength ?? 1000;
+
+/**
+ * A probe run as a transition reports it. A detail can outgrow what the event holds (an exec probe
+ * shows its whole command): it is cut, so the event is still valid and its transition is not lost.
+ */
+export function reportedProbe(run: ProbeRun): ProbeResult {
+  const detail =
+    run.detail.length > PROBE_DETAIL_MAX ? `${run.detail.slice(0, PROBE_DETAIL_MAX - 1)}…` : run.detail;
+  return { kind: run.kind, ok: run.ok, detail };
 }

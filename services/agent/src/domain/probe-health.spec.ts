@@ -39,10 +39,16 @@ function runDue(
 }
 
 describe('probe health', () => {
-  it('is ready as soon as started when there is no probe at all', () => {
+  it('is ready as soon as started when there is no probe at all, with no probe to show for it', () => {
     const step = startHealth({}, 1000);
-    expect(step.effects).toEqual([{ type: 'ready' }]);
+    expect(step.effects).toStrictEqual([{ type: 'ready' }]);
     expect(nextProbeAt(step.state)).toBeUndefined();
+  });
+
+  it('is ready as soon as started when only liveness is probed, with no probe to show for it', () => {
+    const step = startHealth({ liveness: timing() }, 1000);
+    expect(step.effects).toStrictEqual([{ type: 'ready' }]);
+    expect(nextProbeAt(step.state)).toBe(1000);
   });
 
   it('runs neither readiness nor liveness until the startup probe passed', () => {
@@ -60,7 +66,7 @@ describe('probe health', () => {
     expect(state.startupPassed).toBe(true);
     step = runDue(probes, state, 2000, {});
     expect(step.ran).toEqual(['readiness', 'liveness']);
-    expect(step.effects).toEqual([{ type: 'ready' }]);
+    expect(step.effects).toEqual([{ type: 'ready', probe: { kind: 'readiness', ...ok } }]);
   });
 
   it('restarts when startup fails failureThreshold times in a row, and then probes nothing more', () => {
@@ -68,7 +74,13 @@ describe('probe health', () => {
     let step = runDue(probes, startHealth(probes, 0).state, 0, { startup: bad });
     expect(step.effects).toEqual([]);
     step = runDue(probes, step.state, 1000, { startup: { ok: false, detail: 'connection refused' } });
-    expect(step.effects).toEqual([{ type: 'restart', reason: 'startup probe failed: connection refused' }]);
+    expect(step.effects).toEqual([
+      {
+        type: 'restart',
+        reason: 'startup probe failed: connection refused',
+        probe: { kind: 'startup', ok: false, detail: 'connection refused' },
+      },
+    ]);
     expect(runDue(probes, step.state, 60_000, {}).ran).toEqual([]);
     expect(nextProbeAt(step.state)).toBeUndefined();
   });
@@ -76,7 +88,9 @@ describe('probe health', () => {
   it('is ready once the startup probe passes when there is no readiness probe', () => {
     const probes = { startup: timing() };
     const step = runDue(probes, startHealth(probes, 0).state, 0, { startup: ok });
-    expect(step.effects).toEqual([{ type: 'ready' }]);
+    expect(step.effects).toEqual([
+      { type: 'ready', probe: { kind: 'startup', ok: true, detail: 'HTTP 200' } },
+    ]);
   });
 
   it('waits the initial delay, counted from the container start, then probes every period', () => {
@@ -101,22 +115,35 @@ describe('probe health', () => {
       state = step.state;
       return step.effects;
     };
+    const ready = { type: 'ready', probe: { kind: 'readiness', ok: true, detail: 'HTTP 200' } };
     expect(effectsAt(0, ok)).toEqual([]);
-    expect(effectsAt(1000, ok)).toEqual([{ type: 'ready' }]);
+    expect(effectsAt(1000, ok)).toEqual([ready]);
     expect(effectsAt(2000, ok)).toEqual([]);
     expect(effectsAt(3000, bad)).toEqual([]);
     expect(effectsAt(4000, ok)).toEqual([]); // a success in between resets the failures
     expect(effectsAt(5000, bad)).toEqual([]);
-    expect(effectsAt(6000, bad)).toEqual([{ type: 'not-ready', reason: 'readiness probe failed: HTTP 500' }]);
+    expect(effectsAt(6000, bad)).toEqual([
+      {
+        type: 'not-ready',
+        reason: 'readiness probe failed: HTTP 500',
+        probe: { kind: 'readiness', ok: false, detail: 'HTTP 500' },
+      },
+    ]);
     expect(effectsAt(7000, bad)).toEqual([]);
     expect(effectsAt(8000, ok)).toEqual([]);
-    expect(effectsAt(9000, ok)).toEqual([{ type: 'ready' }]);
+    expect(effectsAt(9000, ok)).toEqual([ready]);
   });
 
   it('reports not ready when readiness fails before it ever passed, and never restarts for it', () => {
     const probes = { readiness: timing({ failureThreshold: 1, periodSeconds: 1 }) };
     let step = runDue(probes, startHealth(probes, 0).state, 0, { readiness: bad });
-    expect(step.effects).toEqual([{ type: 'not-ready', reason: 'readiness probe failed: HTTP 500' }]);
+    expect(step.effects).toEqual([
+      {
+        type: 'not-ready',
+        reason: 'readiness probe failed: HTTP 500',
+        probe: { kind: 'readiness', ok: false, detail: 'HTTP 500' },
+      },
+    ]);
     for (let t = 1000; t < 10_000; t += 1000) {
       step = runDue(probes, step.state, t, { readiness: bad });
       expect(step.effects).toEqual([]);
@@ -133,7 +160,13 @@ describe('probe health', () => {
     step = runDue(probes, step.state, 4000, { liveness: bad });
     expect(step.effects).toEqual([]);
     step = runDue(probes, step.state, 5000, { liveness: { ok: false, detail: 'timed out after 1 s' } });
-    expect(step.effects).toEqual([{ type: 'restart', reason: 'liveness probe failed: timed out after 1 s' }]);
+    expect(step.effects).toEqual([
+      {
+        type: 'restart',
+        reason: 'liveness probe failed: timed out after 1 s',
+        probe: { kind: 'liveness', ok: false, detail: 'timed out after 1 s' },
+      },
+    ]);
   });
 
   it('ignores a result that arrives after a restart was decided', () => {
@@ -142,7 +175,13 @@ describe('probe health', () => {
     const due = dueProbes(started, probes, 0);
     expect(due.due).toEqual(['readiness', 'liveness']);
     const restarted = recordProbe(due.state, probes, 'liveness', bad, 10);
-    expect(restarted.effects).toEqual([{ type: 'restart', reason: 'liveness probe failed: HTTP 500' }]);
+    expect(restarted.effects).toEqual([
+      {
+        type: 'restart',
+        reason: 'liveness probe failed: HTTP 500',
+        probe: { kind: 'liveness', ok: false, detail: 'HTTP 500' },
+      },
+    ]);
     expect(recordProbe(restarted.state, probes, 'readiness', ok, 20).effects).toEqual([]);
   });
 });

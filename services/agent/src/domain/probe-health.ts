@@ -28,6 +28,11 @@ export interface ProbeOutcome {
   readonly detail: string;
 }
 
+/** The probe run that caused an effect, so the transition can say what was seen. */
+export interface ProbeRun extends ProbeOutcome {
+  readonly kind: ProbeKind;
+}
+
 interface Track {
   readonly nextAt: number;
   readonly inFlight: boolean;
@@ -45,10 +50,14 @@ export interface HealthState {
   readonly tracks: Readonly<Partial<Record<ProbeKind, Track>>>;
 }
 
+/**
+ * A transition. Every effect a probe caused carries that run as `probe`; only the `ready` of a container
+ * that no probe gates has none.
+ */
 export type HealthEffect =
-  | { readonly type: 'ready' }
-  | { readonly type: 'not-ready'; readonly reason: string }
-  | { readonly type: 'restart'; readonly reason: string };
+  | { readonly type: 'ready'; readonly probe?: ProbeRun }
+  | { readonly type: 'not-ready'; readonly reason: string; readonly probe: ProbeRun }
+  | { readonly type: 'restart'; readonly reason: string; readonly probe: ProbeRun };
 
 export interface HealthStep {
   readonly state: HealthState;
@@ -74,8 +83,11 @@ export function startHealth(probes: ProbeTimings, startedAt: number): HealthStep
     : afterStartup(state, probes, startedAt);
 }
 
-/** Once startup passed: readiness and liveness begin, no earlier than their initial delay. */
-function afterStartup(state: HealthState, probes: ProbeTimings, now: number): HealthStep {
+/**
+ * Once startup passed: readiness and liveness begin, no earlier than their initial delay. Without a
+ * readiness probe the container is ready now, because of `startup` (the passing run) if it had one.
+ */
+function afterStartup(state: HealthState, probes: ProbeTimings, now: number, startup?: ProbeRun): HealthStep {
   const tracks: Partial<Record<ProbeKind, Track>> = {};
   for (const kind of ['readiness', 'liveness'] as const) {
     const timing = probes[kind];
@@ -83,7 +95,10 @@ function afterStartup(state: HealthState, probes: ProbeTimings, now: number): He
   }
   const next: HealthState = { ...state, startupPassed: true, tracks };
   if (probes.readiness) return { state: next, effects: [] };
-  return { state: { ...next, readiness: 'ready' }, effects: [{ type: 'ready' }] };
+  return {
+    state: { ...next, readiness: 'ready' },
+    effects: [startup ? { type: 'ready', probe: startup } : { type: 'ready' }],
+  };
 }
 
 /** The probes to run now; they are marked in flight and their next run is one period later. */
@@ -131,26 +146,29 @@ export function recordProbe(
   const next: HealthState = { ...state, tracks: { ...state.tracks, [kind]: counted } };
   const failed = counted.failures >= timing.failureThreshold;
   const passed = counted.successes >= timing.successThreshold;
+  const probe: ProbeRun = { kind, ok: outcome.ok, detail: outcome.detail };
   switch (kind) {
     case 'startup':
-      if (failed) return restart(next, `startup probe failed: ${outcome.detail}`);
-      return passed ? afterStartup(next, probes, now) : { state: next, effects: [] };
+      if (failed) return restart(next, probe);
+      return passed ? afterStartup(next, probes, now, probe) : { state: next, effects: [] };
     case 'liveness':
-      return failed
-        ? restart(next, `liveness probe failed: ${outcome.detail}`)
-        : { state: next, effects: [] };
+      return failed ? restart(next, probe) : { state: next, effects: [] };
     case 'readiness':
       if (passed && next.readiness !== 'ready') {
-        return { state: { ...next, readiness: 'ready' }, effects: [{ type: 'ready' }] };
+        return { state: { ...next, readiness: 'ready' }, effects: [{ type: 'ready', probe }] };
       }
       if (failed && next.readiness !== 'not-ready') {
         const reason = `readiness probe failed: ${outcome.detail}`;
-        return { state: { ...next, readiness: 'not-ready' }, effects: [{ type: 'not-ready', reason }] };
+        return {
+          state: { ...next, readiness: 'not-ready' },
+          effects: [{ type: 'not-ready', reason, probe }],
+        };
       }
       return { state: next, effects: [] };
   }
 }
 
-function restart(state: HealthState, reason: string): HealthStep {
-  return { state: { ...state, finished: true }, effects: [{ type: 'restart', reason }] };
+function restart(state: HealthState, probe: ProbeRun): HealthStep {
+  const reason = `${probe.kind} probe failed: ${probe.detail}`;
+  return { state: { ...state, finished: true }, effects: [{ type: 'restart', reason, probe }] };
 }

@@ -8,8 +8,8 @@ import {
 } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type Assignment } from '../../domain/container-labels';
-import { exitReason, reportedHostPorts } from '../../domain/container-outcome';
-import { type HealthEffect } from '../../domain/probe-health';
+import { exitReason, reportedHostPorts, reportedProbe } from '../../domain/container-outcome';
+import { type HealthEffect, type ProbeRun } from '../../domain/probe-health';
 import { type ObservedContainer } from '../../domain/reconcile-plan';
 import {
   type BackoffPolicy,
@@ -45,7 +45,7 @@ interface Running {
   readonly target: CheckTarget;
 }
 
-type End = { kind: 'exit' } | { kind: 'unhealthy'; reason: string } | { kind: 'halt' };
+type End = { kind: 'exit' } | { kind: 'unhealthy'; reason: string; probe: ProbeRun } | { kind: 'halt' };
 
 /**
  * Runs one instance on this node for as long as it is assigned: launch, watch (exit and probes), restart
@@ -177,7 +177,7 @@ export class InstanceRunner {
       (action, timeoutMs) => this.deps.checks.run(action, running.target, timeoutMs),
       (effect) =>
         effect.type === 'restart'
-          ? unhealthy({ kind: 'unhealthy', reason: effect.reason })
+          ? unhealthy({ kind: 'unhealthy', reason: effect.reason, probe: effect.probe })
           : this.readinessChanged(effect),
     );
     monitor.start(running.startedAt);
@@ -193,9 +193,11 @@ export class InstanceRunner {
     }
   }
 
+  /** Reports the transition with the probe run that caused it (none when no probe gates readiness). */
   private readinessChanged(effect: Exclude<HealthEffect, { type: 'restart' }>): void {
-    if (effect.type === 'ready') this.deps.reports.report(InstanceReady, {});
-    else this.deps.reports.report(InstanceNotReady, { reason: effect.reason });
+    const probe = effect.probe ? { probe: reportedProbe(effect.probe) } : {};
+    if (effect.type === 'ready') this.deps.reports.report(InstanceReady, probe);
+    else this.deps.reports.report(InstanceNotReady, { reason: effect.reason, ...probe });
     this.readiness = effect.type;
   }
 
@@ -218,9 +220,10 @@ export class InstanceRunner {
 
   /** Reports how the container ended, removes it and returns the back-off before the next one. */
   private async ended(running: Running, end: Exclude<End, { kind: 'halt' }>): Promise<number> {
+    const probe = end.kind === 'unhealthy' ? { probe: reportedProbe(end.probe) } : {};
     if (end.kind === 'unhealthy') {
       if (this.readiness !== 'not-ready') {
-        this.deps.reports.report(InstanceNotReady, { reason: `restarting: ${end.reason}` });
+        this.deps.reports.report(InstanceNotReady, { reason: `restarting: ${end.reason}`, ...probe });
       }
       await this.stopContainer(running, false);
     }
@@ -233,6 +236,7 @@ export class InstanceRunner {
       oomKilled: state?.oomKilled ?? false,
       reason: end.kind === 'unhealthy' ? end.reason : exitReason(state),
       restartInMs: next.delayMs,
+      ...probe,
     });
     this.log.info({ restartInMs: next.delayMs, exitCode: state?.exitCode }, 'container ended');
     await this.remove(running.id);

@@ -206,7 +206,7 @@ export const appRoutes = {
     method: 'GET',
     path: '/spaces/{space}/apps/{app}/instances',
     operationId: 'listInstances',
-    summary: 'Instances: version, node, state, host port, restarts, started at, reason',
+    summary: 'Instances: version, node, state, host port, restarts, started at, reason, last probe result',
     tag: 'apps',
     params: appParams,
     query: z.object({

@@ -1,4 +1,4 @@
-import { type PierEvent, type Subjects } from '@pier/contracts';
+import { type PierEvent, type ProbeResult, type Subjects } from '@pier/contracts';
 import { type StoredEvent } from '@pier/eventstore';
 import { type Projection } from '@pier/persistence';
 import { type EntityManager } from 'typeorm';
@@ -192,19 +192,27 @@ async function applyInstanceEvent(e: PierEvent, h: Helpers): Promise<void> {
       );
       summary = `started${e.data.restarts ? ` (restart ${e.data.restarts})` : ''}`;
       break;
-    case 'InstanceReady':
-      await h.updateInstance(id, `${phase('ready')}, reason = NULL`, []);
+    case 'InstanceReady': {
+      const probe = probeColumns(e.data.probe, 3);
+      await h.updateInstance(id, `${phase('ready')}, reason = NULL${probe.set}`, probe.values);
       summary = 'ready';
       break;
-    case 'InstanceNotReady':
-      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3`, [e.data.reason]);
+    }
+    case 'InstanceNotReady': {
+      const probe = probeColumns(e.data.probe, 4);
+      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3${probe.set}`, [
+        e.data.reason,
+        ...probe.values,
+      ]);
       summary = `not ready: ${e.data.reason}`;
       break;
+    }
     case 'InstanceExited': {
       const restart =
         e.data.restartInMs === null ? '' : `; restarting in ${Math.round(e.data.restartInMs / 1000)} s`;
       const reason = `${e.data.reason}${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}${restart}`;
-      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3`, [reason]);
+      const probe = probeColumns(e.data.probe, 4);
+      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3${probe.set}`, [reason, ...probe.values]);
       summary = `exited: ${reason}`;
       break;
     }
@@ -229,4 +237,17 @@ async function applyInstanceEvent(e: PierEvent, h: Helpers): Promise<void> {
     instanceId: id,
     version: inst.version,
   });
+}
+
+/**
+ * The instance's last probe result, from a transition that carries the probe run behind it; probe_at is
+ * the event's time (`$2` of `updateInstance`). A transition without one (a stop, a plain exit, an event
+ * stored before agents reported probes) leaves the last result as it was.
+ */
+function probeColumns(probe: ProbeResult | undefined, first: number): { set: string; values: unknown[] } {
+  if (!probe) return { set: '', values: [] };
+  return {
+    set: `, probe_kind = $${first}, probe_ok = $${first + 1}, probe_detail = $${first + 2}, probe_at = $2`,
+    values: [probe.kind, probe.ok, probe.detail],
+  };
 }

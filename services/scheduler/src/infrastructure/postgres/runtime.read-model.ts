@@ -149,5 +149,13 @@ const toInstance = (r: Row): InstanceView => ({
   startedAt: iso(r.started_at),
   reason: (r.reason as string | null) ?? null,
   code: (r.code as string | null) ?? null,
+  lastProbe: r.probe_kind
+    ? {
+        kind: r.probe_kind as NonNullable<InstanceView['lastProbe']>['kind'],
+        ok: r.probe_ok as boolean,
+        detail: r.probe_detail as string,
+        at: iso(r.probe_at)!,
+      }
+    : null,
   updatedAt: iso(r.updated_at)!,
 });
