@@ -23,6 +23,7 @@ describe('InstanceRuntime: an agent that restarts', () => {
     const first = await h.startRuntime();
     const id = await h.assign(readyWeb());
     const [initial] = await h.eventually(id, 'InstanceStarted');
+    await h.eventually(id, 'InstanceReady');
     // One restart first, so the count the next agent must carry on is not 0.
     await h.docker.getContainer(initial!.data.containerId as string).kill();
     const [, restarted] = await h.eventually(id, 'InstanceStarted', 2);

@@ -6,6 +6,20 @@ import { type InstanceEventLog } from '../ports';
 
 type ReportData<D extends MessageDefinition> = Omit<z.input<D['schema']>, 'instanceId'>;
 
+/** The shortest limit of a report's `reason` (`InstanceNotReady`, `InstanceExited`). */
+const REASON_MAX = 1000;
+
+/**
+ * A reason quotes what failed (an exec probe quotes its whole command): cut, so the report stays valid
+ * instead of being refused and its transition lost.
+ */
+function fitted<T>(data: T): T {
+  const reason = (data as { reason?: unknown }).reason;
+  return typeof reason === 'string' && reason.length > REASON_MAX
+    ? { ...data, reason: `${reason.slice(0, REASON_MAX - 1)}…` }
+    : data;
+}
+
 /**
  * What the agent tells about one instance, appended in the order it happened. An append that fails (NATS
  * away) is retried with the same message id, so the store keeps it once, and later reports wait behind
@@ -28,7 +42,7 @@ export class InstanceReports {
     const cause = { messageId: randomUUID(), correlationId: this.correlationId, actor: this.actor() };
     const event = createMessage(
       definition,
-      { ...data, instanceId: this.instanceId } as z.input<D['schema']>,
+      { ...fitted(data), instanceId: this.instanceId } as z.input<D['schema']>,
       cause,
       new Date().toISOString(),
     ) as unknown as InstanceEvent;
