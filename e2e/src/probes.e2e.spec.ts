@@ -6,7 +6,14 @@ import Docker from 'dockerode';
 import { connectTestNats, deleteStreams, expectEventually } from '@pier/testing';
 import { type Platform, startAgent, startPlatform } from './platform';
 
-type Instance = { id: string; version: number; state: string; restarts: number; reason: string | null };
+type Instance = {
+  id: string;
+  version: number;
+  state: string;
+  restarts: number;
+  reason: string | null;
+  lastProbe: { kind: string; ok: boolean; detail: string; at: string } | null;
+};
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const SPACE = 'lab';
@@ -219,6 +226,8 @@ describe('probes and graceful stop through the whole platform', () => {
     const [notReady] = await instances('flaky');
     expect(notReady).toMatchObject({ state: 'unhealthy', restarts: 0 });
     expect(notReady!.reason).toMatch(/readiness probe failed/);
+    expect(notReady!.lastProbe).toMatchObject({ kind: 'readiness', ok: false });
+    expect(notReady!.lastProbe!.detail).toMatch(/^exec \["cat","\/tmp\/ready"\]: exit code 1/);
     expect(await containerOf(instance!.id)).toBe(container); // no restart: the same container
 
     expect((await execIn(container, ['touch', '/tmp/ready'])).exitCode).toBe(0);
@@ -226,7 +235,11 @@ describe('probes and graceful stop through the whole platform', () => {
       timeoutMs: 15_000,
       what: 'back in rotation',
     });
-    expect((await instances('flaky'))[0]).toMatchObject({ state: 'ready', restarts: 0 });
+    expect((await instances('flaky'))[0]).toMatchObject({
+      state: 'ready',
+      restarts: 0,
+      lastProbe: { kind: 'readiness', ok: true, detail: 'exec ["cat","/tmp/ready"]: exit code 0' },
+    });
   });
 
   it('restarts an instance whose liveness probe fails, and counts it', async () => {
