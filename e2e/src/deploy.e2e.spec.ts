@@ -365,6 +365,38 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     expect(none.body.error.code).toBe('VERSION_NOT_FOUND');
   });
 
+  it('serves a custom domain, and deleting the app stops everything and frees its names', async () => {
+    expect((await platform.call(admin, 'POST', `${base}/domains`, { host: 'www.example.test' })).status).toBe(
+      200,
+    );
+    await expectEventually(async () => {
+      const answer = await get('/index.html', { host: 'www.example.test' });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatch(/ v2$/);
+    });
+    const taken = await platform.call<ErrorReply>(admin, 'POST', '/spaces/acme/apps/ghost/domains', {
+      host: 'www.example.test',
+    });
+    expect(taken.status).toBe(409);
+
+    expect((await platform.call(admin, 'DELETE', base)).status).toBe(202);
+    await expectEventually(async () => expect((await platform.call(admin, 'GET', base)).status).toBe(404), {
+      timeoutMs: 60_000,
+      what: 'app deleted',
+    });
+    expect(await docker.listContainers({ all: true, filters: { label: ['pier.app=web'] } })).toEqual([]);
+    for (const host of [HOST, 'www.example.test']) {
+      const answer = await get('/index.html', { host });
+      expect(answer.status).toBe(404);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+    }
+    // The custom domain is free again.
+    expect(
+      (await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/domains', { host: 'www.example.test' }))
+        .status,
+    ).toBe(200);
+  });
+
   /** Requests in a loop (4 at a time) until stopped; every non-200 answer is a failure. */
   function steadyLoad() {
     let running = true;
