@@ -25,6 +25,12 @@ export interface CallContext {
 
 type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
 
+/** What every replica that answered a `callAll` said: its response, or its error. */
+export type AllReplies<D extends RpcDefinition> = {
+  readonly responses: RpcResponse<D>[];
+  readonly errors: PierError[];
+};
+
 /**
  * Typed request/reply over core NATS. Failures come back as `PierError` with the callee's code;
  * a missing service is `SERVICE_UNAVAILABLE` and a call past its deadline is `DEADLINE_EXCEEDED`.
@@ -35,6 +41,55 @@ export class RpcClient {
     private readonly subjects: Subjects,
     private readonly defaultTimeoutMs = 5000,
   ) {}
+
+  /**
+   * Asks every replica serving `definition` (served with `everyReplica`) and gathers their answers:
+   * until `timeoutMs` when none answers, else until no further answer came for `stallMs` after the last.
+   * No replica at all is `SERVICE_UNAVAILABLE`; none answering in time is `DEADLINE_EXCEEDED`.
+   */
+  async callAll<D extends RpcDefinition>(
+    definition: D,
+    request: RpcRequest<D>,
+    context: CallContext & { readonly stallMs?: number },
+  ): Promise<AllReplies<D>> {
+    const subject = this.subjects.rpc(definition.service, definition.name);
+    const timeout = context.timeoutMs ?? this.defaultTimeoutMs;
+    return inSpan(
+      `rpc ${definition.service}.${definition.name} (all)`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'rpc.service': definition.service, 'rpc.method': definition.name },
+      },
+      async () => {
+        const responses: RpcResponse<D>[] = [];
+        const errors: PierError[] = [];
+        try {
+          const replies = await this.connection.requestMany(subject, JSON.stringify(request), {
+            strategy: 'stall',
+            maxWait: timeout,
+            stall: context.stallMs ?? 200,
+            headers: this.headers(context, timeout),
+          });
+          for await (const msg of replies) {
+            // A status message (no responders) carries no payload.
+            if (msg.data.length === 0) continue;
+            const reply = msg.json<Reply>();
+            if (reply.ok) responses.push(definition.response.parse(reply.data) as RpcResponse<D>);
+            else errors.push(replyError(reply.error));
+          }
+        } catch (error) {
+          throw translateTransportError(error, definition);
+        }
+        if (responses.length === 0 && errors.length === 0) {
+          const what = `${definition.service}.${definition.name}`;
+          throw new PierError('DEADLINE_EXCEEDED', `no ${definition.service} answered ${what} in time`, {
+            rpc: what,
+          });
+        }
+        return { responses, errors };
+      },
+    );
+  }
 
   async call<D extends RpcDefinition>(
     definition: D,
@@ -50,28 +105,37 @@ export class RpcClient {
         attributes: { 'rpc.service': definition.service, 'rpc.method': definition.name },
       },
       async () => {
-        const hdrs = natsHeaders();
-        hdrs.set(RPC_HEADERS.messageId, context.messageId ?? randomUUID());
-        hdrs.set(RPC_HEADERS.correlationId, context.correlationId);
-        hdrs.set(RPC_HEADERS.actor, JSON.stringify(context.actor));
-        hdrs.set(RPC_HEADERS.deadline, String(Date.now() + timeout));
-        injectTraceContext(hdrs);
         let reply: Reply;
         try {
           const msg = await this.connection.request(subject, JSON.stringify(request), {
             timeout,
-            headers: hdrs,
+            headers: this.headers(context, timeout),
           });
           reply = msg.json<Reply>();
         } catch (error) {
           throw translateTransportError(error, definition);
         }
         if (reply.ok) return definition.response.parse(reply.data) as RpcResponse<D>;
-        const code = isErrorCode(reply.error?.code) ? reply.error.code : 'INTERNAL';
-        throw new PierError(code, reply.error?.message ?? 'unknown error', reply.error?.details);
+        throw replyError(reply.error);
       },
     );
   }
+
+  /** The call's facts in NATS headers, and the trace context. */
+  private headers(context: CallContext, timeoutMs: number) {
+    const hdrs = natsHeaders();
+    hdrs.set(RPC_HEADERS.messageId, context.messageId ?? randomUUID());
+    hdrs.set(RPC_HEADERS.correlationId, context.correlationId);
+    hdrs.set(RPC_HEADERS.actor, JSON.stringify(context.actor));
+    hdrs.set(RPC_HEADERS.deadline, String(Date.now() + timeoutMs));
+    injectTraceContext(hdrs);
+    return hdrs;
+  }
+}
+
+function replyError(error: ErrorBody | undefined): PierError {
+  const code = isErrorCode(error?.code) ? error.code : 'INTERNAL';
+  return new PierError(code, error?.message ?? 'unknown error', error?.details);
 }
 
 function translateTransportError(error: unknown, definition: RpcDefinition): unknown {

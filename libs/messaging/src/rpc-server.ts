@@ -67,11 +67,19 @@ export class RpcServer {
     }
   }
 
-  handle<D extends RpcDefinition>(definition: D, handler: RpcHandler<D>): void {
+  /**
+   * Serves `definition`. One replica answers each request (the queue group), unless `everyReplica`:
+   * then every replica answers, for requests that must reach them all (see `RpcClient.callAll`).
+   */
+  handle<D extends RpcDefinition>(
+    definition: D,
+    handler: RpcHandler<D>,
+    options: { everyReplica?: boolean } = {},
+  ): void {
     const subject = this.subjects.rpc(definition.service, definition.name);
     this.subscriptions.push(
       this.connection.subscribe(subject, {
-        queue: this.queue,
+        ...(options.everyReplica ? {} : { queue: this.queue }),
         callback: (error, msg) => {
           if (error) {
             this.logger.error({ err: error, subject }, 'rpc subscription failed');

@@ -3,6 +3,9 @@ import { type CallContext, type RpcClient } from '@pier/messaging';
 import { randomUUID } from 'node:crypto';
 import { type DrainOutcome, type PlatformServices } from '../../application/ports';
 
+/** After the first router answered a drain, how long to wait for the others. */
+const DRAIN_STALL_MS = 250;
+
 /** Secrets from the auth service and drains from the routers, asked as this node. */
 export class NatsPlatformServices implements PlatformServices {
   constructor(
@@ -16,10 +19,18 @@ export class NatsPlatformServices implements PlatformServices {
     return value;
   }
 
+  /**
+   * Every router is asked (each has its own HAProxy): drained when one that knows the instance took it
+   * out. A router that did not answer within the wait still drops it on the `InstanceNotReady` event.
+   */
   async drainInstance(instanceId: string, timeoutMs: number): Promise<DrainOutcome> {
     try {
-      const reply = await this.rpc.call(DrainInstance, { instanceId }, { ...this.context(), timeoutMs });
-      return reply.drained ? 'drained' : 'failed';
+      const { responses } = await this.rpc.callAll(
+        DrainInstance,
+        { instanceId },
+        { ...this.context(), timeoutMs, stallMs: DRAIN_STALL_MS },
+      );
+      return responses.some((r) => r.drained) ? 'drained' : 'failed';
     } catch (error) {
       if (error instanceof PierError && error.code === 'SERVICE_UNAVAILABLE') return 'no-router';
       if (error instanceof PierError && error.code === 'DEADLINE_EXCEEDED') return 'timed-out';

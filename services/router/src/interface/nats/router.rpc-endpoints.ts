@@ -8,5 +8,6 @@ export interface RouterHandlers {
 
 /** The router's request/reply surface. */
 export function registerRouterEndpoints(server: RpcServer, h: RouterHandlers): void {
-  server.handle(DrainInstance, (req) => h.drainInstance.execute(req));
+  // Every router drives its own HAProxy: each must take the instance out, so each answers.
+  server.handle(DrainInstance, (req) => h.drainInstance.execute(req), { everyReplica: true });
 }
