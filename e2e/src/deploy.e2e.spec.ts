@@ -3,8 +3,8 @@ import { request as httpRequest, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { connectTestNats, deleteStreams, expectEventually } from '@pier/testing';
-import { type Platform, startAgent, startPlatform } from './platform';
+import { expectEventually } from '@pier/testing';
+import { type Platform, startAgent, startNodes, startPlatform, stopPlatformWithApps } from './platform';
 
 type Instance = {
   id: string;
@@ -94,23 +94,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     routerPort = Number(platform.env.PIER_ROUTER_HTTP_PORT);
     admin = await platform.login(platform.admin.email, platform.admin.password);
     await platform.call(admin, 'POST', '/spaces', { name: 'acme' });
-    const cluster = await platform.call<{ id: string }>(admin, 'POST', '/clusters', { name: 'main' });
-    const token = await platform.call<{ token: string }>(
-      admin,
-      'POST',
-      `/clusters/${cluster.body.id}/join-tokens`,
-      { maxUses: null },
-    );
-    startAgent(platform, 'one', join(stateDir, 'one'), token.body.token);
-    startAgent(platform, 'two', join(stateDir, 'two'), token.body.token);
-    await expectEventually(
-      async () => {
-        const nodes = (await platform.call<{ items: { state: string }[] }>(admin, 'GET', '/nodes')).body
-          .items;
-        expect(nodes.filter((n) => n.state === 'ready')).toHaveLength(2);
-      },
-      { timeoutMs: 30_000 },
-    );
+    await startNodes(platform, admin, stateDir, ['one', 'two']);
     expect(
       (await platform.call(admin, 'POST', '/spaces/acme/apps', { name: 'web', cluster: 'main' })).status,
     ).toBe(201);
@@ -118,16 +102,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
 
   afterAll(async () => {
     keepAlive.destroy();
-    await platform?.stop();
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.space=acme`] } })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    const nc = await connectTestNats();
-    await deleteStreams(nc, platform.prefix);
-    await nc.close();
+    await stopPlatformWithApps(platform, 'acme');
   });
 
   it('deploys v1 with 2 instances that both answer through the router', async () => {

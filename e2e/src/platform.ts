@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import Docker from 'dockerode';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  connectTestNats,
+  deleteStreams,
   dropSchema,
   ensureTestDatabase,
   expectEventually,
@@ -147,4 +150,49 @@ export function startAgent(
   const agent = startNodeProcess(`agent-${name}`, serviceScript('agent'), env);
   platform.processes.push(agent);
   return agent;
+}
+
+/**
+ * Creates cluster `main`, starts one agent per name (state under `stateDir`) joined to it with one
+ * multi-use token, and waits until all their nodes are ready.
+ */
+export async function startNodes(
+  platform: Platform,
+  admin: string,
+  stateDir: string,
+  names: readonly string[],
+): Promise<void> {
+  const cluster = await platform.call<{ id: string }>(admin, 'POST', '/clusters', { name: 'main' });
+  const token = await platform.call<{ token: string }>(
+    admin,
+    'POST',
+    `/clusters/${cluster.body.id}/join-tokens`,
+    {
+      maxUses: null,
+    },
+  );
+  for (const name of names) startAgent(platform, name, join(stateDir, name), token.body.token);
+  await expectEventually(
+    async () => {
+      const nodes = (await platform.call<{ items: { state: string }[] }>(admin, 'GET', '/nodes')).body.items;
+      expect(nodes.filter((n) => n.state === 'ready')).toHaveLength(names.length);
+    },
+    { timeoutMs: 30_000, what: `${names.length} ready nodes` },
+  );
+}
+
+/** Stops the platform, then removes what it leaves behind: the containers of `space` and the streams. */
+export async function stopPlatformWithApps(platform: Platform | undefined, space: string): Promise<void> {
+  if (!platform) return;
+  await platform.stop();
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.space=${space}`] } })) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  }
+  const nc = await connectTestNats();
+  await deleteStreams(nc, platform.prefix);
+  await nc.close();
 }

@@ -3,8 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { connectTestNats, deleteStreams, expectEventually } from '@pier/testing';
-import { type Platform, startAgent, startPlatform } from './platform';
+import { expectEventually, sigtermRecordingApp } from '@pier/testing';
+import { type Platform, startNodes, startPlatform, stopPlatformWithApps } from './platform';
 
 type Instance = {
   id: string;
@@ -107,37 +107,11 @@ describe('probes and graceful stop through the whole platform', () => {
     routerPort = Number(platform.env.PIER_ROUTER_HTTP_PORT);
     admin = await platform.login(platform.admin.email, platform.admin.password);
     await platform.call(admin, 'POST', '/spaces', { name: SPACE });
-    const cluster = await platform.call<{ id: string }>(admin, 'POST', '/clusters', { name: 'main' });
-    const token = await platform.call<{ token: string }>(
-      admin,
-      'POST',
-      `/clusters/${cluster.body.id}/join-tokens`,
-      {
-        maxUses: null,
-      },
-    );
-    startAgent(platform, 'one', join(stateDir, 'one'), token.body.token);
-    await expectEventually(
-      async () => {
-        const nodes = (await platform.call<{ items: { state: string }[] }>(admin, 'GET', '/nodes')).body
-          .items;
-        expect(nodes.filter((n) => n.state === 'ready')).toHaveLength(1);
-      },
-      { timeoutMs: 30_000 },
-    );
+    await startNodes(platform, admin, stateDir, ['one']);
   });
 
   afterAll(async () => {
-    await platform?.stop();
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.space=${SPACE}`] } })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    const nc = await connectTestNats();
-    await deleteStreams(nc, platform.prefix);
-    await nc.close();
+    await stopPlatformWithApps(platform, SPACE);
   });
 
   it('never routes to an instance whose startup probe fails, and restarts it', async () => {
@@ -265,15 +239,7 @@ describe('probes and graceful stop through the whole platform', () => {
 
   it('runs preStop first, then SIGTERM, and kills an app that ignores SIGTERM after its grace period', async () => {
     // The main process records SIGTERM in /tmp/log and keeps running; the preStop CGI appends `prestop`.
-    const app = [
-      'mkdir -p /tmp/www/cgi-bin',
-      `printf '#!/bin/sh\\necho prestop >> /tmp/log\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\nok\\\\n"\\n' > /tmp/www/cgi-bin/prestop`,
-      'chmod +x /tmp/www/cgi-bin/prestop',
-      'echo stubborn > /tmp/www/index.html',
-      'httpd -p 8080 -h /tmp/www',
-      "trap 'echo term >> /tmp/log' TERM",
-      'while true; do sleep 1 & wait $!; done',
-    ].join('\n');
+    const app = sigtermRecordingApp('stubborn');
     await deploy('stubborn', {
       command: ['sh', '-c', app],
       probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },

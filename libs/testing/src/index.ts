@@ -3,3 +3,4 @@ export * from './expect-eventually';
 export * from './infrastructure';
 export * from './processes';
 export * from './rejection';
+export * from './fixtures';

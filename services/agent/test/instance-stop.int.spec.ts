@@ -1,23 +1,9 @@
 import { DrainInstance } from '@pier/contracts';
-import { expectEventually } from '@pier/testing';
+import { expectEventually, sigtermRecordingApp } from '@pier/testing';
 import { RuntimeHarness, webSpec } from './runtime-harness';
 
-/**
- * The instance's main process is a shell that records SIGTERM in /tmp/log and keeps running (it ignores
- * the signal as far as stopping goes), next to an httpd whose CGI `/cgi-bin/prestop` appends `prestop` to
- * the same log. The preStop hook is an HTTP GET of that CGI, so the log inside the container shows the
- * order in which the hook and SIGTERM arrived; the test reads it during the grace period, while the
- * container still runs.
- */
-const TERM_RECORDING_APP = [
-  'mkdir -p /tmp/www/cgi-bin',
-  `printf '#!/bin/sh\\necho prestop >> /tmp/log\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\nok\\\\n"\\n' > /tmp/www/cgi-bin/prestop`,
-  'chmod +x /tmp/www/cgi-bin/prestop',
-  'echo ok > /tmp/www/index.html',
-  'httpd -p 8080 -h /tmp/www',
-  "trap 'echo term >> /tmp/log' TERM",
-  'while true; do sleep 1 & wait $!; done',
-].join('\n');
+/** The instance's log shows the order in which the preStop hook and SIGTERM came (see the fixture). */
+const TERM_RECORDING_APP = sigtermRecordingApp('ok');
 
 describe('InstanceRuntime: stopping instances', () => {
   const h = new RuntimeHarness('agent-stop');

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NatsConnection } from '@nats-io/transport-node';
 import {
-  CLUSTER,
-  ClusterCreated,
   CreateApp,
   createMessage,
-  GetQuota,
   INSTANCE,
   InstanceExited,
   InstanceNotReady,
@@ -18,25 +12,11 @@ import {
   ListInstances,
   type MessageDefinition,
   type PierEvent,
-  pierEvents,
   type ProbeResult,
-  subjectsFor,
-  unlimitedQuota,
 } from '@pier/contracts';
-import { EventStore } from '@pier/eventstore';
-import { type CallContext, RpcClient, RpcServer } from '@pier/messaging';
-import { createLogger } from '@pier/observability';
-import {
-  connectTestNats,
-  deleteStreams,
-  dropSchema,
-  ensureTestDatabase,
-  expectEventually,
-  queryDatabase,
-  uniqueName,
-} from '@pier/testing';
+import { expectEventually, queryDatabase } from '@pier/testing';
 import { type z } from 'zod';
-import { SchedulerModule, schedulerConfigSchema } from '../src';
+import { SchedulerHarness } from './scheduler-harness';
 
 /**
  * An instance's last probe result through the scheduler's read model: the agent's transitions are
@@ -47,63 +27,22 @@ import { SchedulerModule, schedulerConfigSchema } from '../src';
  * sees them; a stop carries no probe, so the last probe result must come through it unchanged.
  */
 describe('scheduler instances: last probe result (real NATS and Postgres)', () => {
-  const prefix = uniqueName('scheduler-probe');
-  const subjects = subjectsFor(prefix);
-  const caller: CallContext = { actor: { kind: 'user', id: 'tester' }, correlationId: 'test' };
+  const h = new SchedulerHarness('scheduler-probe');
+  const { caller } = h;
   const agent = { kind: 'node' as const, id: randomUUID() };
-  const clusterId = randomUUID();
   const t0 = Date.now();
   /** Event times a second apart, so `at` shows which transition the result came from. */
   const at = (n: number) => new Date(t0 + n * 1000).toISOString();
-  let url: string;
-  let app: INestApplicationContext;
-  let nc: NatsConnection;
-  let rpc: RpcClient;
-  let auth: RpcServer;
-  let store: EventStore<PierEvent>;
 
   beforeAll(async () => {
-    url = await ensureTestDatabase();
-    nc = await connectTestNats();
-    rpc = new RpcClient(nc, subjects);
-    auth = new RpcServer(nc, subjects, 'auth', createLogger('auth', 'silent'));
-    auth.handle(GetQuota, async () => unlimitedQuota);
-    store = await EventStore.open(nc, subjects, pierEvents);
-    const id = randomUUID();
-    await store.append(
-      CLUSTER,
-      clusterId,
-      [
-        createMessage(
-          ClusterCreated,
-          { clusterId, name: 'main', description: '' },
-          { messageId: id, correlationId: id, actor: caller.actor },
-          new Date().toISOString(),
-        ),
-      ],
-      0,
-    );
-    const config = schedulerConfigSchema.parse({
-      PIER_PREFIX: prefix,
-      PIER_DATABASE_URL: url,
-      PIER_DATABASE_SCHEMA: prefix,
-    });
-    app = await NestFactory.createApplicationContext(
-      SchedulerModule.forRoot(config, createLogger('scheduler', 'silent')),
-      { logger: false },
-    );
-    await app.init();
+    await h.setUp();
     // The world learns of the cluster asynchronously: retry until it has.
-    await expectEventually(() => rpc.call(CreateApp, { space: 'acme', app: 'web', cluster: 'main' }, caller));
+    await expectEventually(() =>
+      h.rpc.call(CreateApp, { space: 'acme', app: 'web', cluster: 'main' }, caller),
+    );
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await auth?.close();
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await dropSchema(url, prefix);
-  });
+  afterAll(() => h.tearDown());
 
   /** Appends one event to an instance, as the agent on its node reports it. */
   async function report<D extends MessageDefinition>(
@@ -119,7 +58,7 @@ describe('scheduler instances: last probe result (real NATS and Postgres)', () =
       { messageId: id, correlationId: id, actor: agent },
       occurredAt,
     ) as unknown as PierEvent;
-    await store.append(INSTANCE, instanceId, [event], 'any');
+    await h.store.append(INSTANCE, instanceId, [event], 'any');
   }
 
   /** Requests an instance of web v1 and reports it started. */
@@ -127,11 +66,11 @@ describe('scheduler instances: last probe result (real NATS and Postgres)', () =
     const id = randomUUID();
     const requested = createMessage(
       InstanceRequested,
-      { instanceId, space: 'acme', app: 'web', version: 1, clusterId, replaces: null },
+      { instanceId, space: 'acme', app: 'web', version: 1, clusterId: h.clusterId, replaces: null },
       { messageId: id, correlationId: id, actor: { kind: 'service', id: 'scheduler' } },
       at(0),
     );
-    await store.append(INSTANCE, instanceId, [requested], 0);
+    await h.store.append(INSTANCE, instanceId, [requested], 0);
     await report(
       instanceId,
       InstanceStarted,
@@ -141,7 +80,7 @@ describe('scheduler instances: last probe result (real NATS and Postgres)', () =
   }
 
   const lastProbe = async (instanceId: string) => {
-    const { items } = await rpc.call(
+    const { items } = await h.rpc.call(
       ListInstances,
       { space: 'acme', app: 'web', includeStopped: true },
       caller,
@@ -154,7 +93,7 @@ describe('scheduler instances: last probe result (real NATS and Postgres)', () =
   const applied = (instanceId: string, summary: string) =>
     expectEventually(
       async () => {
-        const { items } = await rpc.call(ListAppEvents, { space: 'acme', app: 'web' }, caller);
+        const { items } = await h.rpc.call(ListAppEvents, { space: 'acme', app: 'web' }, caller);
         expect(items.map((e) => e.summary)).toContain(`instance ${instanceId.slice(0, 8)} ${summary}`);
       },
       { what: `the feed shows "${summary}"` },
@@ -162,10 +101,10 @@ describe('scheduler instances: last probe result (real NATS and Postgres)', () =
 
   it('adds the nullable probe columns to instances', async () => {
     const columns = await queryDatabase(
-      url,
+      h.url,
       `SELECT column_name, data_type, is_nullable FROM information_schema.columns
        WHERE table_schema = $1 AND table_name = 'instances' AND column_name LIKE 'probe_%' ORDER BY column_name`,
-      [prefix],
+      [h.prefix],
     );
     expect(columns).toEqual([
       { column_name: 'probe_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
