@@ -284,6 +284,63 @@ describe('apps, versions and scheduling (no containers)', () => {
     expect(privileged).toMatchObject({ status: 422, body: { error: { code: 'POLICY_PRIVILEGED' } } });
   });
 
+  it('changes the sticky sessions of an app with PATCH: strict body, write access, documented', async () => {
+    const on = await platform.call<App & { stickySessions: boolean }>(admin, 'PATCH', `${base}/web`, {
+      stickySessions: true,
+    });
+    expect(on).toMatchObject({ status: 200, body: { stickySessions: true } });
+    expect(
+      (await platform.call<{ stickySessions: boolean }>(admin, 'GET', `${base}/web`)).body.stickySessions,
+    ).toBe(true);
+    for (const body of [{ stickySessions: true, replicas: 3 }, {}, { stickySessions: 'yes' }]) {
+      const reply = await platform.call<ErrorReply>(admin, 'PATCH', `${base}/web`, body);
+      expect([JSON.stringify(body), reply.status, reply.body.error.code]).toEqual([
+        JSON.stringify(body),
+        400,
+        'VALIDATION_FAILED',
+      ]);
+    }
+    const missing = await platform.call<ErrorReply>(admin, 'PATCH', `${base}/nope`, { stickySessions: true });
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'APP_NOT_FOUND']);
+    const created = await platform.call<{ stickySessions: boolean }>(admin, 'POST', base, {
+      name: 'shop',
+      cluster: 'main',
+      stickySessions: true,
+    });
+    expect(created).toMatchObject({ status: 201, body: { stickySessions: true } });
+
+    // An auditor reads the setting but may not change it.
+    const auditor = await platform.call<{ id: string }>(admin, 'POST', '/users', {
+      email: 'auditor@example.com',
+      displayName: 'Auditor',
+      password: 'a long and ordinary passphrase',
+    });
+    await platform.call(admin, 'PUT', `/spaces/acme/members/${auditor.body.id}`, { role: 'auditor' });
+    const audit = await platform.login('auditor@example.com', 'a long and ordinary passphrase');
+    expect((await platform.call(audit, 'GET', `${base}/web`)).status).toBe(200);
+    const refused = await platform.call<ErrorReply>(audit, 'PATCH', `${base}/web`, { stickySessions: false });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'FORBIDDEN']);
+
+    const openapi = await fetch(`${platform.api}/openapi.json`);
+    const doc = (await openapi.json()) as {
+      paths: Record<string, Record<string, { operationId: string; requestBody: unknown }>>;
+    };
+    expect(doc.paths['/api/v1/spaces/{space}/apps/{app}']!.patch).toMatchObject({
+      operationId: 'updateApp',
+      requestBody: {
+        content: {
+          'application/json': {
+            schema: {
+              properties: { stickySessions: { type: 'boolean' } },
+              required: ['stickySessions'],
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+    });
+  });
+
   it('keeps an activity feed per app, newest first', async () => {
     const feed = await platform.call<{ items: { type: string; summary: string }[] }>(
       admin,

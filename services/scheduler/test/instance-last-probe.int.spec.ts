@@ -21,7 +21,7 @@ import { SchedulerHarness } from './scheduler-harness';
 /**
  * An instance's last probe result through the scheduler's read model: the agent's transitions are
  * appended here as an agent would (with and without the probe run behind them), and `ListInstances`
- * shows the one carried by the latest transition that had one. The auth service is stubbed.
+ * shows the one carried by the latest transition that had one. With the real auth service.
  *
  * The instances belong to a version the app does not have, so the scheduler stops them as soon as it
  * sees them; a stop carries no probe, so the last probe result must come through it unchanged.

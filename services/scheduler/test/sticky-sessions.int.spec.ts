@@ -13,7 +13,7 @@ import { SchedulerHarness } from './scheduler-harness';
 
 /**
  * Sticky sessions through the scheduler's RPC surface: the events it appends, the read model's column
- * (migration and projection) and the app's activity feed. The auth service is stubbed (unlimited quota).
+ * (migration and projection) and the app's activity feed. With the real auth service (a process).
  */
 describe('scheduler sticky sessions (real NATS and Postgres)', () => {
   const h = new SchedulerHarness('scheduler-sticky');
