@@ -120,6 +120,14 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     });
     const nodes = new Set((await ready(1)).map((i) => i.nodeId));
     expect(nodes.size).toBe(2); // spread over both nodes
+    const app = await platform.call<{
+      health: number;
+      versions: { version: number; readyInstances: number; weight: number; startedAt: string | null }[];
+    }>(admin, 'GET', base);
+    expect(app.body.health).toBe(100);
+    expect(app.body.versions).toEqual([
+      expect.objectContaining({ version: 1, readyInstances: 2, weight: 100, startedAt: expect.any(String) }),
+    ]);
   });
 
   it('scales to 3, and a killed container is replaced and serves again', async () => {

@@ -56,6 +56,8 @@ export const versionViewSchema = z.object({
   /** Percent of traffic, two decimals. */
   weight: z.number(),
   createdAt: isoDateTime,
+  /** Since when the version runs: the earliest start among its live instances (null when none started). */
+  startedAt: isoDateTime.nullable(),
 });
 
 export const appViewSchema = z.object({

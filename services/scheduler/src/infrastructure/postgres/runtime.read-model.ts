@@ -101,11 +101,12 @@ export class RuntimeReadModel {
       'SELECT * FROM versions WHERE space = $1 AND app = $2 AND NOT deleted ORDER BY version',
       [space, name],
     );
-    const ready: Row[] = await this.db.query(
-      `SELECT version, count(*) AS n FROM instances WHERE space = $1 AND app = $2 AND phase = 'ready' GROUP BY version`,
+    const live: Row[] = await this.db.query(
+      `SELECT version, count(*) FILTER (WHERE phase = 'ready') AS ready, min(started_at) AS started_at
+       FROM instances WHERE space = $1 AND app = $2 AND phase <> 'stopped' GROUP BY version`,
       [space, name],
     );
-    const readyBy = new Map(ready.map((r) => [r.version as number, Number(r.n)]));
+    const liveBy = new Map(live.map((r) => [r.version as number, r]));
     const weights = row.weights as Record<string, number>;
     const views = versions.map((v) => {
       const spec = v.spec as VersionSpec;
@@ -115,7 +116,8 @@ export class RuntimeReadModel {
         image: spec.image,
         spec,
         desiredInstances: v.desired as number,
-        readyInstances: readyBy.get(v.version as number) ?? 0,
+        readyInstances: Number(liveBy.get(v.version as number)?.ready ?? 0),
+        startedAt: iso(liveBy.get(v.version as number)?.started_at),
         weight: (weights[String(v.version)] ?? 0) / 100,
         createdAt: iso(v.created_at)!,
       };
