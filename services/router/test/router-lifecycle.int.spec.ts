@@ -58,19 +58,25 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
           if (answer.status !== 200) failures.push(`status ${answer.status}`);
         } catch (error) {
           failures.push((error as Error).message);
+          // Nothing listening answers at once: do not spin.
+          await new Promise((r) => setTimeout(r, 10));
         }
         count++;
       }
     })();
-    return {
-      count: () => count,
-      stop: async () => {
-        running = false;
-        await loop;
-        return failures;
-      },
+    const stop = async () => {
+      running = false;
+      await loop;
+      return failures;
     };
+    loops.push(stop);
+    return { count: () => count, stop };
   }
+  /** Request loops still running: a test that failed half-way leaves them to `afterEach`. */
+  const loops: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    await Promise.all(loops.splice(0).map((stop) => stop()));
+  });
 
   /** Waits until the driver has started a new HAProxy in place of `masterPid`. */
   async function restartedAfter(r: RouterUnderTest, masterPid: number, restarts: number): Promise<void> {
