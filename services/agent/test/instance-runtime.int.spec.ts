@@ -99,6 +99,8 @@ describe('InstanceRuntime: running instances', () => {
               command: ['sh', '-c', 'echo x >> /tmp/probes && wget -q -O- http://127.0.0.1:8080/index.html'],
             },
             periodSeconds: 1,
+            // An exec probe runs within the container's CPU limit: on a busy machine it takes a while.
+            timeoutSeconds: 5,
           },
         },
       }),
@@ -204,7 +206,12 @@ describe('InstanceRuntime: running instances', () => {
       webSpec({
         command: ['sh', '-c', 'touch /tmp/ready && exec httpd -f -p 8080 -h /tmp'],
         probes: {
-          readiness: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
+          readiness: {
+            exec: { command: ['cat', '/tmp/ready'] },
+            periodSeconds: 1,
+            timeoutSeconds: 5,
+            failureThreshold: 1,
+          },
         },
       }),
     );

@@ -75,6 +75,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
   /** Request loops still running: a test that failed half-way leaves them to `afterEach`. */
   const loops: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
+    slow?.release();
     await Promise.all(loops.splice(0).map((stop) => stop()));
   });
 
@@ -114,7 +115,8 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     const traffic = keepRequesting(host('steady'));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const reused = [1, 2, 3, 4].map(() => keepRequesting(host('steady'), agent));
-    const inFlight = request(setup.httpPort, host('slow'), { path: '/slow?ms=3000' });
+    // Held by the backend until released: in flight through every reload, however long they take.
+    const inFlight = request(setup.httpPort, host('slow'), { path: '/hold' });
     await expectEventually(() => expect(slow.inFlight).toBe(1));
     for (let i = 0; i < 5; i++) {
       // Each new domain changes the layout: a reload.
@@ -124,6 +126,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     expect((await r.driver.processes()).workers).not.toEqual(before);
     // The reloads are done and the request is still being answered by the worker that took it.
     expect(slow.inFlight).toBe(1);
+    slow.release();
     const answer = await inFlight;
     expect(answer.status).toBe(200);
     expect(answer.headers['x-backend']).toBe('slow');

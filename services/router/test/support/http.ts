@@ -10,6 +10,8 @@ export interface Backend {
   readonly received: number;
   /** Requests being answered now. */
   readonly inFlight: number;
+  /** Answers the requests to `/hold`, which wait for this. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -28,26 +30,31 @@ export interface Echo {
 }
 
 /**
- * Starts a backend on a free 127.0.0.1 port. `GET /slow?ms=N` answers after N ms; an `Upgrade:
- * websocket` request is accepted and every byte sent afterwards is echoed back.
+ * Starts a backend on a free 127.0.0.1 port. `GET /slow?ms=N` answers after N ms, `GET /hold` once the
+ * test calls `release()`; an `Upgrade: websocket` request is accepted and every byte sent afterwards is
+ * echoed back.
  */
 export async function startBackend(name: string): Promise<Backend> {
   let received = 0;
   let inFlight = 0;
   const sockets = new Set<Socket>();
+  const held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     received++;
     inFlight++;
-    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const delay = Number(url.searchParams.get('ms') ?? 0);
     req.resume();
     req.on('end', () => {
-      setTimeout(() => {
+      const answer = () => {
         const echo: Echo = { name, method: req.method ?? '', url: req.url ?? '', headers: req.headers };
         res.setHeader('content-type', 'application/json');
         res.setHeader('x-backend', name);
         res.end(JSON.stringify(echo));
         inFlight--;
-      }, delay);
+      };
+      if (url.pathname === '/hold') held.push(answer);
+      else setTimeout(answer, delay);
     });
   });
   server.on('connection', (s: Socket) => {
@@ -75,6 +82,7 @@ export async function startBackend(name: string): Promise<Backend> {
     get inFlight() {
       return inFlight;
     },
+    release: () => held.splice(0).forEach((answer) => answer()),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
