@@ -13,7 +13,7 @@ import {
   LeaveNode,
   ListJoinTokens,
   ListNodes,
-  PierError,
+  type PierError,
   RejoinNode,
   RevokeJoinToken,
   SetNodeLabels,
@@ -28,6 +28,7 @@ import {
   ensureTestDatabase,
   expectEventually,
   queryDatabase,
+  rejectedCode,
   uniqueName,
 } from '@pier/testing';
 import { ClustersModule, clustersConfigSchema } from '../src';
@@ -69,16 +70,6 @@ describe('clusters service (real NATS and Postgres)', () => {
     await nc.close();
     await dropSchema(url, prefix);
   });
-
-  const errorCode = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (error) {
-      if (error instanceof PierError) return error.code;
-      throw error;
-    }
-    throw new Error('expected the call to fail');
-  };
 
   const facts = {
     hostname: 'host',
@@ -155,8 +146,10 @@ describe('clusters service (real NATS and Postgres)', () => {
 
     const refused = async (t: string) => {
       const agent = newAgent();
-      const code = await errorCode(rpc.call(JoinNode, { token: t, ...agent, name: 'x', ...facts }, caller));
-      expect(await errorCode(rpc.call(GetNode, { nodeId: agent.nodeId }, caller))).toBe('NODE_NOT_FOUND');
+      const code = await rejectedCode(
+        rpc.call(JoinNode, { token: t, ...agent, name: 'x', ...facts }, caller),
+      );
+      expect(await rejectedCode(rpc.call(GetNode, { nodeId: agent.nodeId }, caller))).toBe('NODE_NOT_FOUND');
       return code;
     };
     expect(await refused(token)).toBe('JOIN_TOKEN_EXHAUSTED');
@@ -228,7 +221,7 @@ describe('clusters service (real NATS and Postgres)', () => {
     );
     expect(back.clusterId).toBe(cluster.id);
     expect(
-      await errorCode(
+      await rejectedCode(
         rpc.call(RejoinNode, { nodeId: agent.nodeId, credential: 'x'.repeat(40), ...facts }, caller),
       ),
     ).toBe('NODE_CREDENTIAL_INVALID');
@@ -239,7 +232,7 @@ describe('clusters service (real NATS and Postgres)', () => {
       clusterId: cluster.id,
     });
     expect(
-      await errorCode(
+      await rejectedCode(
         rpc.call(AuthenticateNode, { nodeId: agent.nodeId, credential: 'x'.repeat(40) }, caller),
       ),
     ).toBe('NODE_CREDENTIAL_INVALID');
@@ -269,15 +262,17 @@ describe('clusters service (real NATS and Postgres)', () => {
     );
 
     expect(
-      await errorCode(rpc.call(ChangeNodeScheduling, { nodeId: randomUUID(), action: 'cordon' }, caller)),
+      await rejectedCode(rpc.call(ChangeNodeScheduling, { nodeId: randomUUID(), action: 'cordon' }, caller)),
     ).toBe('NODE_NOT_FOUND');
     expect(
-      await errorCode(rpc.call(SetNodeLabels, { nodeId: agent.nodeId, labels: { 'bad key!': 'x' } }, caller)),
+      await rejectedCode(
+        rpc.call(SetNodeLabels, { nodeId: agent.nodeId, labels: { 'bad key!': 'x' } }, caller),
+      ),
     ).toBe('VALIDATION_FAILED');
-    expect(await errorCode(rpc.call(GetCluster, { clusterId: randomUUID() }, caller))).toBe(
+    expect(await rejectedCode(rpc.call(GetCluster, { clusterId: randomUUID() }, caller))).toBe(
       'CLUSTER_NOT_FOUND',
     );
-    expect(await errorCode(rpc.call(CreateCluster, { name: 'Not A DNS Label' }, caller))).toBe(
+    expect(await rejectedCode(rpc.call(CreateCluster, { name: 'Not A DNS Label' }, caller))).toBe(
       'VALIDATION_FAILED',
     );
   });

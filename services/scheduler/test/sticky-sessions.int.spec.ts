@@ -1,14 +1,5 @@
-import {
-  APP,
-  appId,
-  CreateApp,
-  GetApp,
-  ListAppEvents,
-  ListApps,
-  PierError,
-  SetStickySessions,
-} from '@pier/contracts';
-import { expectEventually, queryDatabase } from '@pier/testing';
+import { APP, appId, CreateApp, GetApp, ListAppEvents, ListApps, SetStickySessions } from '@pier/contracts';
+import { expectEventually, queryDatabase, rejectedCode } from '@pier/testing';
 import { SchedulerHarness } from './scheduler-harness';
 
 /**
@@ -29,15 +20,6 @@ describe('scheduler sticky sessions (real NATS and Postgres)', () => {
     (await h.store.load(APP, appId('acme', name))).events.map((e) => e.event.type);
   const feed = async (name: string) =>
     (await h.rpc.call(ListAppEvents, { space: 'acme', app: name }, caller)).items.map((e) => e.summary);
-  const errorCode = async (p: Promise<unknown>) => {
-    try {
-      await p;
-    } catch (error) {
-      if (error instanceof PierError) return error.code;
-      throw error;
-    }
-    throw new Error('expected the call to fail');
-  };
 
   it('adds the column to apps, off by default', async () => {
     const [column] = await queryDatabase(
@@ -85,7 +67,9 @@ describe('scheduler sticky sessions (real NATS and Postgres)', () => {
 
   it('answers APP_NOT_FOUND for an app that does not exist', async () => {
     expect(
-      await errorCode(h.rpc.call(SetStickySessions, { space: 'acme', app: 'nope', enabled: true }, caller)),
+      await rejectedCode(
+        h.rpc.call(SetStickySessions, { space: 'acme', app: 'nope', enabled: true }, caller),
+      ),
     ).toBe('APP_NOT_FOUND');
   });
 });
