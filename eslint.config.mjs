@@ -59,6 +59,11 @@ function boundaries({ tests }) {
           'type:service',
         ],
       },
+      {
+        // Benchmarks drive the platform from outside, as processes, like the end-to-end tests.
+        sourceTag: 'type:bench',
+        onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'],
+      },
     ],
   };
 }

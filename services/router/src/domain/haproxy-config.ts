@@ -155,6 +155,10 @@ function defaultsSection(): string {
     'mode http',
     'log global',
     'option forwardfor',
+    // A reload (layout or weight change) must not close the keep-alive connections clients hold: the old
+    // worker answers the next request on each with `Connection: close` instead, so a client never writes
+    // into a connection that is being closed.
+    'option idle-close-on-response',
     // Retries go to another instance: a refused connection, an empty answer, or no answer in time.
     'retries 3',
     'option redispatch 1',
