@@ -12,6 +12,12 @@ shift
 }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Load tools from Debian (wrk, nginx-light) when missing; a no-op when installed.
+if ! bash bench/deps.sh 2>"$log"; then
+  cat "$log" >&2
+  echo "bench: bench/deps.sh failed" >&2
+  exit 2
+fi
 if ! npx nx run @pier/bench:build --output-style=static >"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "bench: the build failed" >&2
