@@ -368,11 +368,17 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       what: 'app deleted',
     });
     expect(await docker.listContainers({ all: true, filters: { label: ['pier.app=web'] } })).toEqual([]);
-    for (const host of [HOST, 'www.example.test']) {
-      const answer = await get('/index.html', { host });
-      expect(answer.status).toBe(404);
-      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
-    }
+    // The router follows the deletion from the event stream, a moment after the API shows it.
+    await expectEventually(
+      async () => {
+        for (const host of [HOST, 'www.example.test']) {
+          const answer = await get('/index.html', { host });
+          expect(answer.status).toBe(404);
+          expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+        }
+      },
+      { timeoutMs: 15_000, what: 'the router forgets the deleted app' },
+    );
     // The custom domain is free again.
     expect(
       (await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/domains', { host: 'www.example.test' }))

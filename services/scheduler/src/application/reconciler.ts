@@ -24,6 +24,14 @@ import { type AppState, evolveApp } from '../domain/app/app.state';
 import { type Action, plan } from '../domain/scheduling/planner';
 import { type World } from './world';
 
+/** How many lanes of a plan are applied at once. */
+const APPLY_CONCURRENCY = 32;
+
+/** The version of one node's assignment subject as the actions of its lane leave it. */
+interface NodeCursor {
+  version?: number;
+}
+
 /**
  * The single writer: computes a plan from the world and appends it. It runs only while this replica
  * holds the scheduler lease, and only on a world that has caught up with everything it wrote before,
@@ -32,6 +40,7 @@ import { type World } from './world';
  */
 export class Reconciler {
   private appended = 0;
+  private requests = 0;
   private readonly apps: EventSourcedRepository<
     AppState,
     Extract<PierEvent, { type: `App${string}` | `Version${string}` | 'TrafficSet' }>,
@@ -56,18 +65,61 @@ export class Reconciler {
     return this.world.position >= this.appended;
   }
 
-  /** One pass: plan and apply. Returns how many actions were applied. */
+  /**
+   * One pass: plan and apply. Returns how many actions were applied.
+   *
+   * Actions touching one node's assignment subject (placements on it, stops of its instances) form a
+   * lane applied in plan order, each placement appended at the version the previous one left; every
+   * other action is a lane of its own. Up to `APPLY_CONCURRENCY` lanes are applied at once, so a big
+   * plan costs round trips per lane, not per action.
+   */
   async tick(): Promise<number> {
     if (!this.caughtUp) return 0;
-    const actions = plan(this.world.snapshot());
+    const lanes = new Map<string, Action[]>();
+    for (const action of plan(this.world.snapshot())) {
+      const key = this.laneOf(action);
+      const lane = lanes.get(key);
+      if (lane) lane.push(action);
+      else lanes.set(key, [action]);
+    }
     let applied = 0;
-    for (const action of actions) {
+    const queue = [...lanes.values()];
+    const worker = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) applied += await this.applyLane(lane);
+    };
+    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, worker));
+    return applied;
+  }
+
+  private laneOf(action: Action): string {
+    switch (action.kind) {
+      case 'place':
+        return `node:${action.nodeId}`;
+      case 'stop': {
+        const nodeId = this.world.instances.get(action.instanceId)?.nodeId;
+        return nodeId ? `node:${nodeId}` : `instance:${action.instanceId}`;
+      }
+      case 'unschedulable':
+        return `instance:${action.instanceId}`;
+      case 'complete-deletion':
+        return `app:${appId(action.space, action.app)}`;
+      case 'request':
+        return `request:${this.requests++}`;
+    }
+  }
+
+  private async applyLane(lane: readonly Action[]): Promise<number> {
+    const node: NodeCursor = {};
+    let applied = 0;
+    for (const action of lane) {
       try {
-        await this.apply(action);
+        await this.apply(action, node);
         applied++;
       } catch (error) {
-        // One failing action must not hold back the others; the next pass retries from fresh state.
+        // One failing action must not hold back the other lanes; the next pass retries from fresh
+        // state. The rest of this lane waits for it: its placements were planned after this one.
         this.logger.warn({ err: error, action }, 'scheduler action failed');
+        break;
       }
     }
     return applied;
@@ -82,7 +134,7 @@ export class Reconciler {
     this.appended = Math.max(this.appended, version);
   }
 
-  private async apply(action: Action): Promise<void> {
+  private async apply(action: Action, node: NodeCursor): Promise<void> {
     const now = new Date().toISOString();
     const cause = this.cause();
     switch (action.kind) {
@@ -109,9 +161,9 @@ export class Reconciler {
         return;
       }
       case 'place':
-        return this.place(action.instanceId, action.nodeId, cause, now);
+        return this.place(action.instanceId, action.nodeId, node, cause, now);
       case 'stop':
-        return this.stop(action.instanceId, action.reason, cause, now);
+        return this.stop(action.instanceId, action.reason, node, cause, now);
       case 'complete-deletion': {
         const { version } = await execute(
           this.apps,
@@ -125,7 +177,13 @@ export class Reconciler {
     }
   }
 
-  private async place(instanceId: string, nodeId: string, cause: Cause, now: string): Promise<void> {
+  private async place(
+    instanceId: string,
+    nodeId: string,
+    node: NodeCursor,
+    cause: Cause,
+    now: string,
+  ): Promise<void> {
     const instance = this.world.instances.get(instanceId);
     const app = instance ? this.world.apps.get(appId(instance.space, instance.app)) : undefined;
     const spec = instance ? app?.versions[instance.version]?.spec : undefined;
@@ -136,12 +194,16 @@ export class Reconciler {
       cause,
       now,
     );
-    // The node's assignment subject is the concurrency guard of its capacity.
-    const expected = await this.store.version(NODE_ASSIGNMENT, nodeId);
-    if (expected > this.world.position) {
-      throw new PierError('CONCURRENCY_CONFLICT', `assignments of node ${nodeId} changed since the plan`);
+    // The node's assignment subject is the concurrency guard of its capacity: read once per lane, then
+    // carried from one append to the next.
+    if (node.version === undefined) {
+      node.version = await this.store.version(NODE_ASSIGNMENT, nodeId);
+      if (node.version > this.world.position) {
+        throw new PierError('CONCURRENCY_CONFLICT', `assignments of node ${nodeId} changed since the plan`);
+      }
     }
-    this.note((await this.store.append(NODE_ASSIGNMENT, nodeId, [assigned], expected)).version);
+    node.version = (await this.store.append(NODE_ASSIGNMENT, nodeId, [assigned], node.version)).version;
+    this.note(node.version);
     const placed = createMessage(InstancePlaced, { instanceId, nodeId }, cause, now);
     this.note((await this.store.append(INSTANCE, instanceId, [placed], 'any')).version);
   }
@@ -149,6 +211,7 @@ export class Reconciler {
   private async stop(
     instanceId: string,
     reason: Extract<Action, { kind: 'stop' }>['reason'],
+    node: NodeCursor,
     cause: Cause,
     now: string,
   ): Promise<void> {
@@ -164,7 +227,10 @@ export class Reconciler {
     this.note((await this.store.append(INSTANCE, instanceId, events, 'any')).version);
     if (nodeId && this.world.assigned.get(nodeId)?.has(instanceId)) {
       const unassigned = createMessage(InstanceUnassigned, { nodeId, instanceId, reason }, cause, now);
-      this.note((await this.store.append(NODE_ASSIGNMENT, nodeId, [unassigned], 'any')).version);
+      const { version } = await this.store.append(NODE_ASSIGNMENT, nodeId, [unassigned], 'any');
+      // A placement later in this lane appends after this one.
+      if (node.version !== undefined) node.version = version;
+      this.note(version);
     }
   }
 }
