@@ -1,0 +1,241 @@
+import { parseArgs } from './lib/args';
+import { clusterWithToken, type ControlPlane, startControlPlane, waitNodesReady } from './lib/control-plane';
+import { startHollowFleet } from './lib/hollow';
+import { sleep } from './lib/local-platform';
+import { readProc } from './lib/procfs';
+import { type Figure, progress, runBench } from './lib/report';
+import { ratio, summarize } from './lib/stats';
+
+/**
+ * bench:api — an open-loop load of mutating API calls at a fixed offered rate against an isolated control
+ * plane with hollow nodes; latency runs from each call's scheduled send time, so a slow answer delays no
+ * later call and is never hidden (no coordinated omission). Baseline: a read (GET app) at the same rate.
+ */
+const SIZES = {
+  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10 },
+  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20 },
+};
+type Params = (typeof SIZES)['default'];
+
+const SPACE = 'load';
+const KINDS = ['create-app', 'create-version', 'scale', 'traffic'] as const;
+type Kind = (typeof KINDS)[number] | 'get-app';
+
+const VERSION = {
+  image: 'pier/busybox:latest',
+  command: ['sleep', 'infinity'],
+  resources: { cpu: 10, memory: 16 },
+};
+
+interface Call {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+/** The i-th call of the mutating mix: the four kinds in turn, on the pool's apps or new ones. */
+function mutating(i: number, pool: number): { kind: Kind; call: Call } {
+  const kind = KINDS[i % KINDS.length]!;
+  const app = `pool-${Math.floor(i / KINDS.length) % pool}`;
+  const base = `/spaces/${SPACE}/apps`;
+  switch (kind) {
+    case 'create-app':
+      return { kind, call: { method: 'POST', path: base, body: { name: `new-${i}`, cluster: 'main' } } };
+    case 'create-version':
+      return { kind, call: { method: 'POST', path: `${base}/${app}/versions`, body: VERSION } };
+    case 'scale':
+      return {
+        kind,
+        call: { method: 'POST', path: `${base}/${app}/versions/1/scale`, body: { instances: 1 + (i % 3) } },
+      };
+    case 'traffic': {
+      const w = 10 + (i % 81);
+      return {
+        kind,
+        call: { method: 'PUT', path: `${base}/${app}/traffic`, body: { weights: { '1': w, '2': 100 - w } } },
+      };
+    }
+  }
+}
+
+function reading(i: number, pool: number): { kind: Kind; call: Call } {
+  return { kind: 'get-app', call: { method: 'GET', path: `/spaces/${SPACE}/apps/pool-${i % pool}` } };
+}
+
+interface Outcome {
+  readonly kind: Kind;
+  readonly latencyMs: number;
+  readonly status: number;
+  readonly code?: string;
+}
+
+/**
+ * Sends `rate × seconds` calls, the i-th at t0 + i/rate whatever happened to the earlier ones; waits for
+ * every answer (or its own 30 s timeout).
+ */
+async function openLoop(
+  cp: ControlPlane,
+  rate: number,
+  seconds: number,
+  next: (i: number) => { kind: Kind; call: Call },
+): Promise<{ outcomes: Outcome[]; sendSpanSeconds: number; lateSendsMs: number[] }> {
+  const total = Math.round(rate * seconds);
+  const outcomes: Outcome[] = [];
+  const pending: Promise<void>[] = [];
+  const lateSendsMs: number[] = [];
+  const t0 = performance.now() + 50;
+  let i = 0;
+  while (i < total) {
+    const now = performance.now();
+    while (i < total && t0 + (i * 1000) / rate <= now) {
+      const scheduled = t0 + (i * 1000) / rate;
+      lateSendsMs.push(now - scheduled);
+      const { kind, call } = next(i);
+      pending.push(
+        cp.admin
+          .call<{ error?: { code?: string } }>(call.method, call.path, call.body)
+          .then(
+            (reply) => ({
+              kind,
+              latencyMs: performance.now() - scheduled,
+              status: reply.status,
+              code: reply.body?.error?.code,
+            }),
+            (error: unknown) => ({
+              kind,
+              latencyMs: performance.now() - scheduled,
+              status: 0,
+              code: (error as Error).message.slice(0, 60),
+            }),
+          )
+          .then((o) => void outcomes.push(o)),
+      );
+      i++;
+    }
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    await sleep(Math.max(0, Math.min(wait, 5)));
+  }
+  const sendSpanSeconds = (performance.now() - t0) / 1000;
+  await Promise.all(pending);
+  return { outcomes, sendSpanSeconds, lateSendsMs };
+}
+
+function report(result: Awaited<ReturnType<typeof openLoop>>) {
+  const { outcomes } = result;
+  const ok = outcomes.filter((o) => o.status >= 200 && o.status < 300);
+  const errors: Record<string, number> = {};
+  for (const o of outcomes) {
+    if (o.status >= 200 && o.status < 300) continue;
+    const key = `${o.kind} ${o.status} ${o.code ?? ''}`.trim();
+    errors[key] = (errors[key] ?? 0) + 1;
+  }
+  const byKind: Record<string, unknown> = {};
+  for (const kind of new Set(outcomes.map((o) => o.kind))) {
+    byKind[kind] = summarize(outcomes.filter((o) => o.kind === kind).map((o) => o.latencyMs));
+  }
+  return {
+    all: summarize(outcomes.map((o) => o.latencyMs)),
+    ok: ok.length,
+    failed: outcomes.length - ok.length,
+    errors,
+    byKind,
+    achievedSendRate: outcomes.length / result.sendSpanSeconds,
+    lateSendsMs: summarize(result.lateSendsMs),
+  };
+}
+
+async function createPool(cp: ControlPlane, pool: number): Promise<void> {
+  await cp.admin.must('POST', '/spaces', { name: SPACE });
+  for (let i = 0; i < pool; i++) {
+    const base = `/spaces/${SPACE}/apps/pool-${i}`;
+    await cp.admin.must('POST', `/spaces/${SPACE}/apps`, { name: `pool-${i}`, cluster: 'main' });
+    await cp.admin.must('POST', `${base}/versions`, VERSION);
+    await cp.admin.must('POST', `${base}/versions`, VERSION);
+    await cp.admin.must('POST', `${base}/versions/1/deploy`, { instances: 1 });
+    await cp.admin.must('POST', `${base}/versions/2/deploy`, { instances: 1 });
+  }
+}
+
+function cpuOf(cp: ControlPlane): number {
+  return Object.values(cp.processes).reduce((s, p) => s + (readProc(p.child.pid!)?.cpuSeconds ?? 0), 0);
+}
+
+async function run(params: Params): Promise<{ figures: Figure[]; details: Record<string, unknown> }> {
+  if (params.rate <= 0 || params.seconds <= 0) throw new Error('--rate and --seconds must be positive');
+  const cp = await startControlPlane('api', {
+    env: { PIER_NODE_LOST_AFTER_MS: '30000' },
+  });
+  try {
+    const { clusterId, token } = await clusterWithToken(cp);
+    await startHollowFleet(cp, {
+      token,
+      nodes: params.nodes,
+      processes: params.processes,
+      cpuMillicores: 64_000,
+      memoryMiB: 1_048_576,
+      timeoutMs: 240_000,
+    });
+    await waitNodesReady(cp, clusterId, params.nodes, 120_000);
+    progress(`creating ${params.poolApps} apps with two deployed versions`);
+    await createPool(cp, params.poolApps);
+    await sleep(2000);
+
+    progress(`baseline: GET app at ${params.rate}/s for ${params.seconds} s`);
+    let cpu = cpuOf(cp);
+    const read = report(await openLoop(cp, params.rate, params.seconds, (i) => reading(i, params.poolApps)));
+    const readCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
+    progress(`mutating mix at ${params.rate}/s for ${params.seconds} s`);
+    cpu = cpuOf(cp);
+    const write = report(
+      await openLoop(cp, params.rate, params.seconds, (i) => mutating(i, params.poolApps)),
+    );
+    const writeCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
+    const vs = (value: number, base: number, unit: string, name: string): Figure => ({
+      name,
+      value,
+      unit,
+      baseline: { name: `GET app at ${params.rate}/s`, value: base },
+      ratio: ratio(value, base),
+    });
+    const figures: Figure[] = [
+      vs(
+        write.all.p50,
+        read.all.p50,
+        'ms',
+        `mutating calls p50 (${params.rate}/s offered, ${params.nodes} hollow nodes)`,
+      ),
+      vs(write.all.p99, read.all.p99, 'ms', 'mutating calls p99'),
+      vs(write.all.max, read.all.max, 'ms', 'mutating calls max'),
+      vs(write.achievedSendRate, read.achievedSendRate, 'calls/s', 'achieved send rate'),
+      vs(write.failed, read.failed, 'calls', 'non-2xx or failed calls'),
+      vs(writeCpu, readCpu, '% of a core', 'control-plane CPU (4 services)'),
+    ];
+    return {
+      figures,
+      details: {
+        definitions: {
+          latency: "from the call's scheduled send time (t0 + i / rate) to the end of its response body",
+          mix: 'create app, create version, scale (1–3 instances), PUT traffic — in turn, on a pool of apps with two deployed versions',
+          baseline: 'GET /spaces/{space}/apps/{app} on the pool at the same rate and duration, run first',
+        },
+        mutating: write,
+        read,
+        cpuPercent: { mutating: writeCpu, read: readCpu },
+      },
+    };
+  } catch (error) {
+    for (const p of Object.values(cp.processes)) {
+      const tail = p.output().slice(-3000).trim();
+      if (tail) progress(`${p.name} output (last lines):\n${tail}`);
+    }
+    throw error;
+  } finally {
+    await cp.stop();
+  }
+}
+
+runBench(
+  'api',
+  () => parseArgs(process.argv.slice(2), SIZES),
+  (params) => run(params),
+);
