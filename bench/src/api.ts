@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from './lib/args';
 import { clusterWithToken, type ControlPlane, startControlPlane, waitNodesReady } from './lib/control-plane';
 import { startHollowFleet } from './lib/hollow';
@@ -12,8 +15,8 @@ import { ratio, summarize } from './lib/stats';
  * later call and is never hidden (no coordinated omission). Baseline: a read (GET app) at the same rate.
  */
 const SIZES = {
-  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10 },
-  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20 },
+  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10, cpuProfile: 0 },
+  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20, cpuProfile: 0 },
 };
 type Params = (typeof SIZES)['default'];
 
@@ -160,10 +163,32 @@ function cpuOf(cp: ControlPlane): number {
   return Object.values(cp.processes).reduce((s, p) => s + (readProc(p.child.pid!)?.cpuSeconds ?? 0), 0);
 }
 
+/** CPU seconds so far of each control-plane service. */
+function cpuByService(cp: ControlPlane): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(cp.processes).map(([name, p]) => [name, readProc(p.child.pid!)?.cpuSeconds ?? 0]),
+  );
+}
+
+/** CPU % of a core of each service between two readings over `seconds`. */
+function cpuShare(before: Record<string, number>, after: Record<string, number>, seconds: number) {
+  return Object.fromEntries(
+    Object.keys(after).map((name) => [
+      name,
+      Math.round(((after[name]! - (before[name] ?? 0)) / seconds) * 1000) / 10,
+    ]),
+  );
+}
+
 async function run(params: Params): Promise<{ figures: Figure[]; details: Record<string, unknown> }> {
   if (params.rate <= 0 || params.seconds <= 0) throw new Error('--rate and --seconds must be positive');
+  const profileDir = params.cpuProfile ? mkdtempSync(join(tmpdir(), 'pier-api-prof-')) : undefined;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const cp = await startControlPlane('api', {
     env: { PIER_NODE_LOST_AFTER_MS: '30000' },
+    ...(profileDir
+      ? { nodeFlags: { gateway: profile, auth: profile, scheduler: profile, clusters: profile } }
+      : {}),
   });
   try {
     const { clusterId, token } = await clusterWithToken(cp);
@@ -182,14 +207,18 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
 
     progress(`baseline: GET app at ${params.rate}/s for ${params.seconds} s`);
     let cpu = cpuOf(cp);
+    let perService = cpuByService(cp);
     const read = report(await openLoop(cp, params.rate, params.seconds, (i) => reading(i, params.poolApps)));
     const readCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
+    const readByService = cpuShare(perService, cpuByService(cp), params.seconds);
     progress(`mutating mix at ${params.rate}/s for ${params.seconds} s`);
     cpu = cpuOf(cp);
+    perService = cpuByService(cp);
     const write = report(
       await openLoop(cp, params.rate, params.seconds, (i) => mutating(i, params.poolApps)),
     );
     const writeCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
+    const writeByService = cpuShare(perService, cpuByService(cp), params.seconds);
     const vs = (value: number, base: number, unit: string, name: string): Figure => ({
       name,
       value,
@@ -221,6 +250,8 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
         mutating: write,
         read,
         cpuPercent: { mutating: writeCpu, read: readCpu },
+        cpuPercentByService: { mutating: writeByService, read: readByService },
+        ...(profileDir ? { cpuProfiles: profileDir } : {}),
       },
     };
   } catch (error) {

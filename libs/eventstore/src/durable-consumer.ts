@@ -46,7 +46,32 @@ export const DLQ_HEADERS = {
   attempts: 'Pier-Dlq-Attempts',
 } as const;
 
-const defaultBackoff = (attempt: number) => Math.min(10_000, 200 * 2 ** (attempt - 1));
+export const defaultBackoff = (attempt: number) => Math.min(10_000, 200 * 2 ** (attempt - 1));
+
+/**
+ * Copies a message that cannot be handled to the dead-letter stream, with why, where it came from and
+ * after how many attempts. Returns the reason as recorded.
+ */
+export async function publishDeadLetter(
+  store: EventStore<Message>,
+  consumer: string,
+  m: { readonly subject: string; readonly seq: number; readonly data: Uint8Array },
+  error: unknown,
+  attempts: number,
+): Promise<string> {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const hdrs = natsHeaders();
+  hdrs.set(DLQ_HEADERS.error, reason.slice(0, 2000).replace(/[\r\n]+/g, ' '));
+  hdrs.set(DLQ_HEADERS.consumer, consumer);
+  hdrs.set(DLQ_HEADERS.subject, m.subject);
+  hdrs.set(DLQ_HEADERS.position, String(m.seq));
+  hdrs.set(DLQ_HEADERS.attempts, String(attempts));
+  await store.js.publish(store.subjects.deadLetter(consumer), m.data, {
+    headers: hdrs,
+    msgID: `${consumer}:${m.seq}`,
+  });
+  return reason;
+}
 
 /**
  * A durable JetStream pull consumer with explicit acks. A message whose handler throws is redelivered
@@ -217,17 +242,7 @@ export class DurableConsumer<E extends Message> {
   }
 
   private async deadLetter(m: JsMsg, error: unknown, attempts: number): Promise<void> {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const hdrs = natsHeaders();
-    hdrs.set(DLQ_HEADERS.error, reason.slice(0, 2000).replace(/[\r\n]+/g, ' '));
-    hdrs.set(DLQ_HEADERS.consumer, this.name);
-    hdrs.set(DLQ_HEADERS.subject, m.subject);
-    hdrs.set(DLQ_HEADERS.position, String(m.seq));
-    hdrs.set(DLQ_HEADERS.attempts, String(attempts));
-    await this.store.js.publish(this.store.subjects.deadLetter(this.name), m.data, {
-      headers: hdrs,
-      msgID: `${this.name}:${m.seq}`,
-    });
+    const reason = await publishDeadLetter(this.store, this.name, m, error, attempts);
     this.options.logger?.error(
       { consumer: this.name, position: m.seq, attempts, reason },
       'event dead-lettered',

@@ -1,7 +1,24 @@
+import { type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { type Message } from '@pier/contracts';
-import { DurableConsumer, type EventStore, type StoredEvent } from '@pier/eventstore';
-import { type Logger, type Registry } from '@pier/observability';
+import {
+  defaultBackoff,
+  DurableConsumer,
+  type EventStore,
+  publishDeadLetter,
+  type StoredEvent,
+} from '@pier/eventstore';
+import {
+  counter,
+  extractTraceContext,
+  inSpan,
+  type Logger,
+  type Registry,
+  SpanKind,
+} from '@pier/observability';
 import { type DataSource, type EntityManager } from 'typeorm';
+
+/** How often a waiter reads the checkpoint again, for events another replica applied. */
+const WAIT_RECHECK_MS = 200;
 
 /** A read model built from events. `apply` runs inside the transaction that also moves the checkpoint. */
 export interface Projection<E extends Message> {
@@ -33,8 +50,25 @@ export class ProjectionRunner<E extends Message> {
       maxAttempts?: number;
       backoffMs?: (attempt: number) => number;
       ackWaitMs?: number;
+      /**
+       * Batch mode, when above 1: the projection reads its events through an ordered consumer from its
+       * checkpoint and applies whatever has arrived, up to this many events, in one transaction. See
+       * `runOrdered`.
+       */
+      batchSize?: number;
     } = {},
   ) {}
+
+  /** The highest position this process knows to be applied. */
+  private applied = 0;
+  private readonly waiters = new Set<{ position: number; resolve: () => void }>();
+  /** Batch mode's reader, while it runs. */
+  private ordered?: { messages: ConsumerMessages; done: Promise<void> };
+  /** Batch mode: events read and not applied yet, in stream order. */
+  private queue: { stored: StoredEvent<E>; m: JsMsg }[] = [];
+  private applying = false;
+  private drained?: () => void;
+  private stopping = false;
 
   get name(): string {
     return this.projection.name;
@@ -46,6 +80,10 @@ export class ProjectionRunner<E extends Message> {
       [this.name],
     );
     await this.forgetReplacedStream();
+    if ((this.options.batchSize ?? 1) > 1) {
+      await this.runOrdered();
+      return;
+    }
     const checkpoint = await this.position();
     const consumer = this.createConsumer();
     // The read model is the truth about what was applied. If the consumer acknowledged further than
@@ -91,6 +129,14 @@ export class ProjectionRunner<E extends Message> {
   async stop(): Promise<void> {
     await this.consumer?.stop();
     this.consumer = undefined;
+    if (this.ordered) {
+      this.stopping = true;
+      await this.ordered.messages.close();
+      await this.ordered.done;
+      while (this.applying) await new Promise((r) => setTimeout(r, 10));
+      this.ordered = undefined;
+      this.queue = [];
+    }
   }
 
   /** Empties the read model and replays the whole stream into it. */
@@ -103,6 +149,7 @@ export class ProjectionRunner<E extends Message> {
 
   /** Empties the read model and its checkpoint in one transaction. */
   private async reset(): Promise<void> {
+    this.applied = 0;
     await this.dataSource.transaction(async (m) => {
       if (this.projection.tables.length > 0) await m.query(`TRUNCATE ${this.projection.tables.join(', ')}`);
       await m.query('UPDATE projection_checkpoints SET position = 0, updated_at = now() WHERE name = $1', [
@@ -126,6 +173,14 @@ export class ProjectionRunner<E extends Message> {
    */
   async waitUntilCaughtUp(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.ordered) {
+      const last = await this.lastFollowedPosition();
+      while ((await this.position()) < last) {
+        if (Date.now() > deadline) throw new Error(`${this.name} did not catch up in ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return;
+    }
     for (;;) {
       const info = await this.store.jsm.consumers
         .info(this.store.subjects.eventStream, this.name)
@@ -136,13 +191,41 @@ export class ProjectionRunner<E extends Message> {
     }
   }
 
-  /** Resolves once the projection has applied everything up to `position`. */
+  /**
+   * Resolves once the projection has applied everything up to `position`. What this process commits
+   * wakes the waiters at once; the table is read again now and then for what another replica applied.
+   */
   async waitFor(position: number, timeoutMs = 10_000): Promise<void> {
+    if (this.applied >= position) return;
     const deadline = Date.now() + timeoutMs;
-    while ((await this.position()) < position) {
-      if (Date.now() > deadline)
-        throw new Error(`${this.name} did not reach position ${position} in ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
+    for (;;) {
+      this.noteApplied(await this.position());
+      if (this.applied >= position) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name} did not reach position ${position} in ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const waiter = { position, resolve };
+        this.waiters.add(waiter);
+        setTimeout(
+          () => {
+            this.waiters.delete(waiter);
+            resolve();
+          },
+          Math.min(left, WAIT_RECHECK_MS),
+        );
+      });
+    }
+  }
+
+  /** Records a position known to be applied (committed) and wakes who waited for it. */
+  private noteApplied(position: number): void {
+    if (position <= this.applied) return;
+    this.applied = position;
+    for (const waiter of this.waiters) {
+      if (waiter.position <= position) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
     }
   }
 
@@ -179,6 +262,206 @@ export class ProjectionRunner<E extends Message> {
         stored.position,
       ]);
     });
+    this.noteApplied(stored.position);
+  }
+
+  /**
+   * Batch mode. An ordered consumer delivers every event the projection follows, in stream order, from
+   * the checkpoint on; events that arrive while a batch is being applied form the next batch (so under
+   * a light load a batch is one event, and nothing waits for a batch to fill). A batch is applied in one
+   * transaction that also moves the checkpoint; events at or below the checkpoint are skipped, so
+   * replicas of a service may all run the projection: each sees every event, in order, and whoever
+   * commits first applies it. A batch that fails is applied again one event at a time, each retried
+   * with back-off and dead-lettered after `maxAttempts`, the ones after it waiting. Nothing is
+   * acknowledged: the checkpoint is the position, and a restart reads on from it.
+   */
+  private async runOrdered(): Promise<void> {
+    // The durable consumer of the one-by-one mode, if an earlier version left one, has no use now.
+    await this.createConsumer().delete();
+    this.stopping = false;
+    const consumer = await this.store.js.consumers.get(this.store.subjects.eventStream, {
+      filter_subjects: this.projection.filterSubject ?? this.store.subjects.allEvents,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: (await this.position()) + 1,
+    });
+    const size = this.options.batchSize!;
+    const messages = await consumer.consume({ max_messages: size });
+    const done = (async () => {
+      for await (const m of messages) {
+        let stored: StoredEvent<E>;
+        try {
+          stored = this.store.toStored(m.subject, m.data, m.seq);
+        } catch (error) {
+          // Unreadable: dead-lettered in its place, once what came before it is applied.
+          await this.whenDrained();
+          await this.deadLetter(m, error, 1);
+          continue;
+        }
+        this.queue.push({ stored, m });
+        this.applyQueued();
+        // Back-pressure: reading stops while a few batches wait.
+        if (this.queue.length >= size * 4) await this.whenDrained();
+      }
+    })().catch((error: unknown) =>
+      this.logger?.error({ err: error, projection: this.name }, 'projection reader failed'),
+    );
+    this.ordered = { messages, done };
+  }
+
+  private whenDrained(): Promise<void> {
+    if (!this.applying && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.drained;
+      this.drained = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Applies queued events batch after batch until none is left; never two at once. */
+  private applyQueued(): void {
+    if (this.applying) return;
+    this.applying = true;
+    void (async () => {
+      try {
+        while (this.queue.length > 0 && !this.stopping) {
+          await this.applyBatch(this.queue.splice(0, this.options.batchSize!));
+        }
+      } finally {
+        // Same turn as the loop's last check: an event queued now starts a new round.
+        this.applying = false;
+        const drained = this.drained;
+        this.drained = undefined;
+        drained?.();
+      }
+    })();
+  }
+
+  private async applyBatch(batch: { stored: StoredEvent<E>; m: JsMsg }[]): Promise<void> {
+    try {
+      await this.applyInOne(batch);
+      this.count('acked', batch.length);
+      return;
+    } catch (error) {
+      if (batch.length === 1) return this.applyAlone(batch[0]!, error);
+      this.logger?.warn(
+        { err: error, projection: this.name, from: batch[0]!.stored.position, events: batch.length },
+        'projection batch failed; applying its events one by one',
+      );
+    }
+    for (const item of batch) {
+      if (this.stopping) return;
+      await this.applyAlone(item);
+    }
+  }
+
+  /** One event in its own transaction, retried with back-off, dead-lettered after the last attempt. */
+  private async applyAlone(item: { stored: StoredEvent<E>; m: JsMsg }, failed?: unknown): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    let attempt = failed === undefined ? 0 : 1;
+    let error = failed;
+    for (;;) {
+      if (attempt > 0) {
+        if (attempt >= maxAttempts) {
+          await this.deadLetter(item.m, error, attempt);
+          return;
+        }
+        this.logger?.warn(
+          { err: error, projection: this.name, position: item.stored.position, attempt },
+          'projection failed to apply an event; will retry',
+        );
+        this.count('retried', 1);
+        await new Promise((r) => setTimeout(r, (this.options.backoffMs ?? defaultBackoff)(attempt)));
+        if (this.stopping) return;
+      }
+      attempt++;
+      try {
+        await this.applyInOne([item]);
+        this.count('acked', 1);
+        return;
+      } catch (caught) {
+        error = caught;
+      }
+    }
+  }
+
+  /** Applies events in order and moves the checkpoint past the last one, all in one transaction. */
+  private async applyInOne(batch: readonly { stored: StoredEvent<E>; m: JsMsg }[]): Promise<void> {
+    await this.dataSource
+      .transaction(async (manager) => {
+        const rows: { position: string }[] = await manager.query(
+          'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
+          [this.name],
+        );
+        const checkpoint = rows[0] ? Number(rows[0].position) : 0;
+        let last = checkpoint;
+        for (const { stored, m } of batch) {
+          if (stored.position <= last) {
+            this.skippedRedeliveries++;
+            continue;
+          }
+          await inSpan(
+            `consume ${stored.event.type}`,
+            {
+              kind: SpanKind.CONSUMER,
+              parent: extractTraceContext(m.headers),
+              attributes: { 'messaging.consumer.name': this.name, 'pier.position': stored.position },
+            },
+            () => this.projection.apply(stored, manager),
+          );
+          last = stored.position;
+        }
+        if (last > checkpoint) {
+          await manager.query(
+            'UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1',
+            [this.name, last],
+          );
+        }
+        return last;
+      })
+      .then((last) => this.noteApplied(last));
+  }
+
+  private async deadLetter(m: JsMsg, error: unknown, attempts: number): Promise<void> {
+    // Retried until it is recorded: skipping an event that is nowhere to be found would lose it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const reason = await publishDeadLetter(this.store, this.name, m, error, attempts);
+        this.logger?.error({ consumer: this.name, position: m.seq, attempts, reason }, 'event dead-lettered');
+        break;
+      } catch (publishError) {
+        if (this.stopping) return;
+        this.logger?.warn({ err: publishError, projection: this.name }, 'dead-lettering failed; retrying');
+        await new Promise((r) => setTimeout(r, defaultBackoff(attempt)));
+      }
+    }
+    await this.skip(m.seq);
+    this.count('dead_lettered', 1);
+  }
+
+  private count(outcome: 'acked' | 'retried' | 'dead_lettered', n: number): void {
+    if (!this.options.metrics) return;
+    counter(this.options.metrics, {
+      name: 'pier_consumer_messages_total',
+      help: 'Event deliveries handled by durable consumers: acked, retried or dead_lettered',
+      labelNames: ['consumer', 'outcome'],
+    }).inc({ consumer: this.name, outcome }, n);
+  }
+
+  /** Position of the last event the projection follows that the stream holds now. */
+  private async lastFollowedPosition(): Promise<number> {
+    const info = await this.store.jsm.streams.info(this.store.subjects.eventStream, {
+      subjects_filter: this.projection.filterSubject ?? this.store.subjects.allEvents,
+    });
+    let last = 0;
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const message = await this.store.jsm.streams.getMessage(this.store.subjects.eventStream, {
+        last_by_subj: subject,
+      });
+      last = Math.max(last, message?.seq ?? 0);
+    }
+    return last;
   }
 
   /** A dead-lettered event is skipped for good: the checkpoint moves past it. */
@@ -187,5 +470,6 @@ export class ProjectionRunner<E extends Message> {
       'UPDATE projection_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE name = $1',
       [this.name, position],
     );
+    this.noteApplied(position);
   }
 }

@@ -1,6 +1,7 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { createMessage, defineMessage, MessageCatalog, type MessageOf, subjectsFor } from '@pier/contracts';
-import { EventStore } from '@pier/eventstore';
+import { DLQ_HEADERS, EventStore } from '@pier/eventstore';
 import {
   connectTestNats,
   deleteStreams,
@@ -189,5 +190,124 @@ describe('ProjectionRunner', () => {
       expect(await rows()).toEqual([{ account: 'new', total: 3, deposits: 1 }]),
     );
     await again.stop();
+  });
+
+  describe('in batch mode', () => {
+    const totals = (prefix: string, count: number, accounts: number) =>
+      Array.from({ length: accounts }, (_, k) => {
+        const amounts = Array.from({ length: count }, (_, i) => i).filter((i) => i % accounts === k);
+        return {
+          account: `${prefix}-${k}`,
+          total: amounts.reduce((a, b) => a + b, 0),
+          deposits: amounts.length,
+        };
+      });
+    const ofPrefix = async (prefix: string) =>
+      ((await rows()) as { account: string }[]).filter((r) => r.account.startsWith(`${prefix}-`));
+
+    it('applies a backlog in batches, each event once, and retries a failed batch event by event', async () => {
+      await db.query('TRUNCATE balances, applications');
+      for (let i = 0; i < 60; i++) {
+        await store.append('account', `batch-${i % 3}`, [deposit(`batch-${i % 3}`, i)], 'any');
+      }
+      const plain = balances('balances-batched');
+      let failures = 1;
+      const runner = new ProjectionRunner(
+        store,
+        db,
+        {
+          ...plain,
+          async apply(stored, m) {
+            if (stored.event.data.amount === 30 && failures-- > 0) throw new Error('a moment of trouble');
+            await plain.apply(stored, m);
+          },
+        },
+        undefined,
+        { batchSize: 32, backoffMs: () => 10 },
+      );
+      await runner.start();
+      try {
+        await runner.waitFor(await store.lastPosition());
+        expect(await ofPrefix('batch')).toEqual(totals('batch', 60, 3));
+        // The batch that failed was rolled back and applied again: still every event exactly once.
+        expect((await applications()).every((a) => a.times === 1)).toBe(true);
+        expect(failures).toBeLessThan(0);
+        // Live events after the backlog, and a restart that reads on from the checkpoint.
+        await store.append('account', 'batch-0', [deposit('batch-0', 1000)], 'any');
+        await runner.waitFor(await store.lastPosition());
+        await runner.stop();
+        await store.append('account', 'batch-1', [deposit('batch-1', 2000)], 'any');
+        await runner.start();
+        await runner.waitFor(await store.lastPosition());
+        await runner.waitUntilCaughtUp(10_000);
+        const after = await ofPrefix('batch');
+        expect(after.map((r) => (r as unknown as { total: number }).total)).toEqual([
+          totals('batch', 60, 3)[0]!.total + 1000,
+          totals('batch', 60, 3)[1]!.total + 2000,
+          totals('batch', 60, 3)[2]!.total,
+        ]);
+        expect((await applications()).every((a) => a.times === 1)).toBe(true);
+      } finally {
+        await runner.stop();
+      }
+    });
+
+    it('dead-letters an event that always fails and applies the ones after it', async () => {
+      const plain = balances('balances-batched-poison');
+      const runner = new ProjectionRunner(
+        store,
+        db,
+        {
+          ...plain,
+          async apply(stored, m) {
+            if (stored.event.data.amount === 13) throw new Error('thirteen is unlucky');
+            await plain.apply(stored, m);
+          },
+        },
+        undefined,
+        { batchSize: 16, backoffMs: () => 5, maxAttempts: 3 },
+      );
+      await db.query('TRUNCATE balances, applications');
+      const { positions } = await store.append(
+        'account',
+        'poison-0',
+        [12, 13, 14].map((amount) => deposit('poison-0', amount)),
+        'any',
+      );
+      await runner.start();
+      try {
+        await runner.waitFor(positions[2]!);
+        expect(await ofPrefix('poison')).toEqual([{ account: 'poison-0', total: 26, deposits: 2 }]);
+        const jsm = await jetstreamManager(nc);
+        const dead = await jsm.streams.getMessage(subjectsFor(prefix).deadLetterStream, {
+          last_by_subj: subjectsFor(prefix).deadLetter('balances-batched-poison'),
+        });
+        expect(dead!.header.get(DLQ_HEADERS.position)).toBe(String(positions[1]));
+      } finally {
+        await runner.stop();
+      }
+    });
+
+    it('lets two replicas run the same projection: every event applied once, in order', async () => {
+      await db.query('TRUNCATE balances, applications');
+      await db.query("UPDATE projection_checkpoints SET position = $1 WHERE name = 'balances-replicas'", [
+        await store.lastPosition(),
+      ]);
+      const replicas = [1, 2].map(
+        () => new ProjectionRunner(store, db, balances('balances-replicas'), undefined, { batchSize: 8 }),
+      );
+      await Promise.all(replicas.map((r) => r.start()));
+      try {
+        for (let i = 0; i < 50; i++) {
+          await store.append('account', `replica-${i % 2}`, [deposit(`replica-${i % 2}`, i)], 'any');
+        }
+        const last = await store.lastPosition();
+        await Promise.all(replicas.map((r) => r.waitFor(last)));
+        expect(await ofPrefix('replica')).toEqual(totals('replica', 50, 2));
+        expect((await applications()).every((a) => a.times === 1)).toBe(true);
+      } finally {
+        await Promise.all(replicas.map((r) => r.stop()));
+      }
+    });
   });
 });
