@@ -12,27 +12,55 @@ export interface AggregateRepository<S, E> {
   load(id: string): Promise<Loaded<S>>;
   /** Appends at `expectedVersion`; throws `CONCURRENCY_CONFLICT` if another write came first. */
   append(id: string, events: readonly E[], expectedVersion: number): Promise<number>;
+  /** Told the state an append of the caller's led to, for a repository that keeps states. */
+  remember?(id: string, loaded: Loaded<S>): void;
 }
 
-/** An aggregate repository over the JetStream event store: state is folded from the aggregate's subject. */
+/**
+ * An aggregate repository over the JetStream event store: state is folded from the aggregate's subject.
+ * With `cacheSize`, it keeps the states it folded (least recently used dropped first) and a load reads
+ * only the events stored since, so an aggregate with a long history (a cluster and every join) costs
+ * one round trip to load when nothing changed. Only for aggregates whose `evolve` never mutates the
+ * state it is given.
+ */
 export class EventSourcedRepository<
   S,
   E extends M,
   M extends Message = Message,
 > implements AggregateRepository<S, E> {
+  private readonly cache = new Map<string, Loaded<S>>();
+
   constructor(
     private readonly store: EventStore<M>,
     private readonly aggregateType: string,
     private readonly evolve: (state: S | null, event: E) => S | null,
+    private readonly options: { cacheSize?: number } = {},
   ) {}
 
   async load(id: string): Promise<Loaded<S>> {
-    const { events, version } = await this.store.load(this.aggregateType, id);
-    return { state: events.reduce<S | null>((s, e) => this.evolve(s, e.event as E), null), version };
+    const cached = this.cache.get(id);
+    const { events, version } = await this.store.load(this.aggregateType, id, cached?.version ?? 0);
+    if (cached && version < cached.version) {
+      // The stream is behind what was cached (it was replaced): fold it all again.
+      this.cache.delete(id);
+      return this.load(id);
+    }
+    const state = events.reduce<S | null>((s, e) => this.evolve(s, e.event as E), cached?.state ?? null);
+    const loaded = { state, version };
+    this.remember(id, loaded);
+    return loaded;
   }
 
   async append(id: string, events: readonly E[], expectedVersion: number): Promise<number> {
     return (await this.store.append(this.aggregateType, id, events, expectedVersion)).version;
+  }
+
+  remember(id: string, loaded: Loaded<S>): void {
+    const size = this.options.cacheSize ?? 0;
+    if (size <= 0) return;
+    this.cache.delete(id);
+    this.cache.set(id, loaded);
+    if (this.cache.size > size) this.cache.delete(this.cache.keys().next().value!);
   }
 }
 
@@ -53,7 +81,10 @@ export async function execute<S, E>(
     if (events.length === 0) return { state, version, events };
     try {
       const newVersion = await repository.append(id, events, version);
-      return { state: events.reduce(evolve, state), version: newVersion, events };
+      const next = events.reduce(evolve, state);
+      // Appended at `version`, each event after the one before: no other event of the aggregate between.
+      repository.remember?.(id, { state: next, version: newVersion });
+      return { state: next, version: newVersion, events };
     } catch (error) {
       if (!(error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT') || attempt >= attempts)
         throw error;

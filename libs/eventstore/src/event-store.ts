@@ -163,17 +163,23 @@ export class EventStore<E extends Message = Message> {
     return last?.seq ?? 0;
   }
 
-  /** Reads every event of one aggregate, oldest first, with the aggregate's version. */
+  /**
+   * Reads the events of one aggregate, oldest first, with the aggregate's version: every event, or
+   * those after position `after` (what a caller that already folded up to there needs).
+   */
   async load(
     aggregateType: string,
     aggregateId: string,
+    after = 0,
   ): Promise<{ events: StoredEvent<E>[]; version: number }> {
     const version = await this.version(aggregateType, aggregateId);
-    if (version === 0) return { events: [], version };
+    if (version <= after) return { events: [], version };
     const subject = this.subjects.aggregate(aggregateType, aggregateId);
     const consumer = await this.js.consumers.get(this.subjects.eventStream, {
       filter_subjects: subject,
-      deliver_policy: DeliverPolicy.All,
+      ...(after > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
     });
     const events: StoredEvent<E>[] = [];
     try {

@@ -2,7 +2,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { PierError, subjectsFor } from '@pier/contracts';
 import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@pier/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { DLQ_HEADERS, DurableConsumer, EventStore } from '../src';
+import { DLQ_HEADERS, DurableConsumer, EventSourcedRepository, EventStore, execute } from '../src';
 import { catalog, type Incremented, incremented } from './test-events';
 
 describe('EventStore on JetStream', () => {
@@ -126,6 +126,37 @@ describe('EventStore on JetStream', () => {
       ).toBeNull();
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it('keeps folded states when asked: a load reads only newer events, and sees what other writers appended', async () => {
+    const evolve = (state: number | null, event: Incremented) => (state ?? 0) + event.data.by;
+    const cached = new EventSourcedRepository<number, Incremented>(store, 'counter', evolve, {
+      cacheSize: 2,
+    });
+    const plain = new EventSourcedRepository<number, Incremented>(store, 'counter', evolve);
+    await execute(cached, 'kept', () => [incremented('kept', 2)], evolve);
+    await execute(plain, 'kept', () => [incremented('kept', 3)], evolve);
+    const reads = jest.spyOn(store, 'load');
+    try {
+      const before = (await plain.load('kept')).version;
+      expect(await cached.load('kept')).toEqual({ state: 5, version: before });
+      // Only the event the other writer added was read, not the whole history.
+      expect(reads).toHaveBeenLastCalledWith('counter', 'kept', expect.any(Number));
+      const after = reads.mock.calls.at(-1)![2]!;
+      expect(after).toBeGreaterThan(0);
+      expect(after).toBeLessThan(before);
+
+      await execute(cached, 'kept', (s) => [incremented('kept', s!)], evolve);
+      expect((await plain.load('kept')).state).toBe(10);
+      expect(await cached.load('kept')).toEqual(await plain.load('kept'));
+      // More aggregates than the cache holds: the least recently used is dropped and folded again.
+      for (const id of ['kept-2', 'kept-3', 'kept-4']) {
+        await execute(cached, id, () => [incremented(id, 1)], evolve);
+      }
+      expect(await cached.load('kept')).toEqual(await plain.load('kept'));
+    } finally {
+      reads.mockRestore();
     }
   });
 });

@@ -151,7 +151,8 @@ export class ClustersModule {
           provide: CLUSTER_REPOSITORY,
           inject: [EVENT_STORE],
           useFactory: (store: EventStore<PierEvent>) =>
-            new EventSourcedRepository(store, CLUSTER, evolveCluster),
+            // A cluster's history grows with every join (each spends a token use): keep the folded state.
+            new EventSourcedRepository(store, CLUSTER, evolveCluster, { cacheSize: 1000 }),
         },
         {
           provide: NODE_REPOSITORY,
