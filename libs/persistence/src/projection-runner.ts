@@ -1,5 +1,5 @@
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { type Message } from '@pier/contracts';
+import { type Message, PierError } from '@pier/contracts';
 import {
   defaultBackoff,
   DurableConsumer,
@@ -202,7 +202,14 @@ export class ProjectionRunner<E extends Message> {
       this.noteApplied(await this.position());
       if (this.applied >= position) return;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name} did not reach position ${position} in ${timeoutMs} ms`);
+      if (left <= 0) {
+        // A caller waiting to read its own write: what it wrote is stored, only not readable yet.
+        throw new PierError(
+          'DEADLINE_EXCEEDED',
+          `the change is stored, but ${this.name} has not caught up with it within ${timeoutMs} ms; it will show shortly`,
+          { projection: this.name, position },
+        );
+      }
       await new Promise<void>((resolve) => {
         const waiter = { position, resolve };
         this.waiters.add(waiter);

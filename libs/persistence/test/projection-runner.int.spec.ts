@@ -8,6 +8,7 @@ import {
   dropSchema,
   ensureTestDatabase,
   expectEventually,
+  rejectedCode,
   uniqueName,
 } from '@pier/testing';
 import { type DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
@@ -190,6 +191,21 @@ describe('ProjectionRunner', () => {
       expect(await rows()).toEqual([{ account: 'new', total: 3, deposits: 1 }]),
     );
     await again.stop();
+  });
+
+  it('tells a caller waiting for a position it does not reach in time that its change is stored (DEADLINE_EXCEEDED)', async () => {
+    const runner = new ProjectionRunner(store, db, balances('balances-deadline'), undefined, {
+      batchSize: 8,
+    });
+    await runner.start();
+    try {
+      await runner.waitFor(await store.lastPosition());
+      expect(await rejectedCode(runner.waitFor((await store.lastPosition()) + 1000, 300))).toBe(
+        'DEADLINE_EXCEEDED',
+      );
+    } finally {
+      await runner.stop();
+    }
   });
 
   describe('in batch mode', () => {
