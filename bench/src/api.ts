@@ -2,7 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args';
-import { clusterWithToken, type ControlPlane, startControlPlane, waitNodesReady } from './lib/control-plane';
+import {
+  clusterWithToken,
+  type ControlPlane,
+  reportServiceOutput,
+  startControlPlane,
+  waitNodesReady,
+} from './lib/control-plane';
 import { startHollowFleet } from './lib/hollow';
 import { sleep } from './lib/local-platform';
 import { readProc } from './lib/procfs';
@@ -255,10 +261,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       },
     };
   } catch (error) {
-    for (const p of Object.values(cp.processes)) {
-      const tail = p.output().slice(-3000).trim();
-      if (tail) progress(`${p.name} output (last lines):\n${tail}`);
-    }
+    reportServiceOutput(cp);
     throw error;
   } finally {
     await cp.stop();

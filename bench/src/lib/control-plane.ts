@@ -224,3 +224,11 @@ export async function waitNodesReady(
     1000,
   );
 }
+
+/** Prints the last lines each service wrote: what a failed benchmark run needs to be understood. */
+export function reportServiceOutput(cp: ControlPlane): void {
+  for (const p of Object.values(cp.processes)) {
+    const tail = p.output().slice(-3000).trim();
+    if (tail) progress(`${p.name} output (last lines):\n${tail}`);
+  }
+}

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { httpJson } from '@pier/testing';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -26,23 +27,8 @@ export class ApiClient {
     return new ApiClient(api, body.accessToken);
   }
 
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiReply<T>> {
-    const response = await fetch(`${this.api}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: response.status, body: parsed as T, headers: response.headers };
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiReply<T>> {
+    return httpJson<T>(method, `${this.api}${path}`, body, { authorization: `Bearer ${this.token}` });
   }
 
   /** A call that must answer with one of `expected`; anything else is an error naming the reply. */

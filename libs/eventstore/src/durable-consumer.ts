@@ -46,6 +46,34 @@ export const DLQ_HEADERS = {
   attempts: 'Pier-Dlq-Attempts',
 } as const;
 
+/** The counter of handled deliveries every consumer of events reports to (`pier_consumer_messages_total`). */
+export function consumerMessagesCounter(registry: Registry) {
+  return counter<'consumer' | 'outcome'>(registry, {
+    name: 'pier_consumer_messages_total',
+    help: 'Event deliveries handled by durable consumers: acked, retried or dead_lettered',
+    labelNames: ['consumer', 'outcome'],
+  });
+}
+
+/** Runs the handling of one stored event inside its consumer span, a child of the producer's span. */
+export function inConsumerSpan<T>(
+  consumer: string,
+  m: { readonly headers?: JsMsg['headers']; readonly seq: number },
+  stored: StoredEvent<Message>,
+  attributes: Record<string, number>,
+  work: () => Promise<T>,
+): Promise<T> {
+  return inSpan(
+    `consume ${stored.event.type}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: extractTraceContext(m.headers),
+      attributes: { 'messaging.consumer.name': consumer, 'pier.position': m.seq, ...attributes },
+    },
+    work,
+  );
+}
+
 export const defaultBackoff = (attempt: number) => Math.min(10_000, 200 * 2 ** (attempt - 1));
 
 /**
@@ -93,11 +121,7 @@ export class DurableConsumer<E extends Message> {
   ) {
     this.maxAttempts = options.maxAttempts ?? 5;
     if (options.metrics) {
-      this.handled = counter(options.metrics, {
-        name: 'pier_consumer_messages_total',
-        help: 'Event deliveries handled by durable consumers: acked, retried or dead_lettered',
-        labelNames: ['consumer', 'outcome'],
-      });
+      this.handled = consumerMessagesCounter(options.metrics);
     }
   }
 
@@ -212,18 +236,8 @@ export class DurableConsumer<E extends Message> {
       return;
     }
     try {
-      await inSpan(
-        `consume ${stored.event.type}`,
-        {
-          kind: SpanKind.CONSUMER,
-          parent: extractTraceContext(m.headers),
-          attributes: {
-            'messaging.consumer.name': this.name,
-            'pier.position': m.seq,
-            'pier.attempt': attempt,
-          },
-        },
-        () => this.options.handler(stored),
+      await inConsumerSpan(this.name, m, stored, { 'pier.attempt': attempt }, () =>
+        this.options.handler(stored),
       );
       m.ack();
       this.handled?.inc({ consumer: this.name, outcome: 'acked' });

@@ -1,20 +1,15 @@
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { type Message, PierError } from '@pier/contracts';
 import {
+  consumerMessagesCounter,
   defaultBackoff,
   DurableConsumer,
   type EventStore,
+  inConsumerSpan,
   publishDeadLetter,
   type StoredEvent,
 } from '@pier/eventstore';
-import {
-  counter,
-  extractTraceContext,
-  inSpan,
-  type Logger,
-  type Registry,
-  SpanKind,
-} from '@pier/observability';
+import { type Logger, type Registry } from '@pier/observability';
 import { type DataSource, type EntityManager } from 'typeorm';
 
 /** How often a waiter reads the checkpoint again, for events another replica applied. */
@@ -408,15 +403,7 @@ export class ProjectionRunner<E extends Message> {
             this.skippedRedeliveries++;
             continue;
           }
-          await inSpan(
-            `consume ${stored.event.type}`,
-            {
-              kind: SpanKind.CONSUMER,
-              parent: extractTraceContext(m.headers),
-              attributes: { 'messaging.consumer.name': this.name, 'pier.position': stored.position },
-            },
-            () => this.projection.apply(stored, manager),
-          );
+          await inConsumerSpan(this.name, m, stored, {}, () => this.projection.apply(stored, manager));
           last = stored.position;
         }
         if (last > checkpoint) {
@@ -449,11 +436,7 @@ export class ProjectionRunner<E extends Message> {
 
   private count(outcome: 'acked' | 'retried' | 'dead_lettered', n: number): void {
     if (!this.options.metrics) return;
-    counter(this.options.metrics, {
-      name: 'pier_consumer_messages_total',
-      help: 'Event deliveries handled by durable consumers: acked, retried or dead_lettered',
-      labelNames: ['consumer', 'outcome'],
-    }).inc({ consumer: this.name, outcome }, n);
+    consumerMessagesCounter(this.options.metrics).inc({ consumer: this.name, outcome }, n);
   }
 
   /** Position of the last event the projection follows that the stream holds now. */
