@@ -123,6 +123,52 @@ describe('plan', () => {
     ]);
   });
 
+  it('places a large batch over many nodes within capacity, constraints and an even spread', () => {
+    const zones = ['z1', 'z2', 'z3'];
+    const nodes = Array.from({ length: 60 }, (_, k) =>
+      node(`n${String(k).padStart(2, '0')}`, {
+        zone: zones[k % 3]!,
+        labels: { disk: k % 2 ? 'ssd' : 'hdd' },
+        liveness: k === 7 ? 'lost' : 'up',
+        scheduling: k === 8 ? 'cordoned' : 'schedulable',
+        capacity: { cpuMillicores: 1000, memoryMiB: 4096 },
+      }),
+    );
+    const other = node('elsewhere', { clusterId: 'c2' });
+    const apps = [
+      app({ app: 'web' }, 116, { resources: { cpu: 250, memory: 128 } }),
+      app({ app: 'db' }, 58, {
+        resources: { cpu: 250, memory: 256 },
+        placement: { constraints: ['disk==ssd'] },
+      }),
+    ];
+    const pending = [
+      ...Array.from({ length: 116 }, () => instance({ app: 'web' })),
+      ...Array.from({ length: 58 }, () => instance({ app: 'db' })),
+    ];
+    const actions = plan(snap({ apps, nodes: [...nodes, other], instances: pending }));
+    const placed = actions.flatMap((a) => (a.kind === 'place' ? [a] : []));
+    const byNode = new Map<string, string[]>();
+    for (const a of placed) {
+      const i = pending.find((p) => p.id === a.instanceId)!;
+      byNode.set(a.nodeId, [...(byNode.get(a.nodeId) ?? []), i.app]);
+    }
+    expect(byNode.has('n07') || byNode.has('n08') || byNode.has('elsewhere')).toBe(false);
+    for (const [id, list] of byNode) {
+      expect(list.length * 250).toBeLessThanOrEqual(1000);
+      if (list.includes('db')) expect(Number(id.slice(1)) % 2).toBe(1);
+    }
+    // 58 usable nodes (n07 lost, n08 cordoned), 29 of them ssd: spreading first puts web twice on
+    // each, and db twice on each ssd node, which that fills exactly.
+    const count = (id: string, name: string) => (byNode.get(id) ?? []).filter((a) => a === name).length;
+    for (const { id } of nodes.filter((n) => n.id !== 'n07' && n.id !== 'n08')) {
+      expect([id, count(id, 'web')]).toEqual([id, 2]);
+      expect([id, count(id, 'db')]).toEqual([id, Number(id.slice(1)) % 2 ? 2 : 0]);
+    }
+    expect(placed).toHaveLength(174);
+    expect(actions.filter((a) => a.kind === 'unschedulable')).toEqual([]);
+  });
+
   it('replaces instances of a lost node elsewhere', () => {
     const nodes = [node('a', { liveness: 'lost' }), node('b')];
     const gone = instance({ nodeId: 'a', phase: 'ready' });

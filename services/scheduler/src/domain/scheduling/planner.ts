@@ -82,7 +82,11 @@ function reconcileApp(
   }
   const versions = new Map(liveVersions(app).map((v) => [v.version, v]));
   const byVersion = new Map<number, InstanceState[]>();
-  for (const i of active) byVersion.set(i.version, [...(byVersion.get(i.version) ?? []), i]);
+  for (const i of active) {
+    const list = byVersion.get(i.version);
+    if (list) list.push(i);
+    else byVersion.set(i.version, [i]);
+  }
   for (const [version, list] of byVersion) {
     if (!versions.has(version))
       for (const i of list) actions.push({ kind: 'stop', instanceId: i.id, reason: 'version-stopped' });
@@ -171,20 +175,57 @@ interface Usage {
   memory: number;
 }
 
+/** A node as one planning pass sees it: what it has used so far and what refuses it regardless of the instance. */
+interface Candidate {
+  readonly node: NodeInfo;
+  readonly usage: Usage;
+  /** Lost, left, cordoned or draining: refused whatever the instance asks. */
+  readonly state: string | null;
+}
+
+/** Per cluster, its candidates, and per set of constraints the first one each candidate fails. */
+interface ClusterCandidates {
+  readonly candidates: Candidate[];
+  readonly constraintVerdicts: Map<string, (string | null)[]>;
+}
+
+/**
+ * Places every unplaced instance, oldest first, on the best node of its cluster. One pass costs
+ * O(unplaced × nodes) cheap comparisons: what does not depend on the instance (a node's state, its
+ * labels against a set of constraints) is worked out once per pass, and the best node is found in one
+ * scan instead of sorting every fit.
+ */
 function placeAll(
   unplaced: readonly InstanceState[],
   snapshot: Snapshot,
   stopping: ReadonlySet<string>,
 ): Action[] {
   const apps = new Map(snapshot.apps.map((a) => [key(a.space, a.app), a]));
-  const usage = new Map<string, Usage>(snapshot.nodes.map((n) => [n.id, { cpu: 0, memory: 0 }]));
-  const appOnNode = new Map<string, number>();
-  const appInZone = new Map<string, number>();
+  const usage = new Map<string, Usage>();
+  const clusters = new Map<string, ClusterCandidates>();
+  for (const node of snapshot.nodes) {
+    const used = { cpu: 0, memory: 0 };
+    usage.set(node.id, used);
+    let cluster = clusters.get(node.clusterId);
+    if (!cluster) clusters.set(node.clusterId, (cluster = { candidates: [], constraintVerdicts: new Map() }));
+    cluster.candidates.push({ node, usage: used, state: stateRefusal(node) });
+  }
+  /** Per app, how many of its instances each node and each zone holds. */
+  const appOnNode = new Map<string, Map<string, number>>();
+  const appInZone = new Map<string, Map<string, number>>();
   const zoneOf = new Map(snapshot.nodes.map((n) => [n.id, n.zone]));
+  const spreadOf = (spread: Map<string, Map<string, number>>, appKey: string) => {
+    let counts = spread.get(appKey);
+    if (!counts) spread.set(appKey, (counts = new Map()));
+    return counts;
+  };
   const count = (i: { space: string; app: string }, nodeId: string) => {
     const k = key(i.space, i.app);
-    appOnNode.set(`${k}@${nodeId}`, (appOnNode.get(`${k}@${nodeId}`) ?? 0) + 1);
-    appInZone.set(`${k}@${zoneOf.get(nodeId)}`, (appInZone.get(`${k}@${zoneOf.get(nodeId)}`) ?? 0) + 1);
+    const onNode = spreadOf(appOnNode, k);
+    onNode.set(nodeId, (onNode.get(nodeId) ?? 0) + 1);
+    const zone = zoneOf.get(nodeId)!;
+    const inZone = spreadOf(appInZone, k);
+    inZone.set(zone, (inZone.get(zone) ?? 0) + 1);
   };
   for (const i of snapshot.instances) {
     if (!i.nodeId || i.phase === 'stopped' || !usage.has(i.nodeId)) continue;
@@ -200,60 +241,91 @@ function placeAll(
   )) {
     const spec = apps.get(key(i.space, i.app))?.versions[i.version]?.spec;
     if (!spec) continue;
-    const refusals = new Map<string, number>();
-    const fits: NodeInfo[] = [];
-    const candidates = snapshot.nodes.filter((n) => n.clusterId === i.clusterId);
-    for (const node of candidates) {
-      const why = refusal(node, usage.get(node.id)!, spec.resources, spec.placement.constraints);
-      if (why) refusals.set(why, (refusals.get(why) ?? 0) + 1);
-      else fits.push(node);
+    const cluster = clusters.get(i.clusterId);
+    const candidates = cluster?.candidates ?? [];
+    const verdicts = cluster ? constraintVerdicts(cluster, spec.placement.constraints) : [];
+    const { cpu, memory } = spec.resources;
+    const onNode = spreadOf(appOnNode, key(i.space, i.app));
+    const inZone = spreadOf(appInZone, key(i.space, i.app));
+    let best: Candidate | undefined;
+    let bestNode = 0;
+    let bestZone = 0;
+    let bestLoad = 0;
+    for (let n = 0; n < candidates.length; n++) {
+      const c = candidates[n]!;
+      const u = c.usage;
+      const capacity = c.node.capacity;
+      if (c.state || u.cpu + cpu > capacity.cpuMillicores || u.memory + memory > capacity.memoryMiB) continue;
+      if (verdicts[n]) continue;
+      // Spread the app across nodes, then zones, then prefer the least allocated; ties by node id.
+      const sameNode = onNode.get(c.node.id) ?? 0;
+      const sameZone = inZone.get(c.node.zone) ?? 0;
+      const load = (u.cpu / capacity.cpuMillicores + u.memory / capacity.memoryMiB) / 2;
+      const better =
+        !best ||
+        sameNode < bestNode ||
+        (sameNode === bestNode &&
+          (sameZone < bestZone ||
+            (sameZone === bestZone &&
+              (load < bestLoad || (load === bestLoad && c.node.id.localeCompare(best.node.id) < 0)))));
+      if (better) {
+        best = c;
+        bestNode = sameNode;
+        bestZone = sameZone;
+        bestLoad = load;
+      }
     }
-    if (fits.length === 0) {
+    if (!best) {
+      const refusals = new Map<string, number>();
+      for (let n = 0; n < candidates.length; n++) {
+        const c = candidates[n]!;
+        const why =
+          c.state ?? resourceRefusal(c, spec.resources) ?? (verdicts[n] ? `constraint ${verdicts[n]}` : null);
+        if (why) refusals.set(why, (refusals.get(why) ?? 0) + 1);
+      }
       const reason = unschedulableReason(candidates.length, refusals);
       if (i.phase !== 'unschedulable' || i.reason !== reason)
         actions.push({ kind: 'unschedulable', instanceId: i.id, reason });
       continue;
     }
-    const score = (n: NodeInfo) => {
-      const u = usage.get(n.id)!;
-      return [
-        appOnNode.get(`${key(i.space, i.app)}@${n.id}`) ?? 0,
-        appInZone.get(`${key(i.space, i.app)}@${n.zone}`) ?? 0,
-        (u.cpu / n.capacity.cpuMillicores + u.memory / n.capacity.memoryMiB) / 2,
-      ];
-    };
-    const best = fits
-      .map((n) => ({ n, s: score(n) }))
-      .sort(
-        (a, b) => a.s[0]! - b.s[0]! || a.s[1]! - b.s[1]! || a.s[2]! - b.s[2]! || a.n.id.localeCompare(b.n.id),
-      )[0]!.n;
-    const u = usage.get(best.id)!;
-    u.cpu += spec.resources.cpu;
-    u.memory += spec.resources.memory;
-    count(i, best.id);
-    actions.push({ kind: 'place', instanceId: i.id, nodeId: best.id });
+    best.usage.cpu += cpu;
+    best.usage.memory += memory;
+    count(i, best.node.id);
+    actions.push({ kind: 'place', instanceId: i.id, nodeId: best.node.id });
   }
   return actions;
 }
 
-function refusal(
-  node: NodeInfo,
-  used: Usage,
-  resources: { cpu: number; memory: number },
-  constraints: readonly string[],
-): string | null {
+function stateRefusal(node: NodeInfo): string | null {
   if (node.liveness !== 'up') return node.liveness === 'lost' ? 'lost' : 'left';
   if (node.scheduling !== 'schedulable') return node.scheduling;
-  if (used.cpu + resources.cpu > node.capacity.cpuMillicores) return 'insufficient cpu';
-  if (used.memory + resources.memory > node.capacity.memoryMiB) return 'insufficient memory';
-  const labels = {
-    ...node.labels,
-    'pier.node.id': node.id,
-    'pier.node.name': node.name,
-    'pier.zone': node.zone,
-  };
-  const failed = constraints.find((c) => !satisfies(c, labels));
-  return failed ? `constraint ${failed}` : null;
+  return null;
+}
+
+function resourceRefusal(c: Candidate, resources: { cpu: number; memory: number }): string | null {
+  if (c.usage.cpu + resources.cpu > c.node.capacity.cpuMillicores) return 'insufficient cpu';
+  if (c.usage.memory + resources.memory > c.node.capacity.memoryMiB) return 'insufficient memory';
+  return null;
+}
+
+/** For each candidate of the cluster, the first of `constraints` its labels fail (null: all hold), worked out once per pass. */
+function constraintVerdicts(cluster: ClusterCandidates, constraints: readonly string[]): (string | null)[] {
+  const k = constraints.join('\n');
+  let verdicts = cluster.constraintVerdicts.get(k);
+  if (!verdicts) {
+    verdicts = cluster.candidates.map(({ node }) => {
+      if (constraints.length === 0) return null;
+      const labels = {
+        ...node.labels,
+        'pier.node.id': node.id,
+        'pier.node.name': node.name,
+        'pier.zone': node.zone,
+      };
+      return constraints.find((c) => !satisfies(c, labels)) ?? null;
+    });
+    cluster.constraintVerdicts.set(k, verdicts);
+  }
+  return verdicts;
 }
 
 /** "0/3 nodes: 2 insufficient memory, 1 cordoned" — the reasons by count, most frequent first. */
