@@ -64,6 +64,8 @@ export class ProjectionRunner<E extends Message> {
   private applying = false;
   private drained?: () => void;
   private stopping = false;
+  /** Whether the shared checkpoint poll for waiters runs. */
+  private polling = false;
 
   get name(): string {
     return this.projection.name;
@@ -188,35 +190,54 @@ export class ProjectionRunner<E extends Message> {
 
   /**
    * Resolves once the projection has applied everything up to `position`. What this process commits
-   * wakes the waiters at once; the table is read again now and then for what another replica applied.
+   * wakes the waiters at once. For what another replica applied, one poll shared by every waiter reads
+   * the checkpoint while anybody waits: at once when the first one arrives, then every
+   * `WAIT_RECHECK_MS`. (A poll per waiter would put a query per waiter on the pool every round, and
+   * under load starve the projection the waiters wait for.)
    */
   async waitFor(position: number, timeoutMs = 10_000): Promise<void> {
     if (this.applied >= position) return;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      this.noteApplied(await this.position());
-      if (this.applied >= position) return;
-      const left = deadline - Date.now();
-      if (left <= 0) {
+    await new Promise<void>((resolve, reject) => {
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(deadline);
+          resolve();
+        },
+      };
+      const deadline = setTimeout(() => {
+        this.waiters.delete(waiter);
         // A caller waiting to read its own write: what it wrote is stored, only not readable yet.
-        throw new PierError(
-          'DEADLINE_EXCEEDED',
-          `the change is stored, but ${this.name} has not caught up with it within ${timeoutMs} ms; it will show shortly`,
-          { projection: this.name, position },
+        reject(
+          new PierError(
+            'DEADLINE_EXCEEDED',
+            `the change is stored, but ${this.name} has not caught up with it within ${timeoutMs} ms; it will show shortly`,
+            { projection: this.name, position },
+          ),
         );
+      }, timeoutMs);
+      this.waiters.add(waiter);
+      this.pollForWaiters();
+    });
+  }
+
+  /** Starts the shared checkpoint poll unless it runs; it ends when nobody waits. */
+  private pollForWaiters(): void {
+    if (this.polling) return;
+    this.polling = true;
+    const round = async () => {
+      try {
+        this.noteApplied(await this.position());
+      } catch (error) {
+        this.logger?.warn({ err: error, projection: this.name }, 'could not read the checkpoint for waiters');
       }
-      await new Promise<void>((resolve) => {
-        const waiter = { position, resolve };
-        this.waiters.add(waiter);
-        setTimeout(
-          () => {
-            this.waiters.delete(waiter);
-            resolve();
-          },
-          Math.min(left, WAIT_RECHECK_MS),
-        );
-      });
-    }
+      if (this.waiters.size === 0) {
+        this.polling = false;
+        return;
+      }
+      setTimeout(() => void round(), WAIT_RECHECK_MS).unref();
+    };
+    void round();
   }
 
   /** Records a position known to be applied (committed) and wakes who waited for it. */

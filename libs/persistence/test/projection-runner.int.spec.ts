@@ -208,6 +208,35 @@ describe('ProjectionRunner', () => {
     }
   });
 
+  it('shares one checkpoint poll among every waiter, and wakes them on what another replica applied', async () => {
+    const name = 'balances-shared-poll';
+    const runner = new ProjectionRunner(store, db, balances(name), undefined, { batchSize: 8 });
+    await runner.start();
+    const reads = jest.spyOn(db, 'query');
+    const checkpointReads = () =>
+      reads.mock.calls.filter(([sql]) =>
+        String(sql).startsWith('SELECT position FROM projection_checkpoints'),
+      ).length;
+    try {
+      await runner.waitFor(await store.lastPosition());
+      const before = checkpointReads();
+      const far = (await store.lastPosition()) + 1000;
+      const codes = await Promise.all(
+        Array.from({ length: 200 }, () => rejectedCode(runner.waitFor(far, 1000))),
+      );
+      expect(new Set(codes)).toEqual(new Set(['DEADLINE_EXCEEDED']));
+      // About one read per 200 ms round for all 200 waiters, not one per waiter per round.
+      expect(checkpointReads() - before).toBeLessThanOrEqual(10);
+      // Another replica's commit (here: the checkpoint moved under this runner) wakes a waiter by the poll.
+      const waiting = runner.waitFor(far, 5_000);
+      await db.query('UPDATE projection_checkpoints SET position = $2 WHERE name = $1', [name, far]);
+      await waiting;
+    } finally {
+      reads.mockRestore();
+      await runner.stop();
+    }
+  });
+
   describe('in batch mode', () => {
     const totals = (prefix: string, count: number, accounts: number) =>
       Array.from({ length: accounts }, (_, k) => {

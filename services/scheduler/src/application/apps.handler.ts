@@ -45,6 +45,9 @@ export const READ_MODEL = Symbol('RuntimeReadModel');
 
 type AppEvents = Parameters<typeof evolveApp>[1];
 
+/** How many apps' folded states the command side keeps. */
+const APP_CACHE_SIZE = 1000;
+
 /**
  * The app API's commands. Each one answers once the read model shows its effect, so the next read (or
  * the next request of the same user) sees it.
@@ -61,7 +64,9 @@ export class AppsHandler {
     @Inject(SCHEDULER_SETTINGS) private readonly settings: SchedulerSettings,
     private readonly world: World,
   ) {
-    this.apps = new EventSourcedRepository(store, APP, evolveApp);
+    // Kept folded: an app's history grows with every version, scale and traffic change, and a command
+    // then reads only what was stored since (one round trip when nothing was).
+    this.apps = new EventSourcedRepository(store, APP, evolveApp, { cacheSize: APP_CACHE_SIZE });
   }
 
   async create(

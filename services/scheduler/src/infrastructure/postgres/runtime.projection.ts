@@ -38,12 +38,27 @@ async function applyRuntimeEvent(
         summary,
       ],
     );
-  const instanceOf = async (
-    id: string,
-  ): Promise<{ space: string; app: string; version: number } | undefined> =>
-    (await m.query('SELECT space, app, version FROM instances WHERE id = $1', [id]))[0];
-  const updateInstance = (id: string, set: string, values: unknown[]) =>
-    m.query(`UPDATE instances SET ${set}, updated_at = $2 WHERE id = $1`, [id, at, ...values]);
+  /**
+   * One instance transition in one round trip: the row is updated and, when the instance is known, the
+   * feed gets a line with the instance's app and version. `$1` is the instance id, `$2` the event's time.
+   */
+  const transition = (id: string, set: string, values: unknown[], summary: string) => {
+    const n = 2 + values.length;
+    return m.query(
+      `WITH changed AS (UPDATE instances SET ${set}, updated_at = $2 WHERE id = $1 RETURNING space, app, version)
+       INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
+       SELECT $${n + 1}, space, app, $2, $${n + 2}, $${n + 3}, $1, version, $${n + 4} FROM changed`,
+      [
+        id,
+        at,
+        ...values,
+        position,
+        e.type,
+        JSON.stringify(e.metadata.actor),
+        `instance ${short(id)} ${summary}`,
+      ],
+    );
+  };
   switch (e.type) {
     case 'AppCreated':
       await m.query(
@@ -138,105 +153,119 @@ async function applyRuntimeEvent(
         e.data.enabled,
       ]);
       return void (await feed(e.data.space, e.data.app, `sticky sessions ${e.data.enabled ? 'on' : 'off'}`));
-    case 'InstanceRequested':
+    case 'InstanceRequested': {
+      const d = e.data;
+      const replaces = d.replaces ? ` to replace ${short(d.replaces)}` : '';
+      // The instance row and its feed line in one round trip; a redelivered request changes neither.
       await m.query(
-        `INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', '[]', 0, false, $5) ON CONFLICT (id) DO NOTHING`,
-        [e.data.instanceId, e.data.space, e.data.app, e.data.version, at],
+        `WITH requested AS (
+           INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
+           VALUES ($1, $2, $3, $4, 'pending', '[]', 0, false, $5) ON CONFLICT (id) DO NOTHING)
+         INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
+         VALUES ($6, $2, $3, $5, $7, $8, $1, $4, $9)`,
+        [
+          d.instanceId,
+          d.space,
+          d.app,
+          d.version,
+          at,
+          position,
+          e.type,
+          JSON.stringify(e.metadata.actor),
+          `instance ${short(d.instanceId)} requested${replaces}`,
+        ],
       );
-      return void (await feed(
-        e.data.space,
-        e.data.app,
-        `instance ${short(e.data.instanceId)} requested${e.data.replaces ? ` to replace ${short(e.data.replaces)}` : ''}`,
-        { instanceId: e.data.instanceId, version: e.data.version },
-      ));
+      return;
+    }
     default:
-      return applyInstanceEvent(e, { instanceOf, updateInstance, feed });
+      return applyInstanceEvent(e, transition);
   }
 }
 
-type Helpers = {
-  instanceOf(id: string): Promise<{ space: string; app: string; version: number } | undefined>;
-  updateInstance(id: string, set: string, values: unknown[]): Promise<unknown>;
-  feed(
-    space: string,
-    app: string,
-    summary: string,
-    refs?: { instanceId?: string; version?: number },
-  ): Promise<unknown>;
-};
+type Transition = (id: string, set: string, values: unknown[], summary: string) => Promise<unknown>;
 
 /** Instance lifecycle after the request; `stopping` sticks once a stop was asked for. */
-async function applyInstanceEvent(e: PierEvent, h: Helpers): Promise<void> {
+async function applyInstanceEvent(e: PierEvent, transition: Transition): Promise<void> {
   if (!('instanceId' in e.data) || e.type === 'InstanceAssigned' || e.type === 'InstanceUnassigned') return;
   const id = e.data.instanceId as string;
-  const inst = await h.instanceOf(id);
-  if (!inst) return;
   const phase = (p: string) =>
     `phase = CASE WHEN stop_requested AND '${p}' <> 'stopped' THEN 'stopping' ELSE '${p}' END`;
-  let summary: string;
   switch (e.type) {
     case 'InstanceUnschedulable':
-      await h.updateInstance(id, `${phase('unschedulable')}, reason = $3`, [e.data.reason]);
-      summary = `unschedulable: ${e.data.reason}`;
-      break;
+      return void (await transition(
+        id,
+        `${phase('unschedulable')}, reason = $3`,
+        [e.data.reason],
+        `unschedulable: ${e.data.reason}`,
+      ));
     case 'InstancePlaced':
-      await h.updateInstance(id, `${phase('starting')}, node_id = $3, reason = NULL`, [e.data.nodeId]);
-      summary = `placed on node ${short(e.data.nodeId)}`;
-      break;
+      return void (await transition(
+        id,
+        `${phase('starting')}, node_id = $3, reason = NULL`,
+        [e.data.nodeId],
+        `placed on node ${short(e.data.nodeId)}`,
+      ));
     case 'InstanceStarted':
-      await h.updateInstance(
+      return void (await transition(
         id,
         `${phase('starting')}, host = $3, host_ports = $4, restarts = $5, started_at = $2, reason = NULL, code = NULL`,
         [e.data.host, JSON.stringify(e.data.hostPorts), e.data.restarts],
-      );
-      summary = `started${e.data.restarts ? ` (restart ${e.data.restarts})` : ''}`;
-      break;
+        `started${e.data.restarts ? ` (restart ${e.data.restarts})` : ''}`,
+      ));
     case 'InstanceReady': {
       const probe = probeColumns(e.data.probe, 3);
-      await h.updateInstance(id, `${phase('ready')}, reason = NULL${probe.set}`, probe.values);
-      summary = 'ready';
-      break;
+      return void (await transition(
+        id,
+        `${phase('ready')}, reason = NULL${probe.set}`,
+        probe.values,
+        'ready',
+      ));
     }
     case 'InstanceNotReady': {
       const probe = probeColumns(e.data.probe, 4);
-      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3${probe.set}`, [
-        e.data.reason,
-        ...probe.values,
-      ]);
-      summary = `not ready: ${e.data.reason}`;
-      break;
+      return void (await transition(
+        id,
+        `${phase('unhealthy')}, reason = $3${probe.set}`,
+        [e.data.reason, ...probe.values],
+        `not ready: ${e.data.reason}`,
+      ));
     }
     case 'InstanceExited': {
       const restart =
         e.data.restartInMs === null ? '' : `; restarting in ${Math.round(e.data.restartInMs / 1000)} s`;
       const reason = `${e.data.reason}${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}${restart}`;
       const probe = probeColumns(e.data.probe, 4);
-      await h.updateInstance(id, `${phase('unhealthy')}, reason = $3${probe.set}`, [reason, ...probe.values]);
-      summary = `exited: ${reason}`;
-      break;
+      return void (await transition(
+        id,
+        `${phase('unhealthy')}, reason = $3${probe.set}`,
+        [reason, ...probe.values],
+        `exited: ${reason}`,
+      ));
     }
     case 'InstanceFailed':
-      await h.updateInstance(id, `${phase('failed')}, code = $3, reason = $4`, [e.data.code, e.data.reason]);
-      summary = `failed (${e.data.code}): ${e.data.reason}`;
-      break;
+      return void (await transition(
+        id,
+        `${phase('failed')}, code = $3, reason = $4`,
+        [e.data.code, e.data.reason],
+        `failed (${e.data.code}): ${e.data.reason}`,
+      ));
     case 'InstanceStopRequested':
-      await h.updateInstance(id, `phase = 'stopping', stop_requested = true, reason = $3`, [
-        `stop: ${e.data.reason}`,
-      ]);
-      summary = `stop requested (${e.data.reason})`;
-      break;
+      return void (await transition(
+        id,
+        `phase = 'stopping', stop_requested = true, reason = $3`,
+        [`stop: ${e.data.reason}`],
+        `stop requested (${e.data.reason})`,
+      ));
     case 'InstanceStopped':
-      await h.updateInstance(id, `phase = 'stopped'`, []);
-      summary = `stopped${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}`;
-      break;
+      return void (await transition(
+        id,
+        `phase = 'stopped'`,
+        [],
+        `stopped${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}`,
+      ));
     default:
       return;
   }
-  await h.feed(inst.space, inst.app, `instance ${short(id)} ${summary}`, {
-    instanceId: id,
-    version: inst.version,
-  });
 }
 
 /**
