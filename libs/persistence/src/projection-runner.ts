@@ -22,6 +22,11 @@ export interface Projection<E extends Message> {
   readonly filterSubject?: string;
   /** Tables this projection owns; emptied before a rebuild replays the stream. */
   readonly tables: readonly string[];
+  /**
+   * For rows it owns in a table it shares with another projection: deletes them before a rebuild,
+   * in the same transaction as the truncation.
+   */
+  clear?(manager: EntityManager): Promise<void>;
   apply(stored: StoredEvent<E>, manager: EntityManager): Promise<void>;
 }
 
@@ -149,6 +154,7 @@ export class ProjectionRunner<E extends Message> {
     this.applied = 0;
     await this.dataSource.transaction(async (m) => {
       if (this.projection.tables.length > 0) await m.query(`TRUNCATE ${this.projection.tables.join(', ')}`);
+      await this.projection.clear?.(m);
       await m.query('UPDATE projection_checkpoints SET position = 0, updated_at = now() WHERE name = $1', [
         this.name,
       ]);

@@ -174,6 +174,30 @@ describe('ProjectionRunner', () => {
     await runner.stop();
   });
 
+  it('clears on a rebuild the rows it owns in a shared table, and only those', async () => {
+    // This projection owns `balances` and, in `applications`, the rows of positive positions; the row
+    // at -1 stands for another projection's.
+    const runner = new ProjectionRunner(store, db, {
+      ...balances('balances-shared'),
+      tables: ['balances'],
+      clear: async (m) => void (await m.query('DELETE FROM applications WHERE position > 0')),
+    });
+    await runner.start();
+    for (let i = 0; i < 5; i++) await store.append('account', 'shared', [deposit('shared', i)], 'any');
+    await runner.waitFor(await store.lastPosition());
+    await db.query('INSERT INTO applications (position, times) VALUES (-1, 7)');
+    try {
+      await runner.rebuild();
+      await runner.waitFor(await store.lastPosition());
+      const after = await applications();
+      expect(after.filter((a) => Number(a.position) > 0).every((a) => a.times === 1)).toBe(true);
+      expect(after).toContainEqual({ position: '-1', times: 7 });
+    } finally {
+      await db.query('DELETE FROM applications WHERE position = -1');
+      await runner.stop();
+    }
+  });
+
   it('rebuilds by itself when the event stream was replaced under it', async () => {
     const runner = new ProjectionRunner(store, db, balances('balances-replaced'));
     await runner.start();

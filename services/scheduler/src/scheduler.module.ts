@@ -24,14 +24,15 @@ import { AuthTenancy } from './infrastructure/nats/auth.tenancy';
 import { followWorld } from './infrastructure/nats/world.feed';
 import { AdvisoryLockLeadership } from './infrastructure/postgres/advisory-lock.leadership';
 import { schedulerMigrations } from './infrastructure/postgres/migrations';
-import { runtimeProjection } from './infrastructure/postgres/runtime.projection';
+import { appsProjection, instancesProjection } from './infrastructure/postgres/runtime.projection';
 import { RuntimeReadModel } from './infrastructure/postgres/runtime.read-model';
 import { registerSchedulerEndpoints } from './interface/nats/scheduler.rpc-endpoints';
 
 const CONFIG = Symbol('SchedulerConfig');
 const NATS = Symbol('Nats');
 const DATA_SOURCE = Symbol('DataSource');
-const PROJECTION = Symbol('RuntimeProjection');
+const APPS_PROJECTION = Symbol('AppsProjection');
+const INSTANCES_PROJECTION = Symbol('InstancesProjection');
 
 /** Starts the read model, the world, the reconcile loop and the RPC surface; stops them in reverse. */
 @Injectable()
@@ -46,7 +47,8 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
     @Inject(EVENT_STORE) private readonly store: EventStore<PierEvent>,
-    @Inject(PROJECTION) private readonly projection: ProjectionRunner<PierEvent>,
+    @Inject(APPS_PROJECTION) private readonly appsProjection: ProjectionRunner<PierEvent>,
+    @Inject(INSTANCES_PROJECTION) private readonly instancesProjection: ProjectionRunner<PierEvent>,
     @Inject(READ_MODEL) private readonly readModel: RuntimeReadModel,
     @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
     private readonly world: World,
@@ -54,7 +56,8 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.projection.start();
+    await this.appsProjection.start();
+    await this.instancesProjection.start();
     const reconciler = new Reconciler(this.store, this.world, this.logger);
     // Nothing is planned before the world has folded in everything stored up to now.
     reconciler.expectPosition(await this.store.lastPosition());
@@ -93,7 +96,8 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     await this.rpc?.close();
     await this.loop?.stop();
     await this.feed?.stop();
-    await this.projection.stop();
+    await this.appsProjection.stop();
+    await this.instancesProjection.stop();
     await this.nats.drain().catch(() => undefined);
     await this.db.destroy().catch(() => undefined);
   }
@@ -139,17 +143,27 @@ export class SchedulerModule {
             ),
         },
         {
-          provide: PROJECTION,
+          provide: APPS_PROJECTION,
           inject: [EVENT_STORE, DATA_SOURCE],
           useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
-            // Every instance brings about five runtime events; applied one transaction each, the read
-            // model (which commands wait for) fell behind at some 60 instances a second.
-            new ProjectionRunner(store, db, runtimeProjection(store.subjects), logger, {
+            new ProjectionRunner(store, db, appsProjection(store.subjects), logger, {
               metrics: registry,
               batchSize: 256,
             }),
         },
-        { provide: READ_MODEL_SYNC, useExisting: PROJECTION },
+        {
+          provide: INSTANCES_PROJECTION,
+          inject: [EVENT_STORE, DATA_SOURCE],
+          useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
+            // Every instance brings about five runtime events; applied one transaction each, the read
+            // model fell behind at some 60 instances a second.
+            new ProjectionRunner(store, db, instancesProjection(store.subjects), logger, {
+              metrics: registry,
+              batchSize: 256,
+            }),
+        },
+        // Commands change apps: they wait for the apps projection only, never behind instance events.
+        { provide: READ_MODEL_SYNC, useExisting: APPS_PROJECTION },
         {
           provide: READ_MODEL,
           inject: [DATA_SOURCE],

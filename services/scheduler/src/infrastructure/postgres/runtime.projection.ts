@@ -1,19 +1,35 @@
-import { type PierEvent, type ProbeResult, type Subjects } from '@pier/contracts';
+import { APP, type PierEvent, type ProbeResult, type Subjects } from '@pier/contracts';
 import { type StoredEvent } from '@pier/eventstore';
 import { type Projection } from '@pier/persistence';
 import { type EntityManager } from 'typeorm';
 
 const short = (id: string) => id.slice(0, 8);
 
-/** Apps, versions, instances and each app's activity feed, as the API lists them. */
-export const runtimeProjection = (subjects: Subjects): Projection<PierEvent> => ({
-  name: 'runtime-read-model',
-  filterSubject: subjects.context('runtime'),
-  tables: ['apps', 'versions', 'instances', 'app_events'],
-  apply: (stored: StoredEvent<PierEvent>, m: EntityManager) => applyRuntimeEvent(stored, m),
+/**
+ * The runtime read model is kept by two projections, so that a command on an app waits only for the
+ * app's own events and never behind the far more numerous instance transitions:
+ * - `appsProjection`: apps and versions, and the feed lines of app events;
+ * - `instancesProjection`: instances, and the feed lines of instance events.
+ * Both write the feed (`app_events`), each its own lines: app events' lines have no instance.
+ */
+export const appsProjection = (subjects: Subjects): Projection<PierEvent> => ({
+  name: 'runtime-apps',
+  filterSubject: subjects.aggregateType(APP),
+  tables: ['apps', 'versions'],
+  clear: async (m) => void (await m.query('DELETE FROM app_events WHERE instance_id IS NULL')),
+  apply: (stored: StoredEvent<PierEvent>, m: EntityManager) => applyAppEvent(stored, m),
 });
 
-async function applyRuntimeEvent(
+/** Instances and their feed lines; it follows every runtime event for the app deletions among them. */
+export const instancesProjection = (subjects: Subjects): Projection<PierEvent> => ({
+  name: 'runtime-instances',
+  filterSubject: subjects.context('runtime'),
+  tables: ['instances'],
+  clear: async (m) => void (await m.query('DELETE FROM app_events WHERE instance_id IS NOT NULL')),
+  apply: (stored: StoredEvent<PierEvent>, m: EntityManager) => applyInstanceEvent(stored, m),
+});
+
+async function applyAppEvent(
   { event: e, position }: StoredEvent<PierEvent>,
   m: EntityManager,
 ): Promise<void> {
@@ -38,27 +54,6 @@ async function applyRuntimeEvent(
         summary,
       ],
     );
-  /**
-   * One instance transition in one round trip: the row is updated and, when the instance is known, the
-   * feed gets a line with the instance's app and version. `$1` is the instance id, `$2` the event's time.
-   */
-  const transition = (id: string, set: string, values: unknown[], summary: string) => {
-    const n = 2 + values.length;
-    return m.query(
-      `WITH changed AS (UPDATE instances SET ${set}, updated_at = $2 WHERE id = $1 RETURNING space, app, version)
-       INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
-       SELECT $${n + 1}, space, app, $2, $${n + 2}, $${n + 3}, $1, version, $${n + 4} FROM changed`,
-      [
-        id,
-        at,
-        ...values,
-        position,
-        e.type,
-        JSON.stringify(e.metadata.actor),
-        `instance ${short(id)} ${summary}`,
-      ],
-    );
-  };
   switch (e.type) {
     case 'AppCreated':
       await m.query(
@@ -92,7 +87,6 @@ async function applyRuntimeEvent(
     case 'AppDeleted':
       await m.query('DELETE FROM apps WHERE space = $1 AND name = $2', [e.data.space, e.data.app]);
       await m.query('DELETE FROM versions WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
-      await m.query('DELETE FROM instances WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
       return void (await feed(e.data.space, e.data.app, 'app deleted'));
     case 'VersionCreated':
       await m.query(
@@ -153,78 +147,96 @@ async function applyRuntimeEvent(
         e.data.enabled,
       ]);
       return void (await feed(e.data.space, e.data.app, `sticky sessions ${e.data.enabled ? 'on' : 'off'}`));
-    case 'InstanceRequested': {
-      const d = e.data;
-      const replaces = d.replaces ? ` to replace ${short(d.replaces)}` : '';
-      // The instance row and its feed line in one round trip; a redelivered request changes neither.
-      await m.query(
-        `WITH requested AS (
-           INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
-           VALUES ($1, $2, $3, $4, 'pending', '[]', 0, false, $5) ON CONFLICT (id) DO NOTHING)
-         INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
-         VALUES ($6, $2, $3, $5, $7, $8, $1, $4, $9)`,
-        [
-          d.instanceId,
-          d.space,
-          d.app,
-          d.version,
-          at,
-          position,
-          e.type,
-          JSON.stringify(e.metadata.actor),
-          `instance ${short(d.instanceId)} requested${replaces}`,
-        ],
-      );
-      return;
-    }
     default:
-      return applyInstanceEvent(e, transition);
+      return;
   }
 }
 
-type Transition = (id: string, set: string, values: unknown[], summary: string) => Promise<unknown>;
-
-/** Instance lifecycle after the request; `stopping` sticks once a stop was asked for. */
-async function applyInstanceEvent(e: PierEvent, transition: Transition): Promise<void> {
+/** Instance lifecycle; `stopping` sticks once a stop was asked for. */
+async function applyInstanceEvent(
+  { event: e, position }: StoredEvent<PierEvent>,
+  m: EntityManager,
+): Promise<void> {
+  const at = e.metadata.occurredAt;
+  if (e.type === 'AppDeleted') {
+    await m.query('DELETE FROM instances WHERE space = $1 AND app = $2', [e.data.space, e.data.app]);
+    return;
+  }
+  if (e.type === 'InstanceRequested') {
+    const d = e.data;
+    const replaces = d.replaces ? ` to replace ${short(d.replaces)}` : '';
+    // The instance row and its feed line in one round trip; a redelivered request changes neither.
+    await m.query(
+      `WITH requested AS (
+         INSERT INTO instances (id, space, app, version, phase, host_ports, restarts, stop_requested, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', '[]', 0, false, $5) ON CONFLICT (id) DO NOTHING)
+       INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
+       VALUES ($6, $2, $3, $5, $7, $8, $1, $4, $9)`,
+      [
+        d.instanceId,
+        d.space,
+        d.app,
+        d.version,
+        at,
+        position,
+        e.type,
+        JSON.stringify(e.metadata.actor),
+        `instance ${short(d.instanceId)} requested${replaces}`,
+      ],
+    );
+    return;
+  }
   if (!('instanceId' in e.data) || e.type === 'InstanceAssigned' || e.type === 'InstanceUnassigned') return;
   const id = e.data.instanceId as string;
+  /**
+   * One instance transition in one round trip: the row is updated and, when the instance is known, the
+   * feed gets a line with the instance's app and version. `$1` is the instance id, `$2` the event's time.
+   */
+  const transition = (set: string, values: unknown[], summary: string) => {
+    const n = 2 + values.length;
+    return m.query(
+      `WITH changed AS (UPDATE instances SET ${set}, updated_at = $2 WHERE id = $1 RETURNING space, app, version)
+       INSERT INTO app_events (position, space, app, at, type, actor, instance_id, version, summary)
+       SELECT $${n + 1}, space, app, $2, $${n + 2}, $${n + 3}, $1, version, $${n + 4} FROM changed`,
+      [
+        id,
+        at,
+        ...values,
+        position,
+        e.type,
+        JSON.stringify(e.metadata.actor),
+        `instance ${short(id)} ${summary}`,
+      ],
+    );
+  };
   const phase = (p: string) =>
     `phase = CASE WHEN stop_requested AND '${p}' <> 'stopped' THEN 'stopping' ELSE '${p}' END`;
   switch (e.type) {
     case 'InstanceUnschedulable':
       return void (await transition(
-        id,
         `${phase('unschedulable')}, reason = $3`,
         [e.data.reason],
         `unschedulable: ${e.data.reason}`,
       ));
     case 'InstancePlaced':
       return void (await transition(
-        id,
         `${phase('starting')}, node_id = $3, reason = NULL`,
         [e.data.nodeId],
         `placed on node ${short(e.data.nodeId)}`,
       ));
     case 'InstanceStarted':
       return void (await transition(
-        id,
         `${phase('starting')}, host = $3, host_ports = $4, restarts = $5, started_at = $2, reason = NULL, code = NULL`,
         [e.data.host, JSON.stringify(e.data.hostPorts), e.data.restarts],
         `started${e.data.restarts ? ` (restart ${e.data.restarts})` : ''}`,
       ));
     case 'InstanceReady': {
       const probe = probeColumns(e.data.probe, 3);
-      return void (await transition(
-        id,
-        `${phase('ready')}, reason = NULL${probe.set}`,
-        probe.values,
-        'ready',
-      ));
+      return void (await transition(`${phase('ready')}, reason = NULL${probe.set}`, probe.values, 'ready'));
     }
     case 'InstanceNotReady': {
       const probe = probeColumns(e.data.probe, 4);
       return void (await transition(
-        id,
         `${phase('unhealthy')}, reason = $3${probe.set}`,
         [e.data.reason, ...probe.values],
         `not ready: ${e.data.reason}`,
@@ -236,7 +248,6 @@ async function applyInstanceEvent(e: PierEvent, transition: Transition): Promise
       const reason = `${e.data.reason}${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}${restart}`;
       const probe = probeColumns(e.data.probe, 4);
       return void (await transition(
-        id,
         `${phase('unhealthy')}, reason = $3${probe.set}`,
         [reason, ...probe.values],
         `exited: ${reason}`,
@@ -244,21 +255,18 @@ async function applyInstanceEvent(e: PierEvent, transition: Transition): Promise
     }
     case 'InstanceFailed':
       return void (await transition(
-        id,
         `${phase('failed')}, code = $3, reason = $4`,
         [e.data.code, e.data.reason],
         `failed (${e.data.code}): ${e.data.reason}`,
       ));
     case 'InstanceStopRequested':
       return void (await transition(
-        id,
         `phase = 'stopping', stop_requested = true, reason = $3`,
         [`stop: ${e.data.reason}`],
         `stop requested (${e.data.reason})`,
       ));
     case 'InstanceStopped':
       return void (await transition(
-        id,
         `phase = 'stopped'`,
         [],
         `stopped${e.data.exitCode === null ? '' : ` (exit code ${e.data.exitCode})`}`,
