@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
   CreateApp,
+  CreateVersion,
   createMessage,
   INSTANCE,
   InstanceRequested,
   ListAppEvents,
   type PierEvent,
+  ScaleVersion,
+  SetQuota,
   SetStickySessions,
+  versionSpecSchema,
 } from '@pier/contracts';
 import { expectEventually, queryDatabase } from '@pier/testing';
 import { Client } from 'pg';
@@ -77,5 +81,58 @@ describe('scheduler read model: app commands do not wait for instance events', (
     } finally {
       await holder.end();
     }
+  });
+
+  it('counts the desired CPU and memory of a space against its quota, version by version', async () => {
+    await h.rpc.call(
+      SetQuota,
+      {
+        space: 'acme',
+        quota: { maxApps: null, maxInstances: null, maxCpuMillicores: 1000, maxMemoryMiB: 1024 },
+      },
+      caller,
+    );
+    await h.rpc.call(CreateApp, { space: 'acme', app: 'quota', cluster: 'main' }, caller);
+    const version = async (cpu: number, memory: number) =>
+      (
+        await h.rpc.call(
+          CreateVersion,
+          {
+            space: 'acme',
+            app: 'quota',
+            spec: versionSpecSchema.parse({ image: 'pier/busybox:latest', resources: { cpu, memory } }),
+            platformAdmin: false,
+          },
+          caller,
+        )
+      ).version;
+    const scale = (v: number, instances: number) =>
+      h.rpc.call(
+        ScaleVersion,
+        { space: 'acme', app: 'quota', version: v, instances, reason: 'scale' },
+        caller,
+      );
+    const refusal = async (promise: Promise<unknown>) => {
+      try {
+        await promise;
+      } catch (error) {
+        return error;
+      }
+      throw new Error('the call was not refused');
+    };
+
+    const first = await version(300, 200);
+    await scale(first, 3); // 900 millicores, 600 MiB
+    expect(await refusal(scale(first, 4))).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { quota: 'maxCpuMillicores', limit: 1000, requested: 1200 },
+    });
+    const second = await version(10, 500);
+    expect(await refusal(scale(second, 1))).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { quota: 'maxMemoryMiB', limit: 1024, requested: 1100 },
+    });
+    await scale(first, 1); // 300 millicores, 200 MiB: the second version now fits
+    expect((await scale(second, 1)).versions.find((v) => v.version === second)?.desiredInstances).toBe(1);
   });
 });

@@ -73,25 +73,26 @@ export class RuntimeReadModel {
     };
   }
 
-  /** What a space has asked for: apps, desired instances and their CPU and memory. */
+  /**
+   * What a space has asked for: apps, desired instances and their CPU and memory, summed by Postgres
+   * (a space's version history can be long; the specs themselves need not leave the database).
+   */
   async usage(space: string): Promise<{ apps: number; instances: number; cpu: number; memory: number }> {
-    const [apps] = await this.db.query('SELECT count(*) AS n FROM apps WHERE space = $1', [space]);
-    const rows: Row[] = await this.db.query(
-      `SELECT v.app, v.version, v.desired, v.spec FROM versions v JOIN apps a ON a.space = v.space AND a.name = v.app
+    const [row] = await this.db.query(
+      `SELECT (SELECT count(*) FROM apps WHERE space = $1) AS apps,
+              coalesce(sum(v.desired), 0) AS instances,
+              coalesce(sum(v.desired * (v.spec->'resources'->>'cpu')::bigint), 0) AS cpu,
+              coalesce(sum(v.desired * (v.spec->'resources'->>'memory')::bigint), 0) AS memory
+       FROM versions v JOIN apps a ON a.space = v.space AND a.name = v.app
        WHERE v.space = $1 AND NOT v.deleted AND a.state = 'active'`,
       [space],
     );
-    let instances = 0;
-    let cpu = 0;
-    let memory = 0;
-    for (const r of rows) {
-      const desired = r.desired as number;
-      const spec = r.spec as VersionSpec;
-      instances += desired;
-      cpu += desired * spec.resources.cpu;
-      memory += desired * spec.resources.memory;
-    }
-    return { apps: Number(apps.n), instances, cpu, memory };
+    return {
+      apps: Number(row.apps),
+      instances: Number(row.instances),
+      cpu: Number(row.cpu),
+      memory: Number(row.memory),
+    };
   }
 
   private async toApp(row: Row): Promise<AppView> {
