@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from './lib/args';
 import { localPlatform, runningPid, sleep } from './lib/local-platform';
-import { descendants, groupUsage, pidsByCommandLine } from './lib/procfs';
+import { cpuSecondsBetween, descendants, groupUsage, pidsByCommandLine } from './lib/procfs';
 import { type Figure, progress, runBench } from './lib/report';
 import { ratio } from './lib/stats';
 
@@ -65,7 +65,7 @@ runBench(
           kind: g.kind,
           processes: after[i]!.alive,
           rssMiB: samples.reduce((a, b) => a + b, 0) / samples.length / 1024,
-          cpuPercent: ((after[i]!.cpuSeconds - before[i]!.cpuSeconds) / elapsed) * 100,
+          cpuPercent: (cpuSecondsBetween(before[i]!, after[i]!) / elapsed) * 100,
         };
       });
       const baseline = rows.find((r) => r.kind === 'baseline')!;

@@ -75,17 +75,41 @@ export function pidsByCommandLine(needle: string): number[] {
   return pids;
 }
 
-/** Total RSS (KiB) and CPU seconds of a group of processes. */
-export function groupUsage(pids: readonly number[]): { rssKiB: number; cpuSeconds: number; alive: number } {
+/** Total RSS (KiB) and CPU seconds of a group of processes, and each live process's CPU seconds. */
+export function groupUsage(pids: readonly number[]): {
+  rssKiB: number;
+  cpuSeconds: number;
+  alive: number;
+  cpuByPid: ReadonlyMap<number, number>;
+} {
   let rssKiB = 0;
   let cpuSeconds = 0;
   let alive = 0;
+  const cpuByPid = new Map<number, number>();
   for (const pid of pids) {
     const s = readProc(pid);
     if (!s) continue;
     alive++;
     rssKiB += s.rssKiB;
     cpuSeconds += s.cpuSeconds;
+    cpuByPid.set(pid, s.cpuSeconds);
   }
-  return { rssKiB, cpuSeconds, alive };
+  return { rssKiB, cpuSeconds, alive, cpuByPid };
+}
+
+/**
+ * CPU seconds a group used between two readings, counted per process alive at both: a process that
+ * exits in between (a Postgres backend whose connection closed) takes its CPU time with it, which a
+ * difference of the two totals would count as negative.
+ */
+export function cpuSecondsBetween(
+  before: { cpuByPid: ReadonlyMap<number, number> },
+  after: { cpuByPid: ReadonlyMap<number, number> },
+): number {
+  let used = 0;
+  for (const [pid, seconds] of after.cpuByPid) {
+    const earlier = before.cpuByPid.get(pid);
+    if (earlier !== undefined) used += Math.max(0, seconds - earlier);
+  }
+  return used;
 }
