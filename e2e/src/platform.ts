@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import Docker from 'dockerode';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectTestNats,
+  controlPlaneEnv,
   deleteStreams,
   dropSchema,
   ensureTestDatabase,
@@ -13,7 +13,6 @@ import {
   httpJson,
   type RunningProcess,
   startNodeProcess,
-  testEnv,
   uniqueName,
 } from '@pier/testing';
 
@@ -51,25 +50,10 @@ export async function startPlatform(
 ): Promise<Platform> {
   const prefix = uniqueName(label);
   const databaseUrl = await ensureTestDatabase();
-  const apiPort = await freePort();
-  const admin = {
-    email: `admin-${prefix.replace(/_/g, '-')}@example.com`,
-    password: randomBytes(18).toString('base64url'),
-  };
-  const env = {
-    PIER_PREFIX: prefix,
-    PIER_NATS_URL: testEnv.PIER_TEST_NATS_URL,
-    PIER_DATABASE_URL: databaseUrl,
-    PIER_API_PORT: String(apiPort),
-    PIER_CLUSTERS_PORT: String(await freePort()),
-    PIER_AUTH_PORT: String(await freePort()),
-    PIER_SCHEDULER_PORT: String(await freePort()),
-    PIER_JWT_SECRET: randomBytes(48).toString('base64url'),
-    PIER_SECRETS_KEY: randomBytes(32).toString('base64'),
-    PIER_INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
-    PIER_ADMIN_EMAIL: admin.email,
-    PIER_ADMIN_PASSWORD: admin.password,
-    PIER_LOG_LEVEL: 'info',
+  const base = await controlPlaneEnv(prefix, databaseUrl, 'info');
+  const { admin, apiPort } = base;
+  const env: Record<string, string> = {
+    ...base.env,
     ...(options.router
       ? {
           PIER_ROUTER_PORT: String(await freePort()),
@@ -94,7 +78,7 @@ export async function startPlatform(
     }),
   );
   const api = `http://127.0.0.1:${apiPort}/api/v1`;
-  const ports = [env.PIER_CLUSTERS_PORT, env.PIER_AUTH_PORT, env.PIER_SCHEDULER_PORT, env.PIER_API_PORT];
+  const ports = [...base.readinessPorts];
   if (options.router) ports.push(env.PIER_ROUTER_PORT!);
   try {
     await expectEventually(

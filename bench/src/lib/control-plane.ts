@@ -1,15 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
   connectTestNats,
+  controlPlaneEnv,
   deleteStreams,
   dropSchema,
   ensureTestDatabase,
-  freePort,
   httpJson,
   type RunningProcess,
   startNodeProcess,
-  testEnv,
   uniqueName,
 } from '@pier/testing';
 import { ApiClient, REPO_ROOT, waitFor } from './local-platform';
@@ -92,27 +90,9 @@ export async function startControlPlane(
 ): Promise<ControlPlane> {
   const prefix = uniqueName(`bench_${label}`);
   const databaseUrl = await ensureTestDatabase();
-  const apiPort = await freePort();
-  const admin = {
-    email: `admin-${prefix.replace(/_/g, '-')}@example.com`,
-    password: randomBytes(18).toString('base64url'),
-  };
-  const env: Record<string, string> = {
-    PIER_PREFIX: prefix,
-    PIER_NATS_URL: testEnv.PIER_TEST_NATS_URL,
-    PIER_DATABASE_URL: databaseUrl,
-    PIER_API_PORT: String(apiPort),
-    PIER_CLUSTERS_PORT: String(await freePort()),
-    PIER_AUTH_PORT: String(await freePort()),
-    PIER_SCHEDULER_PORT: String(await freePort()),
-    PIER_JWT_SECRET: randomBytes(48).toString('base64url'),
-    PIER_SECRETS_KEY: randomBytes(32).toString('base64'),
-    PIER_INTERNAL_TOKEN: randomBytes(32).toString('base64url'),
-    PIER_ADMIN_EMAIL: admin.email,
-    PIER_ADMIN_PASSWORD: admin.password,
-    PIER_LOG_LEVEL: 'warn',
-    ...options.env,
-  };
+  const base = await controlPlaneEnv(prefix, databaseUrl, 'warn');
+  const { admin, apiPort } = base;
+  const env: Record<string, string> = { ...base.env, ...options.env };
   const schemas = SERVICES.map((s) => `${prefix}_${s}`);
   const processes = Object.fromEntries(
     SERVICES.map((s) => [
@@ -147,7 +127,7 @@ export async function startControlPlane(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const ports = [env.PIER_CLUSTERS_PORT, env.PIER_AUTH_PORT, env.PIER_SCHEDULER_PORT, env.PIER_API_PORT];
+    const ports = base.readinessPorts;
     await poll(
       'control plane start',
       60_000,

@@ -4,3 +4,4 @@ export * from './infrastructure';
 export * from './processes';
 export * from './rejection';
 export * from './fixtures';
+export * from './control-plane-env';

@@ -49,3 +49,14 @@ export const agentConfigSchema = z.object({
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** The instance runtime's settings from the agent's configuration (the node id comes from the join). */
+export function instanceRuntimeSettings(config: AgentConfig): {
+  advertiseHost: string;
+  drainTimeoutMs: number;
+} {
+  return {
+    advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
+    drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
+  };
+}

@@ -6,6 +6,7 @@ import { connectNats, RpcClient } from '@pier/messaging';
 import { createLogger, type Logger } from '@pier/observability';
 import { NodeAgent } from './application/node-agent';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
+import { instanceRuntimeSettings } from './config';
 import { hollowConfigSchema, type HollowConfig } from './hollow-config';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
 import { IdentityMemoryStore } from './infrastructure/memory/identity.memory-store';
@@ -81,10 +82,7 @@ async function startHollow(
     rpc: shared.rpc,
     driver,
     node: { nodeId: joined.nodeId, credential: agent.credential! },
-    settings: {
-      advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
-      drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
-    },
+    settings: instanceRuntimeSettings(config),
     logger,
   });
   await hollow.runtime.start();

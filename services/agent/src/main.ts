@@ -5,7 +5,7 @@ import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient } from '@pier/messaging';
 import { createLogger, createMetricsRegistry, Gauge, initTelemetry } from '@pier/observability';
 import { AgentStartError, NodeAgent } from './application/node-agent';
-import { agentConfigSchema } from './config';
+import { agentConfigSchema, instanceRuntimeSettings } from './config';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
 import { DockerDriver } from './infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
@@ -73,10 +73,7 @@ async function main(): Promise<void> {
       rpc,
       driver,
       node: { nodeId: joined.nodeId, credential: agent.credential! },
-      settings: {
-        advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
-        drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
-      },
+      settings: instanceRuntimeSettings(config),
       logger,
       metrics: registry,
     });

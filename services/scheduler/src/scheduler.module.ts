@@ -7,12 +7,17 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type NatsConnection } from '@nats-io/transport-node';
-import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { type PierEvent, pierEvents, type Subjects, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient, RpcServer } from '@pier/messaging';
 import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
 import { createMetricsRegistry, Gauge, type Logger, type Registry } from '@pier/observability';
-import { createServiceDataSource, openDataSource, ProjectionRunner } from '@pier/persistence';
+import {
+  createServiceDataSource,
+  openDataSource,
+  type Projection,
+  ProjectionRunner,
+} from '@pier/persistence';
 import { type DataSource } from 'typeorm';
 import { AppsHandler, EVENT_STORE, READ_MODEL } from './application/apps.handler';
 import { READ_MODEL_SYNC, SCHEDULER_LOGGER, SCHEDULER_SETTINGS, TENANCY } from './application/ports';
@@ -108,6 +113,14 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
 export class SchedulerModule {
   static forRoot(config: SchedulerConfig, logger: Logger): DynamicModule {
     const registry = createMetricsRegistry('scheduler');
+    const runtimeRunner = (projection: (subjects: Subjects) => Projection<PierEvent>) => ({
+      inject: [EVENT_STORE, DATA_SOURCE],
+      useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
+        new ProjectionRunner(store, db, projection(store.subjects), logger, {
+          metrics: registry,
+          batchSize: 256,
+        }),
+    });
     return {
       module: SchedulerModule,
       controllers: [OpsController],
@@ -142,26 +155,10 @@ export class SchedulerModule {
               }),
             ),
         },
-        {
-          provide: APPS_PROJECTION,
-          inject: [EVENT_STORE, DATA_SOURCE],
-          useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
-            new ProjectionRunner(store, db, appsProjection(store.subjects), logger, {
-              metrics: registry,
-              batchSize: 256,
-            }),
-        },
-        {
-          provide: INSTANCES_PROJECTION,
-          inject: [EVENT_STORE, DATA_SOURCE],
-          useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
-            // Every instance brings about five runtime events; applied one transaction each, the read
-            // model fell behind at some 60 instances a second.
-            new ProjectionRunner(store, db, instancesProjection(store.subjects), logger, {
-              metrics: registry,
-              batchSize: 256,
-            }),
-        },
+        // Every instance brings about five runtime events; applied one transaction each, the read
+        // model fell behind at some 60 instances a second. Both projections apply in batches.
+        { provide: APPS_PROJECTION, ...runtimeRunner(appsProjection) },
+        { provide: INSTANCES_PROJECTION, ...runtimeRunner(instancesProjection) },
         // Commands change apps: they wait for the apps projection only, never behind instance events.
         { provide: READ_MODEL_SYNC, useExisting: APPS_PROJECTION },
         {
