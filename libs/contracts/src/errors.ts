@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'MALFORMED_JSON',
   'UNSUPPORTED_MEDIA_TYPE',
   'PAYLOAD_TOO_LARGE',
+  'URI_TOO_LONG',
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'ROUTE_NOT_FOUND',
@@ -46,7 +47,13 @@ export const ERROR_CODES = [
   'PERSONAL_SPACE',
   'MEMBER_NOT_FOUND',
   'LAST_OWNER',
+  /** A space still holds apps or secrets; delete them first or ask for a cascade. */
+  'SPACE_NOT_EMPTY',
+  /** A space is being deleted (its apps are stopping); its name is free once that is done. */
+  'SPACE_DELETING',
   'API_TOKEN_NOT_FOUND',
+  /** A token may only create tokens whose spaces and lifetime lie within its own. */
+  'TOKEN_SCOPE_EXCEEDED',
   'SECRET_NOT_FOUND',
   'SECRET_NAME_TAKEN',
   'APP_NOT_FOUND',
@@ -57,6 +64,8 @@ export const ERROR_CODES = [
   'VERSION_NOT_DEPLOYED',
   'DOMAIN_TAKEN',
   'DOMAIN_NOT_FOUND',
+  /** A host inside another space's namespace, or under the base domain without being a platform admin. */
+  'DOMAIN_RESERVED',
   'QUOTA_EXCEEDED',
   'SECRET_INVALID',
   'TLS_CERTIFICATE_INVALID',
