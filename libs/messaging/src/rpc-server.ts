@@ -18,7 +18,10 @@ import {
   SpanKind,
 } from '@pier/observability';
 import { type z } from 'zod';
+import { findIllFormedText } from './ill-formed-text';
 import { RPC_HEADERS } from './rpc-headers';
+
+export { findIllFormedText, type IllFormedText } from './ill-formed-text';
 
 /** What a handler knows about the call beyond its payload. */
 export interface CallMeta {
@@ -145,6 +148,12 @@ function parseRequest<D extends RpcDefinition>(definition: D, msg: Msg): z.outpu
     body = msg.json();
   } catch {
     throw new PierError('MALFORMED_JSON', 'request body is not valid JSON');
+  }
+  // Checked for every caller, not only the gateway: what a handler appends must be storable by every
+  // projection (Postgres refuses U+0000 in text and jsonb), or one event would stall them all.
+  const illFormed = findIllFormedText(body);
+  if (illFormed) {
+    throw new PierError('VALIDATION_FAILED', `request holds a ${illFormed.problem}`, { ...illFormed });
   }
   const parsed = definition.request.safeParse(body);
   if (!parsed.success) {
