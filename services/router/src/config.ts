@@ -5,6 +5,20 @@ import { z } from 'zod';
 /** A port HAProxy binds: a fixed one (0 would leave nobody knowing where it listens). */
 const proxyPort = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const ipAddress = (fallback: string) => z.union([z.ipv4(), z.ipv6()]).default(fallback);
+const addressOrRange = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
+/** A comma-separated list of IP addresses and CIDR ranges. */
+const addressList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a.length > 0),
+  )
+  .pipe(
+    z.array(addressOrRange, { message: 'must be IP addresses or CIDR ranges, comma-separated' }).max(100),
+  );
 
 export const routerConfigSchema = z
   .object({
@@ -32,6 +46,11 @@ export const routerConfigSchema = z
     PIER_ROUTER_HAPROXY_BIN: z.string().min(1).default('/usr/sbin/haproxy'),
     /** How long open requests may take to finish when the router stops. */
     PIER_ROUTER_STOP_GRACE_MS: envInt(5000, 0, 600_000),
+    /**
+     * Proxies in front of the router (load balancers, CDNs): their `X-Forwarded-For`, `Forwarded` and
+     * `X-Real-IP` are passed on; everyone else's are replaced with what the router sees.
+     */
+    PIER_ROUTER_TRUSTED_PROXIES: addressList,
   })
   .refine(
     (c) =>

@@ -120,6 +120,7 @@ export class RouterModule {
                 metricsBind: config.PIER_ROUTER_METRICS_BIND,
                 metricsPort: config.PIER_ROUTER_METRICS_PORT,
                 stopGraceMs: config.PIER_ROUTER_STOP_GRACE_MS,
+                trustedProxies: config.PIER_ROUTER_TRUSTED_PROXIES,
               },
               logger,
               registry,

@@ -209,6 +209,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
       hostsMapFile: paths.hostsMap,
       minSlots: 8,
       hardStopAfterSeconds: 600,
+      trustedProxies: [],
     };
     await writeConfig(HAPROXY, paths, renderHaproxyConfig(emptyRouteTable(), settings));
     const orphan: ChildProcess = spawn(

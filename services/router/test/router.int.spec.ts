@@ -234,9 +234,29 @@ describe('router (real HAProxy and NATS)', () => {
     const answer = await get(`${host('web')}:${setup.httpPort}`, { path: '/who' });
     const echo = JSON.parse(answer.body) as Echo;
     expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(echo.headers['x-real-ip']).toBe('127.0.0.1');
     expect(echo.headers['x-forwarded-proto']).toBe('http');
     expect(echo.headers['x-forwarded-host']).toBe(`${host('web')}:${setup.httpPort}`);
     expect(echo.url).toBe('/who');
+  });
+
+  it('replaces the forwarding headers a client sends: only trusted proxies may set them', async () => {
+    const answer = await get(`${host('web')}:${setup.httpPort}`, {
+      path: '/who',
+      headers: {
+        'x-forwarded-for': '203.0.113.66',
+        forwarded: 'for=203.0.113.66;proto=https',
+        'x-real-ip': '203.0.113.66',
+        'x-forwarded-host': 'bank.example.com',
+        'x-forwarded-proto': 'https',
+      },
+    });
+    const echo = JSON.parse(answer.body) as Echo;
+    expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(echo.headers['x-real-ip']).toBe('127.0.0.1');
+    expect(echo.headers.forwarded).toBeUndefined();
+    expect(echo.headers['x-forwarded-host']).toBe(`${host('web')}:${setup.httpPort}`);
+    expect(echo.headers['x-forwarded-proto']).toBe('http');
   });
 
   it('keeps a sticky client on its version and instance, whatever the random split says, once AppStickySessionsSet turns it on', async () => {

@@ -20,7 +20,13 @@ import {
 } from '@pier/persistence';
 import { type DataSource } from 'typeorm';
 import { AppsHandler, EVENT_STORE, READ_MODEL } from './application/apps.handler';
-import { READ_MODEL_SYNC, SCHEDULER_LOGGER, SCHEDULER_SETTINGS, TENANCY } from './application/ports';
+import {
+  QUOTA_GATE,
+  READ_MODEL_SYNC,
+  SCHEDULER_LOGGER,
+  SCHEDULER_SETTINGS,
+  TENANCY,
+} from './application/ports';
 import { Reconciler } from './application/reconciler';
 import { SchedulerLoop } from './application/scheduler.loop';
 import { World } from './application/world';
@@ -31,6 +37,7 @@ import { AdvisoryLockLeadership } from './infrastructure/postgres/advisory-lock.
 import { schedulerMigrations } from './infrastructure/postgres/migrations';
 import { appsProjection, instancesProjection } from './infrastructure/postgres/runtime.projection';
 import { RuntimeReadModel } from './infrastructure/postgres/runtime.read-model';
+import { SpaceLockQuotaGate } from './infrastructure/postgres/space-lock.quota-gate';
 import { registerSchedulerEndpoints } from './interface/nats/scheduler.rpc-endpoints';
 
 const CONFIG = Symbol('SchedulerConfig');
@@ -165,6 +172,11 @@ export class SchedulerModule {
           provide: READ_MODEL,
           inject: [DATA_SOURCE],
           useFactory: (db: DataSource) => new RuntimeReadModel(db),
+        },
+        {
+          provide: QUOTA_GATE,
+          inject: [DATA_SOURCE],
+          useFactory: (db: DataSource) => new SpaceLockQuotaGate(db, config.PIER_PREFIX),
         },
         {
           provide: TENANCY,

@@ -120,7 +120,8 @@ export const AddDomain = defineRpc({
   service: SERVICE,
   name: 'add-domain',
   kind: 'command',
-  request: appRef.extend({ host: hostnameSchema }),
+  /** `platformAdmin`: only platform admins may use hosts under the base domain outside a space's namespace. */
+  request: appRef.extend({ host: hostnameSchema, platformAdmin: z.boolean().default(false) }),
   response: appViewSchema,
 });
 export const RemoveDomain = defineRpc({

@@ -12,6 +12,7 @@ const settings: HaproxySettings = {
   hostsMapFile: '/run/pier/hosts.map',
   minSlots: 4,
   hardStopAfterSeconds: 600,
+  trustedProxies: [],
 };
 
 const W1 = '20000000-0000-4000-8000-000000000001';
@@ -188,11 +189,41 @@ describe('HAProxy configuration', () => {
     expect(section('defaults')).toContain('option forwardfor');
     expect(frontend()).toEqual(
       expect.arrayContaining([
-        'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
-        'http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }',
+        'http-request set-header X-Forwarded-Proto http if !{ req.hdr(x-forwarded-proto) -m found } !{ ssl_fc }',
+        'http-request set-header X-Real-IP %[src] unless { req.hdr(x-real-ip) -m found }',
       ]),
     );
     expect(section('defaults')).toContain('timeout tunnel 1h');
+  });
+
+  it('replaces the forwarding headers a client sent, unless it is a trusted proxy', () => {
+    const headers = ['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'X-Forwarded-Host'];
+    for (const h of headers) expect(frontend()).toContain(`http-request del-header ${h}`);
+    const trusted = sections(
+      renderHaproxyConfig(table(), { ...settings, trustedProxies: ['10.0.0.0/8', '192.0.2.7'] }).text,
+    ).get('frontend http')!;
+    expect(trusted).toContain('acl pier_trusted_proxy src 10.0.0.0/8 192.0.2.7');
+    for (const h of headers)
+      expect(trusted).toContain(`http-request del-header ${h} unless pier_trusted_proxy`);
+    // The headers are dropped before anything sets them again.
+    const at = (line: string) => trusted.indexOf(line);
+    expect(at('http-request del-header X-Real-IP unless pier_trusted_proxy')).toBeLessThan(
+      at('http-request set-header X-Real-IP %[src] unless { req.hdr(x-real-ip) -m found }'),
+    );
+  });
+
+  it('serves a host that two apps list from its default domain’s app, never from the other', () => {
+    const hijacked = table([
+      ...history,
+      runtime.appCreated('evil', 'x'),
+      runtime.domainAdded('evil', 'x', 'web.acme.pier.localhost'),
+      runtime.domainAdded('evil', 'x', 'shop.example.com'),
+    ]);
+    const lines = render(hijacked).hostsMap.split('\n').filter(Boolean);
+    expect(lines).toContain('web.acme.pier.localhost acme_web');
+    expect(lines).toContain('shop.example.com acme_web');
+    expect(lines.filter((l) => l.startsWith('web.acme.pier.localhost '))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('shop.example.com '))).toHaveLength(1);
   });
 
   it('pins a sticky client to its version and instance with a cookie, ahead of the random split', () => {

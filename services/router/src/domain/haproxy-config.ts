@@ -1,11 +1,4 @@
-import {
-  type AppRoute,
-  type Endpoint,
-  inRotation,
-  hostsOf,
-  type RouteTable,
-  type VersionRoute,
-} from './route-table';
+import { type AppRoute, type Endpoint, inRotation, type RouteTable, type VersionRoute } from './route-table';
 import { routableWeights, TRAFFIC_BUCKETS, trafficRanges } from './traffic-split';
 
 /** What the rendered configuration depends on besides the route table. */
@@ -24,6 +17,11 @@ export interface HaproxySettings {
   readonly minSlots: number;
   /** How long a worker replaced by a reload may keep serving its open connections (WebSockets…). */
   readonly hardStopAfterSeconds: number;
+  /**
+   * Addresses (IPs or CIDRs) of proxies in front of the router whose `X-Forwarded-*`, `Forwarded` and
+   * `X-Real-IP` headers are believed; from anyone else these headers are replaced.
+   */
+  readonly trustedProxies: readonly string[];
 }
 
 /** One server slot of a version backend, as the runtime API addresses it. */
@@ -114,11 +112,24 @@ export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings
       ...apps.map(([, app]) => unavailableSection(app)),
       ...backends.map((b) => versionSection(b.app, b.version, b.servers, masked)),
     ].join('\n');
-  const hostsMap = apps
-    .flatMap(([id, app]) => hostsOf(app).map((host) => `${host} ${id}\n`))
+  const hostsMap = [...hostOwners(apps)]
+    .map(([host, id]) => `${host} ${id}\n`)
     .sort()
     .join('');
   return { text: render(false), hostsMap, layout: `${render(true)}\n#map\n${hostsMap}`, servers };
+}
+
+/**
+ * One app per host. The scheduler never lets two apps claim one host, but a table replayed from events
+ * stored before it checked may hold both: a host is then its default domain's app's, and otherwise the
+ * first app's by id, so every replica routes it the same way and no app takes over another's default
+ * domain.
+ */
+function hostOwners(apps: readonly (readonly [string, AppRoute])[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [id, app] of apps) owners.set(app.defaultDomain, id);
+  for (const [id, app] of apps) for (const host of app.domains) if (!owners.has(host)) owners.set(host, id);
+  return owners;
 }
 
 /** The slots of a version backend: every slot the version ever used, rounded up to a power of two. */
@@ -182,14 +193,36 @@ function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: Hapr
     'http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower',
     `http-request set-var(txn.pier_app) var(txn.pier_host),map_str(${s.hostsMapFile})`,
     `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS})`,
-    'http-request set-header X-Forwarded-Proto https if { ssl_fc }',
-    'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
-    'http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }',
-    'http-request set-header X-Forwarded-Port %[dst_port]',
+    ...forwardedHeaders(s.trustedProxies),
   ];
   for (const [id, app] of apps) body.push('', ...appRules(id, app));
   body.push('', `default_backend ${NOT_FOUND_BACKEND}`);
   return lines('frontend http', body);
+}
+
+/**
+ * What an app is told about its client. A client can send any header: `X-Forwarded-For`, `Forwarded`,
+ * `X-Real-IP` and `X-Forwarded-Host/-Proto/-Port` are believed only from a trusted proxy, and replaced
+ * for everyone else. `option forwardfor` (defaults) then appends the address the router saw.
+ */
+function forwardedHeaders(trusted: readonly string[]): string[] {
+  const unless = trusted.length > 0 ? ' unless pier_trusted_proxy' : '';
+  return [
+    ...(trusted.length > 0 ? [`acl pier_trusted_proxy src ${trusted.join(' ')}`] : []),
+    ...[
+      'X-Forwarded-For',
+      'Forwarded',
+      'X-Real-IP',
+      'X-Forwarded-Host',
+      'X-Forwarded-Proto',
+      'X-Forwarded-Port',
+    ].map((header) => `http-request del-header ${header}${unless}`),
+    'http-request set-header X-Real-IP %[src] unless { req.hdr(x-real-ip) -m found }',
+    'http-request set-header X-Forwarded-Proto https if !{ req.hdr(x-forwarded-proto) -m found } { ssl_fc }',
+    'http-request set-header X-Forwarded-Proto http if !{ req.hdr(x-forwarded-proto) -m found } !{ ssl_fc }',
+    'http-request set-header X-Forwarded-Host %[req.hdr(host)] if !{ req.hdr(x-forwarded-host) -m found } { req.hdr(host) -m found }',
+    'http-request set-header X-Forwarded-Port %[dst_port] unless { req.hdr(x-forwarded-port) -m found }',
+  ];
 }
 
 function appRules(id: string, app: AppRoute): string[] {

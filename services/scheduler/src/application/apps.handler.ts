@@ -1,17 +1,11 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   APP,
   appId,
   type AppView,
   type Cause,
-  createMessage,
-  DOMAIN,
-  DomainClaimed,
-  DomainReleased,
   type PierEvent,
   PierError,
-  type Quota,
   type VersionSpec,
   type Weights,
 } from '@pier/contracts';
@@ -29,8 +23,13 @@ import {
   setTraffic,
 } from '../domain/app/app.decide';
 import { type AppState, evolveApp } from '../domain/app/app.state';
+import { assertMayClaim } from '../domain/domain-name/domain-claim';
+import { assertAppFits, assertInstancesFit, limits } from '../domain/quota/space-quota';
 import { type RuntimeReadModel } from '../infrastructure/postgres/runtime.read-model';
+import { DomainClaims } from './domains/domain-claims';
 import {
+  QUOTA_GATE,
+  type QuotaGate,
   READ_MODEL_SYNC,
   type ReadModelSync,
   SCHEDULER_SETTINGS,
@@ -55,18 +54,21 @@ const APP_CACHE_SIZE = 1000;
 @Injectable()
 export class AppsHandler {
   private readonly apps: EventSourcedRepository<AppState, AppEvents, PierEvent>;
+  private readonly domains: DomainClaims;
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore<PierEvent>,
+    @Inject(EVENT_STORE) store: EventStore<PierEvent>,
     @Inject(READ_MODEL) private readonly readModel: RuntimeReadModel,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
     @Inject(TENANCY) private readonly tenancy: Tenancy,
     @Inject(SCHEDULER_SETTINGS) private readonly settings: SchedulerSettings,
+    @Inject(QUOTA_GATE) private readonly quotaGate: QuotaGate,
     private readonly world: World,
   ) {
     // Kept folded: an app's history grows with every version, scale and traffic change, and a command
     // then reads only what was stored since (one round trip when nothing was).
     this.apps = new EventSourcedRepository(store, APP, evolveApp, { cacheSize: APP_CACHE_SIZE });
+    this.domains = new DomainClaims(store);
   }
 
   async create(
@@ -80,61 +82,57 @@ export class AppsHandler {
       throw new PierError('CLUSTER_NOT_FOUND', `cluster ${cmd.cluster} does not exist`, {
         cluster: cmd.cluster,
       });
-    const quota = await this.tenancy.quota(cmd.space);
-    const usage = await this.readModel.usage(cmd.space);
-    if (quota.maxApps !== null && usage.apps + 1 > quota.maxApps) {
-      throw quotaExceeded('maxApps', quota.maxApps, usage.apps + 1);
-    }
     const defaultDomain = `${cmd.app}.${cmd.space}.${this.settings.baseDomain}`;
-    await this.change(cmd, cause, (s, ctx) =>
-      createApp(
-        s,
-        {
-          space: cmd.space,
-          app: cmd.app,
-          clusterId: cluster.id,
-          defaultDomain,
-          stickySessions: cmd.stickySessions,
-        },
-        ctx,
-      ),
-    );
+    const quota = await this.tenancy.quota(cmd.space);
+    const create = async () => {
+      if (limits(quota, ['maxApps'])) assertAppFits(quota, await this.readModel.usage(cmd.space));
+      // The default domain is the app's from its creation: claimed before the app exists, so no other
+      // app ever holds it (a claim left by a failed creation is the same app's when it is retried).
+      await this.domains.claim({ host: defaultDomain, space: cmd.space, app: cmd.app }, cause);
+      await this.change(cmd, cause, (s, ctx) =>
+        createApp(
+          s,
+          {
+            space: cmd.space,
+            app: cmd.app,
+            clusterId: cluster.id,
+            defaultDomain,
+            stickySessions: cmd.stickySessions,
+          },
+          ctx,
+        ),
+      );
+    };
+    await (limits(quota, ['maxApps']) ? this.quotaGate.exclusive(cmd.space, create) : create());
     return this.view(cmd);
   }
 
-  async addDomain(cmd: { space: string; app: string; host: string }, cause: Cause): Promise<AppView> {
-    const key = domainKey(cmd.host);
-    const { state: holder, version } = await this.store.load(DOMAIN, key).then(({ events, version }) => ({
-      state: events.reduce<string | null>(
-        (_holder, e) =>
-          e.event.type === 'DomainClaimed' ? `${e.event.data.space}/${e.event.data.app}` : null,
-        null,
-      ),
-      version,
-    }));
-    if (holder && holder !== `${cmd.space}/${cmd.app}`)
-      throw new PierError('DOMAIN_TAKEN', `${cmd.host} is used by another app`, { host: cmd.host });
-    if (!holder) {
-      const claim = createMessage(
-        DomainClaimed,
-        { host: cmd.host, space: cmd.space, app: cmd.app },
-        cause,
-        new Date().toISOString(),
-      );
-      await this.store.append(DOMAIN, key, [claim], version).catch((error: unknown) => {
-        if (error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT')
-          throw new PierError('DOMAIN_TAKEN', `${cmd.host} is used by another app`);
-        throw error;
-      });
+  /**
+   * Claims a host for an existing app: the namespace rules first, then the app (a claim is never stored
+   * for an app that does not exist or is being deleted), then the host's own aggregate.
+   */
+  async addDomain(
+    cmd: { space: string; app: string; host: string; platformAdmin: boolean },
+    cause: Cause,
+  ): Promise<AppView> {
+    assertMayClaim(cmd.host, { ...cmd, baseDomain: this.settings.baseDomain });
+    const { state } = await this.apps.load(appId(cmd.space, cmd.app));
+    addDomain(state, cmd, { cause, now: new Date().toISOString() });
+    const ref = { host: cmd.host, space: cmd.space, app: cmd.app };
+    await this.domains.claim(ref, cause);
+    try {
+      await this.change(cmd, cause, (s, ctx) => addDomain(s, cmd, ctx));
+    } catch (error) {
+      // The app went away (or began its deletion) in between: its claim must not outlive it.
+      await this.domains.release(ref, cause);
+      throw error;
     }
-    await this.change(cmd, cause, (s, ctx) => addDomain(s, cmd, ctx));
     return this.view(cmd);
   }
 
   async removeDomain(cmd: { space: string; app: string; host: string }, cause: Cause): Promise<AppView> {
     await this.change(cmd, cause, (s, ctx) => removeDomain(s, cmd, ctx));
-    const release = createMessage(DomainReleased, { host: cmd.host }, cause, new Date().toISOString());
-    await this.store.append(DOMAIN, domainKey(cmd.host), [release], 'any');
+    await this.domains.release(cmd, cause);
     return this.view(cmd);
   }
 
@@ -165,9 +163,28 @@ export class AppsHandler {
     },
     cause: Cause,
   ): Promise<AppView> {
-    await this.checkQuota(cmd);
-    await this.change(cmd, cause, (s, ctx) => scaleVersion(s, cmd, ctx));
-    return this.view(cmd);
+    const app = await this.view(cmd);
+    const version = app.versions.find((v) => v.version === cmd.version);
+    if (!version)
+      throw new PierError('VERSION_NOT_FOUND', `version ${cmd.version} of ${cmd.app} does not exist`, {
+        version: cmd.version,
+      });
+    const quota = cmd.instances > version.desiredInstances ? await this.tenancy.quota(cmd.space) : null;
+    if (!quota || !limits(quota, ['maxInstances', 'maxCpuMillicores', 'maxMemoryMiB'])) {
+      await this.change(cmd, cause, (s, ctx) => scaleVersion(s, cmd, ctx));
+      return this.view(cmd);
+    }
+    return this.quotaGate.exclusive(cmd.space, async () => {
+      // Read again inside the gate: a change that got in first is in the read model by now.
+      const current = (await this.view(cmd)).versions.find((v) => v.version === cmd.version);
+      const delta = cmd.instances - (current?.desiredInstances ?? 0);
+      if (delta > 0) {
+        const usage = await this.readModel.usage(cmd.space);
+        assertInstancesFit(quota, usage, delta, version.spec.resources);
+      }
+      await this.change(cmd, cause, (s, ctx) => scaleVersion(s, cmd, ctx));
+      return this.view(cmd);
+    });
   }
 
   async setTraffic(cmd: { space: string; app: string; weights: Weights }, cause: Cause): Promise<AppView> {
@@ -185,14 +202,8 @@ export class AppsHandler {
 
   async delete(cmd: { space: string; app: string }, cause: Cause) {
     const { state } = await this.change(cmd, cause, (s, ctx) => requestDeletion(s, cmd, ctx));
-    for (const host of state?.domains ?? []) {
-      await this.store.append(
-        DOMAIN,
-        domainKey(host),
-        [createMessage(DomainReleased, { host }, cause, new Date().toISOString())],
-        'any',
-      );
-    }
+    for (const host of [...(state?.domains ?? []), ...(state ? [state.defaultDomain] : [])])
+      await this.domains.release({ host, space: cmd.space, app: cmd.app }, cause);
     return { space: cmd.space, app: cmd.app, state: 'deleting' as const };
   }
 
@@ -252,43 +263,4 @@ export class AppsHandler {
       }
     }
   }
-
-  private async checkQuota(cmd: {
-    space: string;
-    app: string;
-    version: number;
-    instances: number;
-  }): Promise<void> {
-    const app = await this.view(cmd);
-    const version = app.versions.find((v) => v.version === cmd.version);
-    if (!version)
-      throw new PierError('VERSION_NOT_FOUND', `version ${cmd.version} of ${cmd.app} does not exist`, {
-        version: cmd.version,
-      });
-    const delta = cmd.instances - version.desiredInstances;
-    if (delta <= 0) return;
-    const [quota, usage] = await Promise.all([
-      this.tenancy.quota(cmd.space),
-      this.readModel.usage(cmd.space),
-    ]);
-    const checks: [keyof Quota, number][] = [
-      ['maxInstances', usage.instances + delta],
-      ['maxCpuMillicores', usage.cpu + delta * version.spec.resources.cpu],
-      ['maxMemoryMiB', usage.memory + delta * version.spec.resources.memory],
-    ];
-    for (const [name, requested] of checks) {
-      const limit = quota[name];
-      if (limit !== null && requested > limit) throw quotaExceeded(name, limit, requested);
-    }
-  }
 }
-
-function quotaExceeded(quota: keyof Quota, limit: number, requested: number): PierError {
-  return new PierError(
-    'QUOTA_EXCEEDED',
-    `the space quota ${quota} is ${limit}; this would need ${requested}`,
-    { quota, limit, requested },
-  );
-}
-
-const domainKey = (host: string) => createHash('sha256').update(host).digest('hex');

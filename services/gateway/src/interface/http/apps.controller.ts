@@ -128,13 +128,14 @@ export const appRoutes = {
     method: 'POST',
     path: '/spaces/{space}/apps/{app}/domains',
     operationId: 'addDomain',
-    summary: 'Serve the app on a custom domain too',
+    summary:
+      'Serve the app on a custom domain too: hosts outside the base domain, or deeper hosts in the space’s own namespace (*.<space>.<base>); other hosts under the base domain are for platform admins',
     tag: 'apps',
     params: appParams,
     body: z.object({ host: hostnameSchema }).strict(),
     status: 200,
     response: appViewSchema,
-    errors: [...appErrors, 'DOMAIN_TAKEN', 'APP_DELETING'],
+    errors: [...appErrors, 'DOMAIN_TAKEN', 'DOMAIN_RESERVED', 'APP_DELETING'],
     access: write,
   }),
   removeDomain: route({
@@ -274,8 +275,12 @@ export class AppsController {
   }
 
   @ApiRoute(appRoutes.addDomain)
-  addDomain(@Input() i: RouteInput<typeof appRoutes.addDomain>, @Caller() c: CallContext) {
-    return this.rpc.call(AddDomain, { ...i.params, host: i.body.host }, c);
+  addDomain(
+    @Input() i: RouteInput<typeof appRoutes.addDomain>,
+    @CurrentPrincipal() p: Principal,
+    @Caller() c: CallContext,
+  ) {
+    return this.rpc.call(AddDomain, { ...i.params, host: i.body.host, platformAdmin: actsAsAdmin(p) }, c);
   }
 
   @ApiRoute(appRoutes.removeDomain)

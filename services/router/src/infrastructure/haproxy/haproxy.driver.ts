@@ -19,6 +19,8 @@ export interface HaproxyDriverOptions {
   readonly metricsPort: number;
   readonly minSlots?: number;
   readonly hardStopAfterSeconds?: number;
+  /** Proxies (IPs or CIDRs) whose forwarding headers are believed; none by default. */
+  readonly trustedProxies?: readonly string[];
   /** How long a start or a reload may take. */
   readonly startTimeoutMs?: number;
   /** How long open requests may take to finish when the router stops. */
@@ -71,6 +73,7 @@ export class HaproxyDriver implements DataPlane {
       hostsMapFile: this.paths.hostsMap,
       minSlots: options.minSlots ?? 8,
       hardStopAfterSeconds: options.hardStopAfterSeconds ?? 600,
+      trustedProxies: options.trustedProxies ?? [],
     };
     this.backoffMs = this.backoff.initial;
     if (registry) {
