@@ -1,6 +1,7 @@
 import { commonEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
 import { labelKeySchema, labelValueSchema, zoneSchema } from '@pier/contracts';
 import { z } from 'zod';
+import { DEFAULT_CONTAINER_LIMITS, type NodeContainerLimits } from './domain/container-hardening';
 
 /** `key=value,key2=value2` → a label map, each key and value validated like API labels. */
 const labelsFromEnv = z
@@ -45,6 +46,15 @@ export const agentConfigSchema = z.object({
   PIER_AGENT_ADVERTISE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   /** How long stopping an instance waits for the routers to drain it before going on. */
   PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(5000, 0, 60_000),
+  /** Most processes and threads one container may have: a fork bomb stops there, not at the node's. */
+  PIER_AGENT_PIDS_LIMIT: envInt(DEFAULT_CONTAINER_LIMITS.pidsLimit, 16, 4_194_304),
+  /** Size at which a container's log file (json-file) is rotated: a number and k, m or g. */
+  PIER_AGENT_LOG_MAX_SIZE: z
+    .string()
+    .regex(/^[1-9][0-9]{0,5}[kmg]$/, 'a size like 10m (a number, then k, m or g)')
+    .default(DEFAULT_CONTAINER_LIMITS.logMaxSize),
+  /** Log files kept per container, the current one included. */
+  PIER_AGENT_LOG_MAX_FILES: envInt(DEFAULT_CONTAINER_LIMITS.logMaxFiles, 1, 100),
   DOCKER_HOST: z.string().optional(),
 });
 
@@ -54,9 +64,20 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 export function instanceRuntimeSettings(config: AgentConfig): {
   advertiseHost: string;
   drainTimeoutMs: number;
+  containerLimits: NodeContainerLimits;
 } {
   return {
     advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
     drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
+    containerLimits: containerLimits(config),
+  };
+}
+
+/** The limits every container of this node runs with. */
+export function containerLimits(config: AgentConfig): NodeContainerLimits {
+  return {
+    pidsLimit: config.PIER_AGENT_PIDS_LIMIT,
+    logMaxSize: config.PIER_AGENT_LOG_MAX_SIZE,
+    logMaxFiles: config.PIER_AGENT_LOG_MAX_FILES,
   };
 }

@@ -1,5 +1,6 @@
 import { type Capacity, type Engine, type InstanceEvent, type NodeAssignmentEvent } from '@pier/contracts';
 import { type ContainerSpec } from '../domain/container-spec';
+import { type LocalImage, type RegistryAnswer } from '../domain/image-access';
 
 /** What the container engine of this node offers. */
 export interface Fingerprint {
@@ -46,6 +47,15 @@ export interface ContainerSummary {
   readonly createdAt: number;
 }
 
+/** A network as listed. */
+export interface NetworkSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Containers attached, running or not. */
+  readonly containers: number;
+}
+
 export interface ExecResult {
   /** Null when the command did not end within its timeout. */
   readonly exitCode: number | null;
@@ -61,16 +71,29 @@ export interface ExecResult {
 export interface ContainerDriver {
   /** Probes the engine: fails when it cannot be reached. */
   fingerprint(): Promise<Fingerprint>;
-  /** Whether the image is present on this node, so starting it needs no pull. */
-  hasImage(image: string): Promise<boolean>;
   /**
-   * Pulls an image, with credentials for its registry when given; resolves once it is complete and
-   * rejects with the registry's reason (unknown image, denied, unreachable).
+   * The image the engine holds under exactly this reference (by tag or digest), or null. An image the
+   * engine would find only by its id (`sha256:…`, a short id) counts as absent: a reference must never
+   * reach another repository's image.
+   */
+  localImage(image: string): Promise<LocalImage | null>;
+  /**
+   * Pulls an image, with credentials for its registry when given (for a cached image, a manifest check
+   * against the registry); resolves once it is complete and rejects with the registry's reason (unknown
+   * image, denied, unreachable).
    */
   pullImage(image: string, auth?: RegistryAuth): Promise<void>;
   /**
-   * Creates the container and starts it (the image must be present). When the engine cannot start the
-   * process (executable not found…), the created container is removed and the call rejects with the
+   * Records that the image now cached under this reference was pulled with credentials, where it lives
+   * as long as the image does (agent restarts and other agents of the engine see it).
+   */
+  recordCredentialedPull(image: string): Promise<void>;
+  /** Asks the image's registry for its manifest without credentials, pulling nothing. */
+  anonymousAccess(image: string): Promise<{ answer: RegistryAnswer; detail: string }>;
+  /**
+   * Creates the container on its network (creating that network first when it does not exist, safe
+   * against concurrent launches) and starts it (the image must be present). When the engine cannot start
+   * the process (executable not found…), the created container is removed and the call rejects with the
    * engine's message. Resolves with the state right after the start, published ports included.
    */
   start(spec: ContainerSpec): Promise<ContainerState>;
@@ -93,6 +116,13 @@ export interface ContainerDriver {
    * restart.
    */
   list(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]>;
+  /** Networks carrying all of `labels`, with how many containers (in any state) are attached. */
+  listNetworks(labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]>;
+  /**
+   * Removes a network unless a container (in any state) is attached to it or a launch on this driver is
+   * creating one on it; resolves with whether it was removed. A network that is gone is no error.
+   */
+  removeUnusedNetwork(networkId: string): Promise<boolean>;
   /**
    * Runs a command inside a running container and waits at most `timeoutMs` for it. A command that is
    * still running then is abandoned (the engine offers no way to kill it) and reported with a null exit

@@ -17,6 +17,29 @@ export const LABELS = {
   restarts: 'pier.restarts',
 } as const;
 
+/** A network of the agent: one per space, shared by every instance of that space on the engine. */
+export interface SpaceNetwork {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * `pier-<space>`: the same name on every agent of an engine, so that concurrent launches of one space
+ * meet on one network. Labelled as Pier's (not the node's: several agents may share an engine), so the
+ * clean-up finds its networks and leaves everybody else's alone.
+ */
+export function spaceNetwork(space: string): SpaceNetwork {
+  return { name: `pier-${space}`, labels: { [LABELS.managed]: 'true', [LABELS.space]: space } };
+}
+
+/**
+ * Names other containers of the space reach an instance by, besides its container name: its app
+ * (every instance of it, round robin) and its instance id.
+ */
+export function networkAliases(assignment: Assignment): string[] {
+  return [assignment.app, assignment.instanceId];
+}
+
 export function containerLabels(assignment: Assignment, restarts: number): Record<string, string> {
   return {
     [LABELS.managed]: 'true',

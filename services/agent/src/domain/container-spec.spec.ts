@@ -1,4 +1,5 @@
 import { versionSpecSchema } from '@pier/contracts';
+import { DROPPED_DEFAULT_CAPABILITIES } from './container-hardening';
 import { containerLabels, containerName, readLabels } from './container-labels';
 import {
   containerSpec,
@@ -55,6 +56,25 @@ describe('container spec', () => {
       publishHost: '127.0.0.1',
     });
     expect(spec).not.toHaveProperty('args');
+  });
+
+  it('puts the container on its space’s network, hardened and limited (node defaults unless given)', () => {
+    const spec = containerSpec(assignment, { restarts: 0, env: {}, publishHost: '127.0.0.1' });
+    expect(spec.network).toEqual({
+      name: 'pier-acme',
+      labels: { 'pier.managed': 'true', 'pier.space': 'acme' },
+      aliases: ['web', assignment.instanceId],
+    });
+    expect(spec.security.noNewPrivileges).toBe(true);
+    expect(spec.security.capDrop).toEqual(['ALL']);
+    expect(spec.security.capAdd).not.toContain('NET_RAW');
+    for (const dropped of DROPPED_DEFAULT_CAPABILITIES) expect(spec.security.capAdd).not.toContain(dropped);
+    expect(spec).toMatchObject({ pidsLimit: 1024, logs: { maxSize: '10m', maxFiles: 3 } });
+    const limits = { pidsLimit: 64, logMaxSize: '1m', logMaxFiles: 1 };
+    expect(containerSpec(assignment, { restarts: 0, env: {}, publishHost: 'x', limits })).toMatchObject({
+      pidsLimit: 64,
+      logs: { maxSize: '1m', maxFiles: 1 },
+    });
   });
 });
 

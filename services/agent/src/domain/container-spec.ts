@@ -1,4 +1,17 @@
-import { type Assignment, containerLabels, containerName } from './container-labels';
+import {
+  CONTAINER_SECURITY,
+  type ContainerSecurity,
+  DEFAULT_CONTAINER_LIMITS,
+  type NodeContainerLimits,
+} from './container-hardening';
+import {
+  type Assignment,
+  containerLabels,
+  containerName,
+  networkAliases,
+  type SpaceNetwork,
+  spaceNetwork,
+} from './container-labels';
 
 /** What the driver creates: everything is decided here, the driver only translates it for its engine. */
 export interface ContainerSpec {
@@ -15,13 +28,26 @@ export interface ContainerSpec {
   /** Published on `publishHost` with a host port the engine chooses. */
   readonly ports: readonly { containerPort: number; protocol: 'tcp' | 'udp' }[];
   readonly publishHost: string;
+  /** The space's own network (created on demand) and the names the container has on it. */
+  readonly network: SpaceNetwork & { readonly aliases: readonly string[] };
+  readonly security: ContainerSecurity;
+  /** Most processes and threads of the container. */
+  readonly pidsLimit: number;
+  /** Log rotation of the container's output. */
+  readonly logs: { readonly maxSize: string; readonly maxFiles: number };
 }
 
 export function containerSpec(
   assignment: Assignment,
-  options: { restarts: number; env: Readonly<Record<string, string>>; publishHost: string },
+  options: {
+    restarts: number;
+    env: Readonly<Record<string, string>>;
+    publishHost: string;
+    limits?: NodeContainerLimits;
+  },
 ): ContainerSpec {
   const { spec } = assignment;
+  const limits = options.limits ?? DEFAULT_CONTAINER_LIMITS;
   return {
     name: containerName(assignment),
     image: spec.image,
@@ -36,6 +62,10 @@ export function containerSpec(
       protocol: p.protocol === 'udp' ? 'udp' : 'tcp',
     })),
     publishHost: options.publishHost,
+    network: { ...spaceNetwork(assignment.space), aliases: networkAliases(assignment) },
+    security: CONTAINER_SECURITY,
+    pidsLimit: limits.pidsLimit,
+    logs: { maxSize: limits.logMaxSize, maxFiles: limits.logMaxFiles },
   };
 }
 

@@ -4,6 +4,7 @@ import { type RpcClient } from '@pier/messaging';
 import { type Logger, type Registry } from '@pier/observability';
 import { InstanceRuntime, type InstanceRuntimeSettings } from '../application/run-instances/instance-runtime';
 import { type ContainerDriver } from '../application/ports';
+import { type NodeContainerLimits } from '../domain/container-hardening';
 import { NetProber } from './net/net.prober';
 import { JetStreamAssignmentFeed } from './nats/assignment.feed';
 import { EventStoreInstanceLog } from './nats/instance.event-log';
@@ -15,7 +16,11 @@ export function createInstanceRuntime(options: {
   rpc: RpcClient;
   driver: ContainerDriver;
   node: { nodeId: string; credential: string };
-  settings: Omit<InstanceRuntimeSettings, 'nodeId'>;
+  /**
+   * `containerLimits` (pids, log rotation) is handed on with the rest; the runtime gives it to its
+   * launcher (defaults apply where it does not).
+   */
+  settings: Omit<InstanceRuntimeSettings, 'nodeId'> & { containerLimits?: NodeContainerLimits };
   logger: Logger;
   metrics?: Registry;
 }): InstanceRuntime {

@@ -1,6 +1,7 @@
 import { PierError } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type Assignment, LABELS } from '../../domain/container-labels';
+import { DEFAULT_CONTAINER_LIMITS, type NodeContainerLimits } from '../../domain/container-hardening';
 import {
   containerSpec,
   credentialsApply,
@@ -8,6 +9,14 @@ import {
   requestedSecurityOptions,
   resolveEnv,
 } from '../../domain/container-spec';
+import {
+  classifyRegistryError,
+  decideAfterFailedPull,
+  decideWithoutCredentials,
+  type ImageDecision,
+  type LocalImage,
+  needsAnonymousCheck,
+} from '../../domain/image-access';
 import {
   type ContainerDriver,
   type ContainerState,
@@ -26,8 +35,9 @@ export type LaunchResult =
 type Step<T> = { ok: true; value: T } | { ok: false; code: LaunchFailureCode; reason: string };
 
 /**
- * Gets one container of an instance running: the image (pulled with the registry secret when missing),
- * the environment (secrets revealed as this node), then create and start. Every way this can fail is a
+ * Gets one container of an instance running: the image (its registry's access re-checked, see
+ * `ensureImage`), the environment (secrets revealed as this node), then create and start on the space's
+ * network with the node's limits. Every way this can fail is a
  * result with a stable code, never an exception: failures are facts about the instance.
  */
 export class ContainerLauncher {
@@ -36,6 +46,7 @@ export class ContainerLauncher {
     private readonly platform: PlatformServices,
     private readonly publishHost: string,
     private readonly logger: Logger,
+    private readonly limits: NodeContainerLimits = DEFAULT_CONTAINER_LIMITS,
   ) {}
 
   async launch(assignment: Assignment, restarts: number): Promise<LaunchResult> {
@@ -50,21 +61,30 @@ export class ContainerLauncher {
     if (!env.ok) return env;
     try {
       await this.removeLeftovers(assignment);
-      const spec = containerSpec(assignment, { restarts, env: env.value, publishHost: this.publishHost });
+      const spec = containerSpec(assignment, {
+        restarts,
+        env: env.value,
+        publishHost: this.publishHost,
+        limits: this.limits,
+      });
       return { ok: true, container: await this.driver.start(spec) };
     } catch (error) {
       return { ok: false, code: 'CONTAINER_START_FAILED', reason: (error as Error).message };
     }
   }
 
+  /**
+   * The image, with access re-checked against its registry at every launch: a version with credentials
+   * always pulls with them (for a cached image only a manifest check), one without needs the registry's
+   * anonymous yes wherever the image may be private. A cached image is no way around a registry's no.
+   */
   private async ensureImage(assignment: Assignment): Promise<Step<void>> {
     const { image, registrySecret } = assignment.spec;
-    const failed = (reason: string): Step<void> => ({ ok: false, code: 'IMAGE_PULL_FAILED', reason });
-    try {
-      if (await this.driver.hasImage(image)) return { ok: true, value: undefined };
-    } catch (error) {
-      return failed(`cannot look up ${image}: ${(error as Error).message}`);
-    }
+    const failed = (reason: string): Step<void> => ({
+      ok: false,
+      code: 'IMAGE_PULL_FAILED',
+      reason: `pulling ${image} failed: ${reason}`,
+    });
     let auth: RegistryAuth | undefined;
     let note = '';
     if (registrySecret) {
@@ -75,12 +95,46 @@ export class ContainerLauncher {
         note = ` (registry secret "${registrySecret}" is for ${revealed.value.server}, not ${registryOf(image)}: not sent)`;
     }
     try {
-      this.logger.info({ image, withCredentials: !!auth }, 'pulling image');
-      await this.driver.pullImage(image, auth);
+      const local = await this.driver.localImage(image);
+      const decision = auth
+        ? await this.pullWithCredentials(image, auth, local)
+        : await this.decideAnonymously(image, local);
+      if (decision.action === 'refuse') return failed(decision.why + note);
+      if (decision.action === 'pull') {
+        this.logger.info({ image, withCredentials: false }, 'pulling image');
+        await this.driver.pullImage(image);
+      }
       return { ok: true, value: undefined };
     } catch (error) {
-      return failed(`pulling ${image} failed: ${(error as Error).message}${note}`);
+      return failed((error as Error).message + note);
     }
+  }
+
+  private async pullWithCredentials(
+    image: string,
+    auth: RegistryAuth,
+    local: LocalImage | null,
+  ): Promise<ImageDecision> {
+    this.logger.info({ image, withCredentials: true, cached: !!local }, 'pulling image');
+    try {
+      await this.driver.pullImage(image, auth);
+    } catch (error) {
+      const message = (error as Error).message;
+      const decision = decideAfterFailedPull(local, classifyRegistryError(message));
+      if (decision.action !== 'refuse') this.logger.warn({ image, err: error }, 'registry unavailable');
+      return decision.action === 'refuse' ? { ...decision, why: `${decision.why}: ${message}` } : decision;
+    }
+    await this.driver.recordCredentialedPull(image);
+    return { action: 'use-cached' };
+  }
+
+  private async decideAnonymously(image: string, local: LocalImage | null): Promise<ImageDecision> {
+    if (!needsAnonymousCheck(image, local)) return decideWithoutCredentials(image, local, null);
+    const { answer, detail } = await this.driver.anonymousAccess(image);
+    const decision = decideWithoutCredentials(image, local, answer);
+    return decision.action === 'refuse' && detail
+      ? { ...decision, why: `${decision.why} (${detail})` }
+      : decision;
   }
 
   private async registryAuth(space: string, name: string): Promise<Step<RegistryAuth>> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InstanceStopped } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
+import { LABELS } from '../../domain/container-labels';
 import { type Removal } from '../../domain/reconcile-plan';
 import { type ContainerDriver, type InstanceEventLog } from '../ports';
 import { InstanceReports } from './instance-reports';
@@ -18,9 +19,18 @@ import { InstanceReports } from './instance-reports';
  * then unassigned gets the `InstanceStopped` its runner would have reported (the control plane waits
  * for it); duplicates of an adopted instance, and containers of instances never assigned here, are
  * removed quietly.
+ *
+ * It also removes the spaces' networks that no container uses any more (each pass, once the removals
+ * above have been started). The race here is a launch of the same space: it resolves the network, then
+ * creates its container on it, and a network removed in between fails that create. The driver closes
+ * it for launches of this agent (a network with a launch under way is not removed, and resolving and
+ * removing one name take turns); a launch by another agent sharing the engine whose network vanishes
+ * that way resolves it again and retries. A network removed too early is therefore only ever recreated,
+ * and one left over a pass is removed by the next.
  */
 export class StrayReaper {
   private readonly inFlight = new Set<string>();
+  private pruning: Promise<void> | null = null;
 
   constructor(
     private readonly driver: ContainerDriver,
@@ -46,11 +56,23 @@ export class StrayReaper {
         )
         .finally(() => this.inFlight.delete(id));
     }
+    this.pruning ??= this.pruneNetworks()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove unused networks'))
+      .finally(() => (this.pruning = null));
   }
 
   /** Resolves once no removal is under way. */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 50));
+    while (this.inFlight.size > 0 || this.pruning) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private async pruneNetworks(): Promise<void> {
+    const networks = await this.driver.listNetworks({ [LABELS.managed]: 'true' });
+    for (const network of networks.filter((n) => n.containers === 0)) {
+      if (await this.driver.removeUnusedNetwork(network.id)) {
+        this.logger.info({ network: network.name }, 'removed an unused network');
+      }
+    }
   }
 
   private async remove({ container, why }: Removal, report: boolean): Promise<void> {

@@ -4,8 +4,11 @@ import { type ContainerState, type PublishedPort } from '../../application/ports
 
 const MiB = 1024 * 1024;
 
-/** A `ContainerSpec` as Docker's create-container request. */
-export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+/**
+ * A `ContainerSpec` as Docker's create-container request, attached to the space's network by its id
+ * (names of networks are not unique in Docker).
+ */
+export function createOptions(spec: ContainerSpec, networkId: string): Docker.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of spec.ports) {
@@ -32,7 +35,18 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
       // The agent restarts containers itself, with back-off and events; Docker must not.
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
+      NetworkMode: networkId,
+      SecurityOpt: spec.security.noNewPrivileges ? ['no-new-privileges'] : [],
+      CapDrop: [...spec.security.capDrop],
+      CapAdd: [...spec.security.capAdd],
+      PidsLimit: spec.pidsLimit,
+      // json-file rotated by the engine: a chatty container cannot fill the node's disk.
+      LogConfig: {
+        Type: 'json-file',
+        Config: { 'max-size': spec.logs.maxSize, 'max-file': String(spec.logs.maxFiles) },
+      },
     },
+    NetworkingConfig: { EndpointsConfig: { [networkId]: { Aliases: [...spec.network.aliases] } } },
   };
 }
 

@@ -6,9 +6,13 @@ import {
   type ContainerSummary,
   type ExecResult,
   type Fingerprint,
+  type NetworkSummary,
   type RegistryAuth,
 } from '../../application/ports';
+import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
 import { execIn } from './docker-exec';
+import { DockerImages } from './docker-images';
+import { DockerNetworks, isNetworkGone } from './docker-networks';
 import { containerState, createOptions, engineMessage, statusOf } from './docker-mapping';
 
 const MiB = 1024 * 1024;
@@ -16,9 +20,13 @@ const MiB = 1024 * 1024;
 /** The Docker engine through dockerode: the only place in the agent that talks to Docker. */
 export class DockerDriver implements ContainerDriver {
   private readonly docker: Docker;
+  private readonly images: DockerImages;
+  private readonly networks: DockerNetworks;
 
   constructor(options: { dockerHost?: string } = {}) {
     this.docker = new Docker(dockerOptions(options.dockerHost));
+    this.images = new DockerImages(this.docker);
+    this.networks = new DockerNetworks(this.docker);
   }
 
   async fingerprint(): Promise<Fingerprint> {
@@ -44,48 +52,43 @@ export class DockerDriver implements ContainerDriver {
     };
   }
 
-  async hasImage(image: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
+  localImage(image: string): Promise<LocalImage | null> {
+    return this.images.local(image);
   }
 
-  async pullImage(image: string, auth?: RegistryAuth): Promise<void> {
-    const authconfig = auth
-      ? { username: auth.username, password: auth.password, serveraddress: auth.server }
-      : undefined;
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = (await this.docker.pull(image, authconfig ? { authconfig } : {})) as NodeJS.ReadableStream;
-    } catch (error) {
-      throw new Error(engineMessage(error));
-    }
-    // Docker answers 200 and reports a failure inside the progress stream.
-    const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (error: Error | null, out: { error?: string }[]) =>
-        error ? reject(error) : resolve(out),
-      ),
-    );
-    const failure = output.find((line) => line.error);
-    if (failure) throw new Error(failure.error);
+  pullImage(image: string, auth?: RegistryAuth): Promise<void> {
+    return this.images.pull(image, auth);
+  }
+
+  recordCredentialedPull(image: string): Promise<void> {
+    return this.images.recordCredentialedPull(image);
+  }
+
+  anonymousAccess(image: string): Promise<{ answer: RegistryAnswer; detail: string }> {
+    return this.images.anonymousAccess(image);
   }
 
   async start(spec: ContainerSpec): Promise<ContainerState> {
-    let container: Docker.Container;
-    try {
-      container = await this.docker.createContainer(createOptions(spec));
-    } catch (error) {
-      throw new Error(engineMessage(error));
+    // Another agent of the engine may remove an empty network between our resolving and our start.
+    for (let attempt = 1; ; attempt++) {
+      const network = await this.networks.acquire(spec.network);
+      try {
+        return await this.createAndStart(spec, network.id);
+      } catch (error) {
+        if (attempt >= 3 || !isNetworkGone(error)) throw new Error(engineMessage(error));
+      } finally {
+        network.release();
+      }
     }
+  }
+
+  private async createAndStart(spec: ContainerSpec, networkId: string): Promise<ContainerState> {
+    const container = await this.docker.createContainer(createOptions(spec, networkId));
     try {
       await container.start();
     } catch (error) {
       await this.destroy(container.id).catch(() => undefined);
-      throw new Error(engineMessage(error));
+      throw error;
     }
     return containerState(await container.inspect());
   }
@@ -138,6 +141,14 @@ export class DockerDriver implements ContainerDriver {
       running: c.State === 'running',
       createdAt: c.Created * 1000,
     }));
+  }
+
+  listNetworks(labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
+    return this.networks.list(labels);
+  }
+
+  removeUnusedNetwork(networkId: string): Promise<boolean> {
+    return this.networks.removeUnused(networkId);
   }
 
   exec(containerId: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {

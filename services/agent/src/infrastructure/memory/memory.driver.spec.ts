@@ -1,3 +1,4 @@
+import { CONTAINER_SECURITY } from '../../domain/container-hardening';
 import { type ContainerSpec } from '../../domain/container-spec';
 import { MemoryDriver } from './memory.driver';
 
@@ -13,6 +14,10 @@ const spec = (name: string, labels: Record<string, string> = {}): ContainerSpec 
     { containerPort: 9090, protocol: 'udp' },
   ],
   publishHost: '127.0.0.1',
+  network: { name: 'pier-acme', labels: {}, aliases: [] },
+  security: CONTAINER_SECURITY,
+  pidsLimit: 1024,
+  logs: { maxSize: '10m', maxFiles: 3 },
 });
 
 describe('MemoryDriver', () => {
@@ -30,7 +35,7 @@ describe('MemoryDriver', () => {
     const fp = await d.fingerprint();
     expect(fp).toMatchObject({ hostname: 'hollow-1', capacity: { cpuMillicores: 8000, memoryMiB: 16384 } });
     expect(fp.engine.driver).toBe('memory');
-    expect(await d.hasImage('anything:latest')).toBe(true);
+    expect(await d.localImage('anything:latest')).toMatchObject({ pulledWithCredentials: false });
     await expect(d.pullImage('anything:latest')).resolves.toBeUndefined();
   });
 
@@ -106,6 +111,18 @@ describe('MemoryDriver', () => {
     await expect(d.destroy(c.id)).resolves.toBeUndefined();
     // The name is free again.
     await expect(d.start(spec('a'))).resolves.toMatchObject({ running: true });
+  });
+
+  it('keeps a network per name while a container uses it', async () => {
+    const d = driver();
+    const c = await d.start(spec('a'));
+    expect(await d.listNetworks({})).toEqual([
+      { id: 'pier-acme', name: 'pier-acme', labels: {}, containers: 1 },
+    ]);
+    expect(await d.removeUnusedNetwork('pier-acme')).toBe(false);
+    await d.destroy(c.id);
+    expect(await d.removeUnusedNetwork('pier-acme')).toBe(true);
+    expect(await d.listNetworks({})).toEqual([]);
   });
 
   it('exec succeeds in a running container only', async () => {

@@ -6,7 +6,9 @@ import {
   type ContainerSummary,
   type ExecResult,
   type Fingerprint,
+  type NetworkSummary,
 } from '../../application/ports';
+import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
 
 export interface MemoryDriverOptions {
   readonly hostname: string;
@@ -19,6 +21,7 @@ export interface MemoryDriverOptions {
 
 interface MemoryContainer {
   readonly name: string;
+  readonly network: string;
   state: ContainerState;
   readonly createdAt: number;
   /** Resolved with the exit code once the container stops. */
@@ -30,7 +33,7 @@ const ENGINE = { driver: 'memory', version: '1', os: 'memory', arch: process.arc
 
 /**
  * A container engine that only keeps books: containers "start" at once and run until stopped, images are
- * always present, nothing listens on the published ports. It lets the real agent (joins, heartbeats,
+ * always present and readable, networks are names, nothing listens on the published ports. It lets the real agent (joins, heartbeats,
  * assignments, reports) run by the thousand in one process to load the control plane — a hollow node, like
  * Kubernetes' kubemark. Probes that connect to a port therefore fail; exec probes succeed.
  */
@@ -38,6 +41,8 @@ export class MemoryDriver implements ContainerDriver {
   private readonly containers = new Map<string, MemoryContainer>();
   /** Container names in use, like the engine's (one container per name). */
   private readonly names = new Set<string>();
+  /** Networks "created" by starts, by name (also their id here); removed once unused. */
+  private readonly networks = new Set<string>();
   private nextPort: number;
   private readonly now: () => number;
 
@@ -55,11 +60,17 @@ export class MemoryDriver implements ContainerDriver {
     return { hostname: this.options.hostname, capacity: this.options.capacity, engine: ENGINE };
   }
 
-  async hasImage(_image: string): Promise<boolean> {
-    return true;
+  async localImage(_image: string): Promise<LocalImage | null> {
+    return { id: 'sha256:memory', pulledWithCredentials: false };
   }
 
   async pullImage(_image: string): Promise<void> {}
+
+  async recordCredentialedPull(_image: string): Promise<void> {}
+
+  async anonymousAccess(_image: string): Promise<{ answer: RegistryAnswer; detail: string }> {
+    return { answer: 'readable', detail: '' };
+  }
 
   async start(spec: ContainerSpec): Promise<ContainerState> {
     if (this.names.has(spec.name)) {
@@ -81,7 +92,15 @@ export class MemoryDriver implements ContainerDriver {
       ports: spec.ports.map((p) => ({ ...p, hostPort: this.nextPort++ })),
     };
     this.names.add(spec.name);
-    this.containers.set(id, { name: spec.name, state, createdAt: now, exited, exit });
+    this.containers.set(id, {
+      name: spec.name,
+      network: spec.network.name,
+      state,
+      createdAt: now,
+      exited,
+      exit,
+    });
+    this.networks.add(spec.network.name);
     return state;
   }
 
@@ -129,6 +148,24 @@ export class MemoryDriver implements ContainerDriver {
       }
     }
     return found;
+  }
+
+  async listNetworks(_labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
+    return [...this.networks].map((name) => ({
+      id: name,
+      name,
+      labels: {},
+      containers: this.attached(name),
+    }));
+  }
+
+  async removeUnusedNetwork(networkId: string): Promise<boolean> {
+    if (!this.networks.has(networkId) || this.attached(networkId) > 0) return false;
+    return this.networks.delete(networkId);
+  }
+
+  private attached(network: string): number {
+    return [...this.containers.values()].filter((c) => c.network === network).length;
   }
 
   async exec(containerId: string, _command: readonly string[] = [], _timeoutMs = 0): Promise<ExecResult> {

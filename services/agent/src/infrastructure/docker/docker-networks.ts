@@ -1,0 +1,122 @@
+import type Docker from 'dockerode';
+import { type SpaceNetwork } from '../../domain/container-labels';
+import { type NetworkSummary } from '../../application/ports';
+import { engineMessage, statusOf } from './docker-mapping';
+
+/**
+ * The spaces' bridge networks of one engine. Docker does not keep network names unique (two concurrent
+ * creates of one name may both succeed), so every caller resolves a name to the same network, the oldest
+ * of that name, and creations and removals of one name in this process take turns. A network in use by a
+ * launch of this process is never removed; a launch that finds its network removed by another process
+ * between resolving and starting tries again (`isNetworkGone`).
+ */
+export class DockerNetworks {
+  private readonly turns = new Map<string, Promise<unknown>>();
+  /** Launches of this process under way per network name. */
+  private readonly launching = new Map<string, number>();
+
+  constructor(private readonly docker: Docker) {}
+
+  /**
+   * Resolves the network (creating it when missing) and marks a launch on it under way until `release`:
+   * the removal of unused networks leaves it alone meanwhile.
+   */
+  async acquire(network: SpaceNetwork): Promise<{ id: string; release: () => void }> {
+    return this.inTurn(network.name, async () => {
+      const id = (await this.find(network.name)) ?? (await this.create(network));
+      this.launching.set(network.name, (this.launching.get(network.name) ?? 0) + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const left = (this.launching.get(network.name) ?? 1) - 1;
+        if (left > 0) this.launching.set(network.name, left);
+        else this.launching.delete(network.name);
+      };
+      return { id, release };
+    });
+  }
+
+  async list(labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
+    const found = await this.docker.listNetworks({
+      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+    });
+    return Promise.all(
+      found.map(async (n) => ({
+        id: n.Id,
+        name: n.Name,
+        labels: n.Labels ?? {},
+        containers: await this.attached(n.Id),
+      })),
+    );
+  }
+
+  async removeUnused(networkId: string): Promise<boolean> {
+    let name: string;
+    try {
+      name = ((await this.docker.getNetwork(networkId).inspect()) as { Name: string }).Name;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw new Error(engineMessage(error));
+    }
+    return this.inTurn(name, async () => {
+      if (this.launching.has(name) || (await this.attached(networkId)) > 0) return false;
+      try {
+        await this.docker.getNetwork(networkId).remove();
+        return true;
+      } catch (error) {
+        // 404: gone already; 403/409: a container of another process got attached meanwhile.
+        if ([403, 404, 409].includes(statusOf(error) ?? 0)) return false;
+        throw new Error(engineMessage(error));
+      }
+    });
+  }
+
+  /** Containers in any state configured on the network (the engine's own list has running ones only). */
+  private async attached(networkId: string): Promise<number> {
+    const containers = await this.docker.listContainers({ all: true, filters: { network: [networkId] } });
+    return containers.length;
+  }
+
+  /** The oldest network of exactly this name (the engine's name filter also matches parts of names). */
+  private async find(name: string): Promise<string | null> {
+    const found = (await this.docker.listNetworks({ filters: { name: [name] } }))
+      .filter((n) => n.Name === name)
+      .map((n) => ({ id: n.Id, created: Date.parse(n.Created ?? '') || 0 }))
+      .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+    return found[0]?.id ?? null;
+  }
+
+  private async create(network: SpaceNetwork): Promise<string> {
+    try {
+      await this.docker.createNetwork({
+        Name: network.name,
+        Driver: 'bridge',
+        Labels: { ...network.labels },
+        CheckDuplicate: true,
+      });
+    } catch (error) {
+      // 409: another process created it first; `find` below takes the same one as everybody.
+      if (statusOf(error) !== 409) throw new Error(engineMessage(error));
+    }
+    const id = await this.find(network.name);
+    if (!id) throw new Error(`network ${network.name} disappeared right after its creation`);
+    return id;
+  }
+
+  private inTurn<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(name) ?? Promise.resolve();
+    const mine = previous.then(work, work);
+    const settled = mine.catch(() => undefined);
+    this.turns.set(name, settled);
+    void settled.then(() => {
+      if (this.turns.get(name) === settled) this.turns.delete(name);
+    });
+    return mine;
+  }
+}
+
+/** Whether the engine failed a create or start because the container's network no longer exists. */
+export function isNetworkGone(error: unknown): boolean {
+  return statusOf(error) === 404 && /network/i.test(engineMessage(error));
+}
