@@ -35,6 +35,7 @@ import {
   LOGIN_THROTTLE,
   NODE_AUTHENTICATOR,
   PASSWORD_HASHER,
+  PASSWORD_STRENGTH,
   READ_MODEL,
   READ_MODEL_SYNC,
   SECRET_CIPHER,
@@ -60,8 +61,10 @@ import { ScryptPasswordHasher } from './infrastructure/crypto/scrypt.password-ha
 import { ClustersNodeAuthenticator } from './infrastructure/nats/clusters.node-authenticator';
 import { PostgresLoginThrottle } from './infrastructure/postgres/login-throttle';
 import { authMigrations } from './infrastructure/postgres/migrations';
-import { auditProjection, tenancyProjection } from './infrastructure/postgres/tenancy.projection';
+import { auditProjection } from './infrastructure/postgres/audit-log.projection';
+import { tenancyProjection } from './infrastructure/postgres/tenancy.projection';
 import { PostgresTenancyReadModel } from './infrastructure/postgres/tenancy.read-model';
+import { ZxcvbnPasswordStrength } from './infrastructure/zxcvbn/zxcvbn.password-strength';
 import { registerAuthEndpoints } from './interface/nats/auth.rpc-endpoints';
 
 const CONFIG = Symbol('AuthConfig');
@@ -196,9 +199,17 @@ export class AuthModule {
           provide: LOGIN_THROTTLE,
           inject: [DATA_SOURCE],
           useFactory: (db: DataSource) =>
-            new PostgresLoginThrottle(db, config.PIER_LOGIN_MAX_FAILURES, config.PIER_LOGIN_WINDOW_S),
+            new PostgresLoginThrottle(db, {
+              freeFailures: config.PIER_LOGIN_FREE_FAILURES,
+              baseDelaySeconds: config.PIER_LOGIN_DELAY_BASE_S,
+              maxDelaySeconds: config.PIER_LOGIN_DELAY_MAX_S,
+              pairMemorySeconds: config.PIER_LOGIN_PAIR_MEMORY_S,
+              addressMaxFailures: config.PIER_LOGIN_ADDRESS_MAX_FAILURES,
+              addressWindowSeconds: config.PIER_LOGIN_ADDRESS_WINDOW_S,
+            }),
         },
         { provide: PASSWORD_HASHER, useValue: new ScryptPasswordHasher() },
+        { provide: PASSWORD_STRENGTH, useValue: new ZxcvbnPasswordStrength() },
         {
           provide: ACCESS_TOKENS,
           useValue: new Hs256AccessTokens(
@@ -227,6 +238,8 @@ export class AuthModule {
           provide: AUTH_SETTINGS,
           useValue: {
             refreshTokenTtlSeconds: config.PIER_REFRESH_TOKEN_TTL_S,
+            sessionMaxLifetimeSeconds: config.PIER_SESSION_MAX_LIFETIME_S,
+            apiTokenMaxLifetimeSeconds: config.PIER_API_TOKEN_MAX_LIFETIME_S,
             internalToken: config.PIER_INTERNAL_TOKEN,
           },
         },

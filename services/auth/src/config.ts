@@ -20,9 +20,23 @@ export const authConfigSchema = z
     /** Shared secret of platform services allowed to read secret values. */
     PIER_INTERNAL_TOKEN: secretText('PIER_INTERNAL_TOKEN', 32),
     PIER_ACCESS_TOKEN_TTL_S: envInt(900, 30, 24 * 3600),
-    PIER_REFRESH_TOKEN_TTL_S: envInt(30 * 24 * 3600, 300, 365 * 24 * 3600),
-    PIER_LOGIN_MAX_FAILURES: envInt(5, 1, 1000),
-    PIER_LOGIN_WINDOW_S: envInt(900, 1, 24 * 3600),
+    /** Sliding lifetime of a login session: it ends unless refreshed within this long. */
+    PIER_REFRESH_TOKEN_TTL_S: envInt(7 * 24 * 3600, 300, 365 * 24 * 3600),
+    /** Absolute lifetime of a login session, however often it is refreshed. */
+    PIER_SESSION_MAX_LIFETIME_S: envInt(30 * 24 * 3600, 300, 365 * 24 * 3600),
+    /** Longest lifetime of a personal API token; a token asked for without an expiry gets exactly this. */
+    PIER_API_TOKEN_MAX_LIFETIME_S: envInt(90 * 24 * 3600, 3600, 5 * 365 * 24 * 3600),
+    /** Failed logins of one account from one address before each further one is delayed. */
+    PIER_LOGIN_FREE_FAILURES: envInt(5, 1, 1000),
+    /** First delay after the free failures, doubling with each further failure of the pair… */
+    PIER_LOGIN_DELAY_BASE_S: envInt(1, 1, 3600),
+    /** …up to this. */
+    PIER_LOGIN_DELAY_MAX_S: envInt(900, 1, 24 * 3600),
+    /** A pair's failures are forgotten after this long without a new one. */
+    PIER_LOGIN_PAIR_MEMORY_S: envInt(24 * 3600, 60, 30 * 24 * 3600),
+    /** Failed logins from one address, over every account, allowed per window. */
+    PIER_LOGIN_ADDRESS_MAX_FAILURES: envInt(100, 1, 1_000_000),
+    PIER_LOGIN_ADDRESS_WINDOW_S: envInt(900, 1, 24 * 3600),
     /** The first platform admin, created at start when missing. */
     PIER_ADMIN_EMAIL: z.email().optional(),
     PIER_ADMIN_PASSWORD: z.string().min(1).optional(),

@@ -1,7 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createFastifyApp, METRICS_REGISTRY } from '@pier/nest';
 import { type Logger, type Registry } from '@pier/observability';
-import { type GatewayConfig } from './config';
+import { auditRateLimits, type GatewayConfig } from './config';
 import { AUDIT_RECORDER, GatewayModule } from './gateway.module';
 import { type AuditRecorder } from './interface/http/audit.recorder';
 import { installRequestContext } from './interface/http/request-context';
@@ -16,10 +16,9 @@ export async function createGatewayApp(
     bodyLimit: config.PIER_API_BODY_LIMIT_BYTES,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  const audit = app.get<AuditRecorder>(AUDIT_RECORDER);
-  installRequestContext(fastify, app.get<Registry>(METRICS_REGISTRY), (request, status) =>
-    audit.record(request, status),
-  );
+  const metrics = app.get<Registry>(METRICS_REGISTRY);
+  const audit = app.get<AuditRecorder>(AUDIT_RECORDER).limitedBy(auditRateLimits(config), metrics);
+  installRequestContext(fastify, metrics, audit);
   // The API speaks JSON only: Fastify's plain-text parser would let other media types reach validation.
   fastify.removeContentTypeParser('text/plain');
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });

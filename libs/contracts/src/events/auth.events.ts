@@ -141,7 +141,29 @@ export const SecretDeleted = defineMessage(
   z.object({ space: dnsLabelSchema, name: dnsLabelSchema }),
 );
 
-/** One mutating API request and how it ended; actor and correlation id are in the metadata. */
+/**
+ * A mutating API request the caller was authorized for, recorded before anything acts on it: if this
+ * record cannot be stored the request is refused, so no change happens without one. Its outcome follows
+ * as an `AuditRecorded` with the same `requestId`.
+ */
+export const AuditRequestAccepted = defineMessage(
+  'AuditRequestAccepted',
+  z.object({
+    requestId: idSchema,
+    action: z.string().min(1).max(100),
+    method: z.string().max(10),
+    path: z.string().max(2000),
+    space: dnsLabelSchema.nullable(),
+    target: z.record(z.string(), z.string()),
+    ip: z.string().max(100).nullable(),
+  }),
+);
+
+/**
+ * One mutating API request and how it ended; actor and correlation id are in the metadata. `requestId`
+ * names the `AuditRequestAccepted` it completes (absent for requests refused before being accepted, and
+ * in records written before intents existed).
+ */
 export const AuditRecorded = defineMessage(
   'AuditRecorded',
   z.object({
@@ -154,6 +176,7 @@ export const AuditRecorded = defineMessage(
     outcome: z.enum(['succeeded', 'denied', 'failed']),
     errorCode: z.string().max(100).nullable(),
     ip: z.string().max(100).nullable(),
+    requestId: idSchema.optional(),
   }),
 );
 
@@ -173,6 +196,7 @@ export type SpaceQuotaSet = MessageOf<typeof SpaceQuotaSet>;
 export type SpaceDeleted = MessageOf<typeof SpaceDeleted>;
 export type SecretStored = MessageOf<typeof SecretStored>;
 export type SecretDeleted = MessageOf<typeof SecretDeleted>;
+export type AuditRequestAccepted = MessageOf<typeof AuditRequestAccepted>;
 export type AuditRecorded = MessageOf<typeof AuditRecorded>;
 
 export type UserEvent = UserRegistered | UserPasswordChanged;
@@ -182,7 +206,14 @@ export type SpaceEvent =
   SpaceCreated | SpaceUpdated | SpaceMemberSet | SpaceMemberRemoved | SpaceQuotaSet | SpaceDeleted;
 export type SecretEvent = SecretStored | SecretDeleted;
 export type AuthEvent =
-  UserEmailReserved | UserEvent | SessionEvent | ApiTokenEvent | SpaceEvent | SecretEvent | AuditRecorded;
+  | UserEmailReserved
+  | UserEvent
+  | SessionEvent
+  | ApiTokenEvent
+  | SpaceEvent
+  | SecretEvent
+  | AuditRequestAccepted
+  | AuditRecorded;
 
 export const authEventDefinitions = [
   UserEmailReserved,
@@ -201,5 +232,6 @@ export const authEventDefinitions = [
   SpaceDeleted,
   SecretStored,
   SecretDeleted,
+  AuditRequestAccepted,
   AuditRecorded,
 ];

@@ -91,8 +91,13 @@ export const auditEntrySchema = z.object({
   path: z.string(),
   space: z.string().nullable(),
   target: z.record(z.string(), z.string()),
+  /** 0 while `pending`. */
   status: z.number().int(),
-  outcome: z.enum(['succeeded', 'denied', 'failed']),
+  /**
+   * `pending`: the request was accepted and may have acted, but its outcome was never recorded (the
+   * gateway stopped before answering, or the outcome could not be stored).
+   */
+  outcome: z.enum(['succeeded', 'denied', 'failed', 'pending']),
   errorCode: z.string().nullable(),
   ip: z.string().nullable(),
 });
@@ -183,8 +188,14 @@ export const CreateApiToken = defineRpc({
     .object({
       userId: idSchema,
       name: z.string().trim().min(1).max(100),
+      /** Absent: the platform's maximum token lifetime (capped at the calling token's own expiry). */
       expiresAt: isoDateTime.optional(),
       spaces: z.array(dnsLabelSchema).min(1).max(100).optional(),
+      /**
+       * The API token the request was made with (null or absent for a login session): a token only
+       * creates tokens whose spaces and lifetime lie within its own. Set by the gateway, never by callers.
+       */
+      callerTokenId: idSchema.nullable().optional(),
     })
     .strict(),
   response: apiTokenViewSchema.extend({ token: z.string() }),

@@ -36,6 +36,8 @@ export const API_TOKENS = Symbol('ApiTokenRepository');
 export const SPACES = Symbol('SpaceRepository');
 export const SECRETS = Symbol('SecretRepository');
 export const PASSWORD_HASHER = Symbol('PasswordHasher');
+/** A `PasswordStrengthEstimator` (domain/user/password-policy.ts). */
+export const PASSWORD_STRENGTH = Symbol('PasswordStrength');
 export const ACCESS_TOKENS = Symbol('AccessTokens');
 export const LOGIN_THROTTLE = Symbol('LoginThrottle');
 export const READ_MODEL = Symbol('TenancyReadModel');
@@ -46,7 +48,12 @@ export const AUTH_SETTINGS = Symbol('AuthSettings');
 export const AUTH_LOGGER = Symbol('AuthLogger');
 
 export interface AuthSettings {
+  /** Sliding lifetime of a session: a refresh must come within this long of the previous one. */
   readonly refreshTokenTtlSeconds: number;
+  /** Absolute lifetime of a session, however often it is refreshed. */
+  readonly sessionMaxLifetimeSeconds: number;
+  /** Longest lifetime of an API token; also the lifetime of one created without an expiry. */
+  readonly apiTokenMaxLifetimeSeconds: number;
   /** Shared secret of platform services allowed to reveal secrets. */
   readonly internalToken: string;
 }
@@ -61,12 +68,21 @@ export interface AccessTokens {
   verify(token: string, now: string): { userId: string; sessionId: string } | { problem: string };
 }
 
-/** Failed-login counting per email and per client address. */
+/** Who is trying to log in, from where (the address is null when unknown). */
+export interface LoginAttempt {
+  readonly email: string;
+  readonly address: string | null;
+}
+
+/** Failed logins per account-and-address pair and per address (`domain/session/login-throttle.policy`). */
 export interface LoginThrottle {
-  /** Seconds until another attempt is allowed for any of the keys; 0 when allowed now. */
-  retryAfter(keys: readonly string[], now: string): Promise<number>;
-  recordFailure(keys: readonly string[], now: string): Promise<void>;
-  reset(keys: readonly string[]): Promise<void>;
+  /**
+   * Counts the attempt as a failure before its password is checked, atomically, so parallel guesses
+   * all count. Answers 0 when the attempt may go ahead, else the seconds to wait (nothing counted).
+   */
+  reserve(attempt: LoginAttempt, now: string): Promise<number>;
+  /** The reserved attempt succeeded: forgets the pair's failures and gives the address its failure back. */
+  succeeded(attempt: LoginAttempt): Promise<void>;
 }
 
 /** Lets a command answer only once the read model reflects it (authorization reads the read model). */

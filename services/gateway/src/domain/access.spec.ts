@@ -1,5 +1,5 @@
 import { type Principal } from '@pier/contracts';
-import { type Access, type Authorization, decideAccess } from './access';
+import { type Access, auditSpace, type Authorization, decideAccess } from './access';
 
 const user: Principal = {
   userId: '11111111-1111-4111-8111-111111111111',
@@ -78,5 +78,23 @@ describe('decideAccess', () => {
     expect(result({ kind: 'admin' }, { principal: user, space: null })).toBe('FORBIDDEN');
     expect(result({ kind: 'admin' }, { principal: admin, space: null })).toBe('allow');
     expect(result({ kind: 'authenticated' }, { principal: user, space: null })).toBe('allow');
+  });
+
+  describe('auditSpace', () => {
+    const where = (access: Access, auth: Authorization) =>
+      auditSpace(access, auth, decideAccess(access, auth, params));
+
+    it('records an allowed request in its space’s log', () => {
+      expect(where(space('write'), at(user, 'developer'))).toBe('acme');
+      expect(where(space('manage'), at(admin, null))).toBe('acme');
+    });
+
+    it('records refused requests, and requests concerning no space, in the platform log only', () => {
+      expect(where(space('manage'), at(user, 'auditor'))).toBeNull(); // 403
+      expect(where(space('read'), at(user, null))).toBeNull(); // 404: no right to the space
+      expect(where(space('read'), at(user, null, false))).toBeNull(); // no such space
+      expect(where(space('read'), at({ ...admin, tokenSpaces: ['other'] }, null))).toBeNull();
+      expect(where({ kind: 'authenticated' }, at(user, 'owner'))).toBeNull();
+    });
   });
 });

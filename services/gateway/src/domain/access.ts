@@ -67,3 +67,14 @@ export function decideAccess(
     }
   }
 }
+
+/**
+ * The space whose audit log records a request, or null for the platform's log. Only a request the
+ * caller was allowed to make in an existing space goes to that space's log: anything refused — anonymous,
+ * unauthenticated, forbidden, or answered as not found because the caller has no right to the space —
+ * must never write into a log its owners read (nor into one of a space that does not exist yet).
+ */
+export function auditSpace(access: Access, auth: Authorization, decision: AccessDecision): string | null {
+  if (access.kind !== 'space' || !decision.allowed || !auth.space?.exists) return null;
+  return auth.space.name;
+}

@@ -2,22 +2,30 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { type ApiTokenView, type Cause, PierError } from '@pier/contracts';
 import { execute } from '@pier/eventstore';
-import { apiTokenStatus, createApiToken, revokeApiToken } from '../../domain/api-token/api-token.decide';
+import {
+  apiTokenStatus,
+  callerScope,
+  createApiToken,
+  revokeApiToken,
+  tokenExpiry,
+} from '../../domain/api-token/api-token.decide';
 import { type ApiTokenState, evolveApiToken } from '../../domain/api-token/api-token.state';
 import { formatCredential } from '../../domain/credentials';
 import { commandContext, newSecret, sha256 } from '../command-context';
 import {
   API_TOKENS,
-  type ApiTokenRecord,
   type ApiTokenRepository,
+  AUTH_SETTINGS,
+  type AuthSettings,
   READ_MODEL,
   READ_MODEL_SYNC,
   type ReadModelSync,
   type TenancyReadModel,
 } from '../ports';
 
+/** A token as the API shows it; `expiresAt` is when it stops working, also for tokens stored without one. */
 export function apiTokenView(
-  token: Pick<ApiTokenRecord, 'id' | 'name' | 'spaces' | 'expiresAt' | 'revoked'>,
+  token: Pick<ApiTokenState, 'id' | 'name' | 'spaces' | 'expiresAt' | 'revoked'>,
   createdAt: string,
   now: string,
 ): ApiTokenView {
@@ -25,8 +33,8 @@ export function apiTokenView(
     id: token.id,
     name: token.name,
     spaces: token.spaces ? [...token.spaces] : null,
-    expiresAt: token.expiresAt,
-    state: apiTokenStatus(token, now),
+    expiresAt: tokenExpiry({ expiresAt: token.expiresAt, createdAt }),
+    state: apiTokenStatus({ ...token, createdAt }, now),
     createdAt,
   };
 }
@@ -38,15 +46,26 @@ export class ApiTokensHandler {
     @Inject(API_TOKENS) private readonly tokens: ApiTokenRepository,
     @Inject(READ_MODEL) private readonly readModel: TenancyReadModel,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
+    @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
   ) {}
 
   async create(
-    cmd: { userId: string; name: string; expiresAt?: string; spaces?: string[] },
+    cmd: {
+      userId: string;
+      name: string;
+      expiresAt?: string;
+      spaces?: string[];
+      callerTokenId?: string | null;
+    },
     cause: Cause,
   ): Promise<ApiTokenView & { token: string }> {
     const ctx = commandContext(cause);
     const tokenId = randomUUID();
     const secret = newSecret();
+    // The calling token's scope comes from its own events, not from what the caller says about it.
+    const caller = cmd.callerTokenId
+      ? callerScope((await this.tokens.load(cmd.callerTokenId)).state, cmd.userId, ctx.now)
+      : null;
     const memberOf = cmd.spaces ? await this.readModel.spacesOf(cmd.userId) : [];
     const { state, version } = await execute(
       this.tokens,
@@ -62,14 +81,17 @@ export class ApiTokensHandler {
             expiresAt: cmd.expiresAt ?? null,
             spaces: cmd.spaces ?? null,
             memberOf,
+            maxLifetimeSeconds: this.settings.apiTokenMaxLifetimeSeconds,
+            caller,
           },
           ctx,
         ),
       evolveApiToken,
     );
     await this.sync.waitFor(version);
+    const created = state as ApiTokenState;
     return {
-      ...apiTokenView(state as ApiTokenState & ApiTokenRecord, ctx.now, ctx.now),
+      ...apiTokenView(created, created.createdAt, ctx.now),
       token: formatCredential('pat', tokenId, secret),
     };
   }

@@ -3,7 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Cause, PierError } from '@pier/contracts';
 import { execute } from '@pier/eventstore';
 import { formatCredential, parseCredential } from '../../domain/credentials';
-import { endSession, refreshSession, startSession } from '../../domain/session/session.decide';
+import {
+  endSession,
+  refreshSession,
+  type SessionLifetime,
+  startSession,
+} from '../../domain/session/session.decide';
 import { evolveSession } from '../../domain/session/session.state';
 import { commandContext, newSecret, sha256 } from '../command-context';
 import {
@@ -36,7 +41,10 @@ export interface SessionTokens {
   tokenType: 'Bearer';
 }
 
-/** Login (with throttling), refresh-token rotation and logout. */
+/**
+ * Login (throttled per account-and-address pair and per address), refresh-token rotation within a
+ * sliding and an absolute lifetime, and logout.
+ */
 @Injectable()
 export class SessionsHandler {
   constructor(
@@ -55,22 +63,19 @@ export class SessionsHandler {
     cause: Cause,
   ): Promise<SessionTokens> {
     const ctx = commandContext(cause);
-    const email = cmd.email.trim().toLowerCase();
-    const keys = [`email:${email}`, ...(cmd.address ? [`address:${cmd.address}`] : [])];
-    const wait = await this.throttle.retryAfter(keys, ctx.now);
+    const attempt = { email: cmd.email.trim().toLowerCase(), address: cmd.address };
+    // Counted as a failure before the password is checked, so parallel guesses cannot outrun the count.
+    const wait = await this.throttle.reserve(attempt, ctx.now);
     if (wait > 0) {
       throw new PierError('RATE_LIMITED', 'too many failed logins; try again later', {
         retryAfterSeconds: wait,
       });
     }
-    const { state: userId } = await this.emails.load(emailKey(email));
+    const { state: userId } = await this.emails.load(emailKey(attempt.email));
     const user = userId ? (await this.users.load(userId)).state : null;
     const valid = await this.hasher.verify(cmd.password, user?.passwordHash ?? DECOY_HASH);
-    if (!user || !valid) {
-      await this.throttle.recordFailure(keys, ctx.now);
-      throw new PierError('INVALID_CREDENTIALS', 'wrong email or password');
-    }
-    await this.throttle.reset(keys);
+    if (!user || !valid) throw new PierError('INVALID_CREDENTIALS', 'wrong email or password');
+    await this.throttle.succeeded(attempt);
     const sessionId = randomUUID();
     const secret = newSecret();
     const { version } = await execute(
@@ -83,7 +88,7 @@ export class SessionsHandler {
             sessionId,
             userId: user.id,
             refreshSha256: sha256(secret),
-            ttlSeconds: this.settings.refreshTokenTtlSeconds,
+            ...this.lifetime(),
           },
           ctx,
         ),
@@ -108,7 +113,7 @@ export class SessionsHandler {
           {
             presentedSha256: sha256(parsed.secret),
             nextSha256: sha256(next),
-            ttlSeconds: this.settings.refreshTokenTtlSeconds,
+            ...this.lifetime(),
           },
           ctx,
         ),
@@ -134,6 +139,13 @@ export class SessionsHandler {
     );
     await this.sync.waitFor(version);
     return { sessionId: cmd.sessionId };
+  }
+
+  private lifetime(): SessionLifetime {
+    return {
+      ttlSeconds: this.settings.refreshTokenTtlSeconds,
+      maxLifetimeSeconds: this.settings.sessionMaxLifetimeSeconds,
+    };
   }
 
   private tokens(userId: string, sessionId: string, refreshSecret: string, now: string): SessionTokens {

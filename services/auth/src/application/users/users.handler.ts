@@ -4,6 +4,7 @@ import { type Cause, PierError, type PlatformRole, systemActor, type UserView } 
 import { execute } from '@pier/eventstore';
 import { createSpace } from '../../domain/space/space.decide';
 import { evolveSpace } from '../../domain/space/space.state';
+import { type PasswordStrengthEstimator } from '../../domain/user/password-policy';
 import { personalSpaceName } from '../../domain/user/personal-space-name';
 import { assertStrongPassword, registerUser, reserveEmail } from '../../domain/user/user.decide';
 import { evolveUser } from '../../domain/user/user.state';
@@ -12,6 +13,7 @@ import {
   EMAILS,
   type EmailRepository,
   PASSWORD_HASHER,
+  PASSWORD_STRENGTH,
   type PasswordHasher,
   READ_MODEL,
   READ_MODEL_SYNC,
@@ -27,9 +29,10 @@ import {
 export const emailKey = (email: string): string => sha256(email.trim().toLowerCase());
 
 /**
- * Registers users. Everything is checked before anything is written (password strength, address
- * format), then the address is reserved — of two registrations with one address exactly one wins —
- * then the personal space and the user are created.
+ * Registers users. Everything is checked before anything is written (password length and strength,
+ * scored against the user's own email and name; address format), then the address is reserved — of
+ * two registrations with one address exactly one wins — then the personal space and the user are
+ * created.
  */
 @Injectable()
 export class UsersHandler {
@@ -40,6 +43,7 @@ export class UsersHandler {
     @Inject(PASSWORD_HASHER) private readonly hasher: PasswordHasher,
     @Inject(READ_MODEL) private readonly readModel: TenancyReadModel,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
+    @Inject(PASSWORD_STRENGTH) private readonly strength: PasswordStrengthEstimator,
   ) {}
 
   async register(
@@ -48,7 +52,7 @@ export class UsersHandler {
   ): Promise<UserView> {
     const ctx = commandContext(cause);
     const email = cmd.email.trim().toLowerCase();
-    assertStrongPassword(cmd.password, email);
+    assertStrongPassword(cmd.password, { email, displayName: cmd.displayName }, this.strength);
     const userId = randomUUID();
     await this.reserve(email, userId, ctx);
     const passwordHash = await this.hasher.hash(cmd.password);

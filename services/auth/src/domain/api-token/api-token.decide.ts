@@ -9,8 +9,40 @@ import { type CommandContext } from '../clock';
 import { type ApiTokenState } from './api-token.state';
 
 /**
- * A personal API token. Its expiry must lie in the future (at most a year ahead); a token limited to
- * spaces may only name spaces its owner belongs to (`memberOf`).
+ * How long a token stored without an expiry (created before every token had one) lives: 90 days from
+ * its creation. Fixed rather than the configurable maximum, so that changing the setting later neither
+ * revives nor kills those old tokens.
+ */
+export const LEGACY_TOKEN_LIFETIME_S = 90 * 24 * 3600;
+
+/** What a token may reach: its spaces (null: every space of its user) until its expiry. */
+export interface TokenScope {
+  readonly spaces: readonly string[] | null;
+  readonly expiresAt: string;
+}
+
+/** When a token stops working: its expiry, or 90 days after its creation for a token stored without one. */
+export function tokenExpiry(token: Pick<ApiTokenState, 'expiresAt' | 'createdAt'>): string {
+  return (
+    token.expiresAt ?? new Date(Date.parse(token.createdAt) + LEGACY_TOKEN_LIFETIME_S * 1000).toISOString()
+  );
+}
+
+/**
+ * The scope of the token a request was made with, to bound the tokens it creates. A token that is not
+ * the caller's, or no longer works, has no scope to lend.
+ */
+export function callerScope(token: ApiTokenState | null, userId: string, now: string): TokenScope {
+  if (!token || token.userId !== userId || apiTokenStatus(token, now) !== 'active')
+    throw new PierError('UNAUTHENTICATED', 'the API token of this request is not valid');
+  return { spaces: token.spaces, expiresAt: tokenExpiry(token) };
+}
+
+/**
+ * A personal API token. Its expiry lies in the future and at most `maxLifetimeSeconds` ahead (absent:
+ * exactly that far, or the calling token's expiry if sooner). A token limited to spaces may only name
+ * spaces its owner belongs to (`memberOf`). Made with another token (`caller`), it stays within that
+ * token's scope: scopes only narrow, so a limited token can never mint a broader one.
  */
 export function createApiToken(
   state: ApiTokenState | null,
@@ -22,22 +54,24 @@ export function createApiToken(
     expiresAt: string | null;
     spaces: readonly string[] | null;
     memberOf: readonly string[];
+    maxLifetimeSeconds: number;
+    caller: TokenScope | null;
   },
   ctx: CommandContext,
 ): ApiTokenEvent[] {
   if (state) return [];
-  if (cmd.expiresAt !== null) {
-    const delta = Date.parse(cmd.expiresAt) - Date.parse(ctx.now);
-    if (delta <= 0)
-      throw new PierError('VALIDATION_FAILED', 'expiresAt must be in the future', { field: 'expiresAt' });
-    if (delta > 366 * 24 * 3600 * 1000) {
-      throw new PierError('VALIDATION_FAILED', 'expiresAt must be within a year', { field: 'expiresAt' });
-    }
-  }
+  const now = Date.parse(ctx.now);
+  const latest = now + cmd.maxLifetimeSeconds * 1000;
+  if (cmd.expiresAt !== null) assertLifetime(Date.parse(cmd.expiresAt), now, latest, cmd.maxLifetimeSeconds);
+  if (cmd.caller) assertWithin(cmd.caller, cmd.spaces, cmd.expiresAt);
   const foreign = (cmd.spaces ?? []).filter((s) => !cmd.memberOf.includes(s));
   if (foreign.length > 0) {
     throw new PierError('SPACE_NOT_FOUND', `not a member of: ${foreign.join(', ')}`, { spaces: foreign });
   }
+  const expiresAt =
+    cmd.expiresAt !== null
+      ? Date.parse(cmd.expiresAt)
+      : Math.min(latest, cmd.caller ? Date.parse(cmd.caller.expiresAt) : latest);
   return [
     createMessage(
       ApiTokenCreated,
@@ -46,13 +80,57 @@ export function createApiToken(
         userId: cmd.userId,
         name: cmd.name,
         secretSha256: cmd.secretSha256,
-        expiresAt: cmd.expiresAt ? new Date(cmd.expiresAt).toISOString() : null,
+        expiresAt: new Date(expiresAt).toISOString(),
         spaces: cmd.spaces ? [...new Set(cmd.spaces)].sort() : null,
       },
       ctx.cause,
       ctx.now,
     ),
   ];
+}
+
+function assertLifetime(expiresAt: number, now: number, latest: number, maxSeconds: number): void {
+  if (!(expiresAt > now))
+    throw new PierError('VALIDATION_FAILED', 'expiresAt must be in the future', { field: 'expiresAt' });
+  if (expiresAt > latest) {
+    throw new PierError(
+      'VALIDATION_FAILED',
+      `expiresAt must be at most ${describeSeconds(maxSeconds)} from now (the platform's maximum token lifetime)`,
+      { field: 'expiresAt', latest: new Date(latest).toISOString() },
+    );
+  }
+}
+
+function assertWithin(caller: TokenScope, spaces: readonly string[] | null, expiresAt: string | null): void {
+  if (caller.spaces !== null) {
+    const outside = spaces === null ? null : spaces.filter((s) => !caller.spaces!.includes(s));
+    if (outside === null || outside.length > 0) {
+      throw new PierError(
+        'TOKEN_SCOPE_EXCEEDED',
+        outside === null
+          ? `this token is limited to ${caller.spaces.join(', ')}: a token it creates must name some of those spaces`
+          : `this token is not allowed in: ${outside.join(', ')}`,
+        { allowedSpaces: [...caller.spaces], ...(outside ? { spaces: outside } : {}) },
+      );
+    }
+  }
+  if (expiresAt !== null && Date.parse(expiresAt) > Date.parse(caller.expiresAt)) {
+    throw new PierError(
+      'TOKEN_SCOPE_EXCEEDED',
+      `this token expires at ${caller.expiresAt}: a token it creates cannot outlive it`,
+      { field: 'expiresAt', latest: caller.expiresAt },
+    );
+  }
+}
+
+function describeSeconds(seconds: number): string {
+  const [n, unit] =
+    seconds % 86400 === 0
+      ? [seconds / 86400, 'day']
+      : seconds % 3600 === 0
+        ? [seconds / 3600, 'hour']
+        : [seconds, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 /** Only the owner revokes a token; someone else's token is answered as not found. */
@@ -68,10 +146,10 @@ export function revokeApiToken(
 }
 
 export function apiTokenStatus(
-  token: Pick<ApiTokenState, 'revoked' | 'expiresAt'>,
+  token: Pick<ApiTokenState, 'revoked' | 'expiresAt' | 'createdAt'>,
   now: string,
 ): 'active' | 'expired' | 'revoked' {
   if (token.revoked) return 'revoked';
-  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(now)) return 'expired';
+  if (Date.parse(tokenExpiry(token)) <= Date.parse(now)) return 'expired';
   return 'active';
 }

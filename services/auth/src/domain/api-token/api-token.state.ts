@@ -5,9 +5,11 @@ export interface ApiTokenState {
   readonly userId: string;
   readonly name: string;
   readonly secretSha256: string;
+  /** Null only for tokens created before every token had an expiry (see `tokenExpiry`). */
   readonly expiresAt: string | null;
   readonly spaces: readonly string[] | null;
   readonly revoked: boolean;
+  readonly createdAt: string;
 }
 
 export function evolveApiToken(state: ApiTokenState | null, event: ApiTokenEvent): ApiTokenState | null {
@@ -22,6 +24,7 @@ export function evolveApiToken(state: ApiTokenState | null, event: ApiTokenEvent
         expiresAt: d.expiresAt,
         spaces: d.spaces,
         revoked: false,
+        createdAt: event.metadata.occurredAt,
       };
     }
     case 'ApiTokenRevoked':

@@ -7,12 +7,16 @@ import {
   UserRegistered,
 } from '@pier/contracts';
 import { type CommandContext } from '../clock';
-import { passwordProblems } from './password-policy';
+import { passwordProblems, type PasswordStrengthEstimator } from './password-policy';
 import { type UserState } from './user.state';
 
 /** Refuses a weak password before anything is stored. */
-export function assertStrongPassword(password: string, email: string): void {
-  const problems = passwordProblems(password, { email });
+export function assertStrongPassword(
+  password: string,
+  user: { email: string; displayName: string },
+  estimator: PasswordStrengthEstimator,
+): void {
+  const problems = passwordProblems(password, user, estimator);
   if (problems.length > 0) {
     throw new PierError('WEAK_PASSWORD', `the password ${problems.join('; ')}`, {
       field: 'password',

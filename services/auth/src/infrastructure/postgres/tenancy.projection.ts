@@ -115,35 +115,3 @@ async function applyTenancyEvent(event: PierEvent, m: EntityManager): Promise<vo
       return; // UserEmailReserved, UserPasswordChanged: nothing to show
   }
 }
-
-/** The audit log: one row per mutating API request. */
-export const auditProjection = (subjects: Subjects): Projection<PierEvent> => ({
-  name: 'audit-log',
-  filterSubject: subjects.context('audit'),
-  tables: ['audit_log'],
-  async apply({ event, position }: StoredEvent<PierEvent>, m: EntityManager) {
-    if (event.type !== 'AuditRecorded') return;
-    const d = event.data;
-    const md = event.metadata;
-    await m.query(
-      `INSERT INTO audit_log (position, at, actor_kind, actor_id, correlation_id, action, method, path, space, target, status, outcome, error_code, ip)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
-        position,
-        md.occurredAt,
-        md.actor.kind,
-        md.actor.id,
-        md.correlationId,
-        d.action,
-        d.method,
-        d.path,
-        d.space,
-        JSON.stringify(d.target),
-        d.status,
-        d.outcome,
-        d.errorCode,
-        d.ip,
-      ],
-    );
-  },
-});

@@ -2,14 +2,15 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Authorize, dnsLabelSchema, PierError } from '@pier/contracts';
 import { type RpcClient } from '@pier/messaging';
 import { type FastifyRequest } from 'fastify';
-import { decideAccess } from '../../domain/access';
+import { auditSpace, decideAccess } from '../../domain/access';
 import { API_ROUTE, type RouteSpec } from './api-route';
 import { RPC_CLIENT } from './caller';
 
 /**
  * Authenticates and authorizes every API request before anything else runs, from the route's declared
- * access. The auth service answers from its read model on every call, so revocations and role changes
- * apply to the next request.
+ * access, then has the audit log record an allowed mutating request before its handler acts. The auth
+ * service answers from its read model on every call, so revocations and role changes apply to the next
+ * request.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -35,6 +36,9 @@ export class AccessGuard implements CanActivate {
     };
     const decision = decideAccess(spec.access, auth, params);
     if (!decision.allowed) throw new PierError(decision.code, decision.message);
+    // Recorded before the handler runs: a request whose record cannot be stored is not carried out.
+    if (!request.pierAudit) throw new Error('the audit trail is not installed (installRequestContext)');
+    await request.pierAudit.accepted(request, spec, auditSpace(spec.access, auth, decision));
     return true;
   }
 }

@@ -11,7 +11,8 @@ import {
   trace,
   tracer,
 } from '@pier/observability';
-import { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type RouteSpec } from './api-route';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,20 +26,43 @@ declare module 'fastify' {
     pierErrorCode: string | null;
     /** What a request acts on beyond its path parameters (e.g. the email of a login), for the audit log. */
     pierAuditTarget: Record<string, string> | null;
+    /** The audit trail, for `AccessGuard` to record a request's intent before its handler runs. */
+    pierAudit: RequestAudit | null;
+    /** Set once the intent of this request is stored: its outcome completes that record. */
+    pierAuditIntent: { readonly requestId: string; readonly space: string | null } | null;
   }
+}
+
+/**
+ * The audit log's part in a request's life. Every mutating request that acts on something is recorded
+ * before it acts (`accepted`, by `AccessGuard`), so a change never happens without its record, and its
+ * outcome is recorded before the answer leaves (`answering`).
+ */
+export interface RequestAudit {
+  /**
+   * Stores the intent of an authorized mutating request, in the log of `space` (null: the platform's).
+   * Throws `SERVICE_UNAVAILABLE` when it cannot: the request must then not be carried out.
+   */
+  accepted(request: FastifyRequest, route: RouteSpec, space: string | null): Promise<void>;
+  /**
+   * Records how a request ended, before its answer is sent; may replace the answer (returns the payload
+   * to send) when a success cannot be recorded and withholding it undoes it.
+   */
+  answering(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Per-request context: a correlation id (the caller's `X-Request-Id` when well-formed, else a new one,
- * echoed back), and a server span that is the active trace context for everything the request does,
- * continuing the caller's trace when it sent a `traceparent`.
+ * echoed back), a server span that is the active trace context for everything the request does,
+ * continuing the caller's trace when it sent a `traceparent`, and the audit trail (awaited before any
+ * answer is sent).
  */
 export function installRequestContext(
   fastify: FastifyInstance,
   metrics: Registry,
-  onFinished: (request: FastifyRequest, statusCode: number) => void = () => undefined,
+  audit: RequestAudit | null,
 ): void {
   const requests = counter(metrics, {
     name: 'pier_http_requests_total',
@@ -55,10 +79,14 @@ export function installRequestContext(
   fastify.decorateRequest('pierPrincipal', null);
   fastify.decorateRequest('pierErrorCode', null);
   fastify.decorateRequest('pierAuditTarget', null);
+  fastify.decorateRequest('pierAudit', null);
+  fastify.decorateRequest('pierAuditIntent', null);
+  if (audit) fastify.addHook('onSend', (request, reply, payload) => audit.answering(request, reply, payload));
   fastify.addHook('onRequest', (request, reply, done) => {
     const given = request.headers['x-request-id'];
     request.pierCorrelationId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     request.pierActor = { kind: 'anonymous', id: 'anonymous' };
+    request.pierAudit = audit;
     void reply.header('x-request-id', request.pierCorrelationId);
     const parent = extractTraceContext({
       get: (key) => headerValue(request, key),
@@ -84,7 +112,6 @@ export function installRequestContext(
       span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-      onFinished(request, reply.statusCode);
     });
     context.with(trace.setSpan(parent, span), done);
   });

@@ -16,12 +16,13 @@ export const tokenRoutes = {
     method: 'POST',
     path: '/tokens',
     operationId: 'createApiToken',
-    summary: 'Create a personal API token; its secret is shown only in this response',
+    summary:
+      'Create a personal API token (within the calling token’s spaces and lifetime); its secret is shown only in this response',
     tag: 'tokens',
-    body: CreateApiToken.request.omit({ userId: true }),
+    body: CreateApiToken.request.omit({ userId: true, callerTokenId: true }),
     status: 201,
     response: CreateApiToken.response,
-    errors: ['SPACE_NOT_FOUND', 'MALFORMED_JSON'],
+    errors: ['SPACE_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED', 'MALFORMED_JSON'],
     access: { kind: 'authenticated' },
   }),
   list: route({
@@ -59,7 +60,12 @@ export class TokensController {
     @CurrentPrincipal() p: Principal,
     @Caller() caller: CallContext,
   ) {
-    return this.rpc.call(CreateApiToken, { ...input.body, userId: p.userId }, caller);
+    // A token creates tokens only within its own scope: the auth service checks against the calling one.
+    return this.rpc.call(
+      CreateApiToken,
+      { ...input.body, userId: p.userId, callerTokenId: p.tokenId },
+      caller,
+    );
   }
 
   @ApiRoute(tokenRoutes.list)
