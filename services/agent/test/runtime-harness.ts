@@ -139,12 +139,15 @@ export class RuntimeHarness {
   }
 
   /** Appends `InstanceAssigned` for a new instance of acme/web v1 (or what `ref` says); returns its id. */
-  async assign(spec: VersionSpecInput, ref: { app?: string; version?: number } = {}): Promise<string> {
+  async assign(
+    spec: VersionSpecInput,
+    ref: { app?: string; version?: number; space?: string } = {},
+  ): Promise<string> {
     const instanceId = randomUUID();
     const data = {
       nodeId: this.nodeId,
       instanceId,
-      space: 'acme',
+      space: ref.space ?? 'acme',
       app: ref.app ?? 'web',
       version: ref.version ?? 1,
       spec: versionSpecSchema.parse(spec),

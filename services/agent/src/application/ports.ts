@@ -52,6 +52,8 @@ export interface NetworkSummary {
   readonly id: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
   /** Containers attached, running or not. */
   readonly containers: number;
 }

@@ -6,6 +6,9 @@ import { type Removal } from '../../domain/reconcile-plan';
 import { type ContainerDriver, type InstanceEventLog } from '../ports';
 import { InstanceReports } from './instance-reports';
 
+/** Age before an empty network may be removed: a launch creates its container on it within that. */
+const NETWORK_GRACE_MS = 10_000;
+
 /**
  * Removes containers that carry this node's label but that no assigned instance owns, like Nomad's
  * `reconcile_dangling`. However carefully the runners order their steps, two races leave such
@@ -21,12 +24,13 @@ import { InstanceReports } from './instance-reports';
  * removed quietly.
  *
  * It also removes the spaces' networks that no container uses any more (each pass, once the removals
- * above have been started). The race here is a launch of the same space: it resolves the network, then
- * creates its container on it, and a network removed in between fails that create. The driver closes
- * it for launches of this agent (a network with a launch under way is not removed, and resolving and
- * removing one name take turns); a launch by another agent sharing the engine whose network vanishes
- * that way resolves it again and retries. A network removed too early is therefore only ever recreated,
- * and one left over a pass is removed by the next.
+ * above have been started). The race here is a launch of the same space: it resolves (or creates) the
+ * network, then creates its container on it, and a network removed in between fails that create. The
+ * driver closes it for launches of this agent (a network with a launch under way is not removed, and
+ * resolving and removing one name take turns). Another agent sharing the engine cannot see those, so a
+ * network younger than `NETWORK_GRACE_MS` is left alone (its first container may be on its way), and a
+ * launch whose network vanishes all the same resolves it again and retries. A network removed too early
+ * is therefore only ever recreated, and one left over is removed by a later pass.
  */
 export class StrayReaper {
   private readonly inFlight = new Set<string>();
@@ -68,7 +72,8 @@ export class StrayReaper {
 
   private async pruneNetworks(): Promise<void> {
     const networks = await this.driver.listNetworks({ [LABELS.managed]: 'true' });
-    for (const network of networks.filter((n) => n.containers === 0)) {
+    const settled = Date.now() - NETWORK_GRACE_MS;
+    for (const network of networks.filter((n) => n.containers === 0 && n.createdAt <= settled)) {
       if (await this.driver.removeUnusedNetwork(network.id)) {
         this.logger.info({ network: network.name }, 'removed an unused network');
       }

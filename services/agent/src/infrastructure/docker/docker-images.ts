@@ -16,10 +16,14 @@ import { engineMessage, statusOf } from './docker-mapping';
  */
 const RECORD_REPOSITORY = 'pier-credentialed-pull';
 
-/** `<sha256 of the repository, 63 hex>-<image id, 64 hex>`: one tag per repository and image (128 max). */
-function recordTag(repository: string, imageId: string): string {
-  const repo = createHash('sha256').update(repository).digest('hex').slice(0, 63);
-  return `${repo}-${imageId.replace(/^sha256:/, '')}`;
+/**
+ * The tag recording that `image` (a reference) was pulled with credentials as `imageId`:
+ * `pier-credentialed-pull:<sha256 of the repository, 63 hex>-<image id, 64 hex>`, one per repository and
+ * image (a tag holds at most 128 characters).
+ */
+export function credentialedPullRecord(image: string, imageId: string): string {
+  const repo = createHash('sha256').update(imageNames(image).repository).digest('hex').slice(0, 63);
+  return `${RECORD_REPOSITORY}:${repo}-${imageId.replace(/^sha256:/, '')}`;
 }
 
 /** The image verbs of the Docker driver. */
@@ -40,8 +44,7 @@ export class DockerImages {
     const tags = info.RepoTags ?? [];
     // The engine also finds images by id or id prefix: only a listed name is this reference's image.
     if (!tags.includes(names.listed) && !(info.RepoDigests ?? []).includes(names.listed)) return null;
-    const record = `${RECORD_REPOSITORY}:${recordTag(names.repository, info.Id)}`;
-    return { id: info.Id, pulledWithCredentials: tags.includes(record) };
+    return { id: info.Id, pulledWithCredentials: tags.includes(credentialedPullRecord(image, info.Id)) };
   }
 
   async pull(image: string, auth?: RegistryAuth): Promise<void> {
@@ -65,12 +68,13 @@ export class DockerImages {
   }
 
   async recordCredentialedPull(image: string): Promise<void> {
-    const { repository } = imageNames(image);
     try {
       const info = await this.docker.getImage(image).inspect();
-      await this.docker
-        .getImage(info.Id)
-        .tag({ repo: RECORD_REPOSITORY, tag: recordTag(repository, info.Id) });
+      const record = credentialedPullRecord(image, info.Id);
+      await this.docker.getImage(info.Id).tag({
+        repo: RECORD_REPOSITORY,
+        tag: record.slice(RECORD_REPOSITORY.length + 1),
+      });
     } catch (error) {
       throw new Error(engineMessage(error));
     }

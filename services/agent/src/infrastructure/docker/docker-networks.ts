@@ -4,11 +4,12 @@ import { type NetworkSummary } from '../../application/ports';
 import { engineMessage, statusOf } from './docker-mapping';
 
 /**
- * The spaces' bridge networks of one engine. Docker does not keep network names unique (two concurrent
- * creates of one name may both succeed), so every caller resolves a name to the same network, the oldest
- * of that name, and creations and removals of one name in this process take turns. A network in use by a
- * launch of this process is never removed; a launch that finds its network removed by another process
- * between resolving and starting tries again (`isNetworkGone`).
+ * The spaces' bridge networks of one engine. Docker does not keep network names unique: two concurrent
+ * creates of one name may both succeed (even with CheckDuplicate), and the engine then fails to start any
+ * container on either ("ambiguous"). So creations and removals of one name in this process take turns,
+ * every caller keeps the oldest network of a name and removes the unused others, and a launch that meets
+ * a duplicate of another process, or finds its network removed by another process, tries again
+ * (`isNetworkRace`). A network in use by a launch of this process is never removed.
  */
 export class DockerNetworks {
   private readonly turns = new Map<string, Promise<unknown>>();
@@ -46,6 +47,7 @@ export class DockerNetworks {
         id: n.Id,
         name: n.Name,
         labels: n.Labels ?? {},
+        createdAt: Date.parse(n.Created ?? '') || 0,
         containers: await this.attached(n.Id),
       })),
     );
@@ -78,13 +80,23 @@ export class DockerNetworks {
     return containers.length;
   }
 
-  /** The oldest network of exactly this name (the engine's name filter also matches parts of names). */
+  /**
+   * The oldest network of exactly this name (the engine's name filter also matches parts of names);
+   * younger ones of the same name, duplicates of a concurrent create, are removed unless in use.
+   */
   private async find(name: string): Promise<string | null> {
-    const found = (await this.docker.listNetworks({ filters: { name: [name] } }))
+    const [oldest, ...duplicates] = (await this.docker.listNetworks({ filters: { name: [name] } }))
       .filter((n) => n.Name === name)
       .map((n) => ({ id: n.Id, created: Date.parse(n.Created ?? '') || 0 }))
       .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
-    return found[0]?.id ?? null;
+    for (const duplicate of duplicates) {
+      if ((await this.attached(duplicate.id)) > 0) continue;
+      await this.docker
+        .getNetwork(duplicate.id)
+        .remove()
+        .catch(() => undefined);
+    }
+    return oldest?.id ?? null;
   }
 
   private async create(network: SpaceNetwork): Promise<string> {
@@ -100,7 +112,7 @@ export class DockerNetworks {
       if (statusOf(error) !== 409) throw new Error(engineMessage(error));
     }
     const id = await this.find(network.name);
-    if (!id) throw new Error(`network ${network.name} disappeared right after its creation`);
+    if (!id) throw new Error(`network ${network.name} not found right after its creation`);
     return id;
   }
 
@@ -116,7 +128,11 @@ export class DockerNetworks {
   }
 }
 
-/** Whether the engine failed a create or start because the container's network no longer exists. */
-export function isNetworkGone(error: unknown): boolean {
-  return statusOf(error) === 404 && /network/i.test(engineMessage(error));
+/**
+ * Whether the engine failed a create or start because of another process's move on the network: it
+ * removed it, or created a duplicate of its name that it has not removed yet.
+ */
+export function isNetworkRace(error: unknown): boolean {
+  const message = engineMessage(error);
+  return /network/i.test(message) && (statusOf(error) === 404 || /not found|ambiguous/i.test(message));
 }

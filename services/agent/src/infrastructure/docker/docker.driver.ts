@@ -12,7 +12,7 @@ import {
 import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
 import { execIn } from './docker-exec';
 import { DockerImages } from './docker-images';
-import { DockerNetworks, isNetworkGone } from './docker-networks';
+import { DockerNetworks, isNetworkRace } from './docker-networks';
 import { containerState, createOptions, engineMessage, statusOf } from './docker-mapping';
 
 const MiB = 1024 * 1024;
@@ -69,16 +69,19 @@ export class DockerDriver implements ContainerDriver {
   }
 
   async start(spec: ContainerSpec): Promise<ContainerState> {
-    // Another agent of the engine may remove an empty network between our resolving and our start.
+    // Another agent of the engine may remove an empty network between our resolving and our start, or
+    // briefly hold a duplicate of its name: resolving again settles both.
     for (let attempt = 1; ; attempt++) {
-      const network = await this.networks.acquire(spec.network);
+      let network: { id: string; release: () => void } | undefined;
       try {
+        network = await this.networks.acquire(spec.network);
         return await this.createAndStart(spec, network.id);
       } catch (error) {
-        if (attempt >= 3 || !isNetworkGone(error)) throw new Error(engineMessage(error));
+        if (attempt >= 5 || !isNetworkRace(error)) throw new Error(engineMessage(error));
       } finally {
-        network.release();
+        network?.release();
       }
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }
 

@@ -115,9 +115,10 @@ describe('MemoryDriver', () => {
 
   it('keeps a network per name while a container uses it', async () => {
     const d = driver();
+    clock = 7000;
     const c = await d.start(spec('a'));
     expect(await d.listNetworks({})).toEqual([
-      { id: 'pier-acme', name: 'pier-acme', labels: {}, containers: 1 },
+      { id: 'pier-acme', name: 'pier-acme', labels: {}, createdAt: 7000, containers: 1 },
     ]);
     expect(await d.removeUnusedNetwork('pier-acme')).toBe(false);
     await d.destroy(c.id);

@@ -42,7 +42,7 @@ export class MemoryDriver implements ContainerDriver {
   /** Container names in use, like the engine's (one container per name). */
   private readonly names = new Set<string>();
   /** Networks "created" by starts, by name (also their id here); removed once unused. */
-  private readonly networks = new Set<string>();
+  private readonly networks = new Map<string, number>();
   private nextPort: number;
   private readonly now: () => number;
 
@@ -100,7 +100,7 @@ export class MemoryDriver implements ContainerDriver {
       exited,
       exit,
     });
-    this.networks.add(spec.network.name);
+    if (!this.networks.has(spec.network.name)) this.networks.set(spec.network.name, now);
     return state;
   }
 
@@ -151,10 +151,11 @@ export class MemoryDriver implements ContainerDriver {
   }
 
   async listNetworks(_labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
-    return [...this.networks].map((name) => ({
+    return [...this.networks].map(([name, createdAt]) => ({
       id: name,
       name,
       labels: {},
+      createdAt,
       containers: this.attached(name),
     }));
   }
