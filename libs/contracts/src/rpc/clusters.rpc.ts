@@ -61,7 +61,12 @@ export type NodeView = z.infer<typeof nodeViewSchema>;
 
 export const pageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).optional(),
+  /** Opaque: the `nextCursor` of the previous page (base64url; each read model checks what it holds). */
+  cursor: z
+    .string()
+    .max(512)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be the nextCursor of a previous page')
+    .optional(),
 });
 
 const page = <T extends z.ZodType>(item: T) =>

@@ -153,7 +153,7 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
     if (query.action) add('action = ?', query.action);
     if (query.from) add('at >= ?', query.from);
     if (query.to) add('at < ?', query.to);
-    if (query.cursor) add('position < ?', decodeCursor(query.cursor));
+    if (query.cursor) add('position < ?', decodeCursor(query.cursor, isPosition));
     params.push(query.limit + 1);
     const rows: Row[] = await this.db.query(
       `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY position DESC LIMIT $${params.length}`,
@@ -226,9 +226,19 @@ function encodeCursor(value: string): string {
   return Buffer.from(value).toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+/** An email or space name: text Postgres can compare (no U+0000), as long as any of them. */
+const isText = (key: string) => key.length > 0 && key.length <= 300 && !key.includes('\u0000');
+/** An audit position: a positive bigint. */
+const isPosition = (key: string) => /^[1-9][0-9]{0,17}$/.test(key);
+
+/**
+ * The key a cursor holds, if `encodeCursor` could have made it: it must re-encode to itself (so
+ * non-canonical base64url and bytes that are not UTF-8 fail) and be `valid`. Anything else would
+ * reach Postgres as a value it refuses (a NUL, a non-number position): a 400 here, not a 500 there.
+ */
+function decodeCursor(cursor: string, valid: (key: string) => boolean = isText): string {
   const value = Buffer.from(cursor, 'base64url').toString();
-  if (!value || value.length > 300)
+  if (encodeCursor(value) !== cursor || !valid(value))
     throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');
   return value;
 }

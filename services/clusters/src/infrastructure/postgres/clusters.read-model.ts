@@ -14,7 +14,7 @@ export class PostgresClustersReadModel implements ClustersReadModel {
     const qb = this.clusterQuery()
       .orderBy('c.name', 'ASC')
       .limit(page.limit + 1);
-    if (page.cursor) qb.where('c.name > :after', { after: decodeCursor(page.cursor)[0] });
+    if (page.cursor) qb.where('c.name > :after', { after: decodeCursor(page.cursor, [NAME])[0] });
     const rows = await qb.getRawMany<ClusterCountsRaw>();
     const items = rows.slice(0, page.limit).map(toClusterView);
     const more = rows.length > page.limit;
@@ -58,7 +58,7 @@ export class PostgresClustersReadModel implements ClustersReadModel {
       .addOrderBy('n.id', 'ASC');
     if (query.clusterId) qb.andWhere('n.cluster_id = :clusterId', { clusterId: query.clusterId });
     if (query.cursor) {
-      const [name, id] = decodeCursor(query.cursor);
+      const [name, id] = decodeCursor(query.cursor, [NAME, UUID]);
       qb.andWhere('(n.name, n.id) > (:name, :id)', { name, id });
     }
     const rows = await qb.limit(query.limit + 1).getMany();
@@ -141,12 +141,28 @@ function encodeCursor(parts: string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): string[] {
+/** A cluster or node name: text Postgres can compare (no U+0000). */
+const NAME = (part: string) => part.length > 0 && part.length <= 253 && !part.includes('\u0000');
+const UUID = (part: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(part);
+
+/**
+ * The key parts a cursor holds, if `encodeCursor` could have made them: exactly one string per check
+ * of `shape`, each passing it, and re-encoding to the same cursor. Anything else would reach
+ * Postgres as a value it refuses (a NUL byte, a non-UUID id): a 400 here, not a 500 there.
+ */
+function decodeCursor(cursor: string, shape: readonly ((part: string) => boolean)[]): string[] {
+  let parts: unknown;
   try {
-    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string')) return parts;
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString());
   } catch {
-    // fall through
+    parts = undefined;
   }
-  throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced', { cursor });
+  if (
+    Array.isArray(parts) &&
+    parts.length === shape.length &&
+    parts.every((p, i) => typeof p === 'string' && shape[i]!(p)) &&
+    encodeCursor(parts as string[]) === cursor
+  )
+    return parts as string[];
+  throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');
 }

@@ -17,7 +17,7 @@ export class RuntimeReadModel {
     space: string,
     page: { limit: number; cursor?: string },
   ): Promise<{ items: AppView[]; nextCursor: string | null }> {
-    const after = page.cursor ? Buffer.from(page.cursor, 'base64url').toString() : '';
+    const after = page.cursor ? decodeCursor(page.cursor, NAME_CURSOR) : '';
     const rows: Row[] = await this.db.query(
       'SELECT * FROM apps WHERE space = $1 AND name > $2 ORDER BY name LIMIT $3',
       [space, after, page.limit + 1],
@@ -48,11 +48,7 @@ export class RuntimeReadModel {
   }
 
   async events(space: string, app: string, page: { limit: number; cursor?: string }) {
-    const before = page.cursor
-      ? Number(Buffer.from(page.cursor, 'base64url').toString())
-      : Number.MAX_SAFE_INTEGER;
-    if (!Number.isFinite(before))
-      throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');
+    const before = page.cursor ? Number(decodeCursor(page.cursor, POSITION_CURSOR)) : Number.MAX_SAFE_INTEGER;
     const rows: Row[] = await this.db.query(
       'SELECT * FROM app_events WHERE space = $1 AND app = $2 AND position < $3 ORDER BY position DESC LIMIT $4',
       [space, app, before, page.limit + 1],
@@ -162,3 +158,20 @@ const toInstance = (r: Row): InstanceView => ({
     : null,
   updatedAt: iso(r.updated_at)!,
 });
+
+/** An app name (a DNS label). */
+const NAME_CURSOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** An app event's position: a positive integer. */
+const POSITION_CURSOR = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The key a cursor holds, if this read model could have made it (`Buffer.from(key).toString('base64url')`):
+ * it must re-encode to itself and match `shape`. Anything else would reach Postgres as a value it
+ * refuses (a NUL byte, a non-number position): a 400 here, not a 500 there.
+ */
+function decodeCursor(cursor: string, shape: RegExp): string {
+  const value = Buffer.from(cursor, 'base64url').toString();
+  if (Buffer.from(value).toString('base64url') !== cursor || !shape.test(value))
+    throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');
+  return value;
+}
