@@ -21,6 +21,11 @@ export interface DurableConsumerOptions<E extends Message> {
   readonly handler: EventHandler<E>;
   /** Deliveries before a message goes to the dead-letter stream. Default 5. */
   readonly maxAttempts?: number;
+  /**
+   * Whether a handler's error means the event can never be handled (bad data, not bad luck): it is then
+   * dead-lettered (parked) at once instead of being retried while the events behind it wait.
+   */
+  readonly isPoison?: (error: unknown) => boolean;
   /** Delay before the n-th redelivery (n starts at 1). Default 200 ms doubling, capped at 10 s. */
   readonly backoffMs?: (attempt: number) => number;
   /**
@@ -242,7 +247,7 @@ export class DurableConsumer<E extends Message> {
       m.ack();
       this.handled?.inc({ consumer: this.name, outcome: 'acked' });
     } catch (error) {
-      if (attempt >= this.maxAttempts) {
+      if (attempt >= this.maxAttempts || this.options.isPoison?.(error)) {
         await this.deadLetter(m, error, attempt);
       } else {
         this.options.logger?.warn(

@@ -11,6 +11,7 @@ import {
 } from '@pier/eventstore';
 import { type Logger, type Registry } from '@pier/observability';
 import { type DataSource, type EntityManager } from 'typeorm';
+import { isPoisonError } from './poison';
 
 /** How often a waiter reads the checkpoint again, for events another replica applied. */
 const WAIT_RECHECK_MS = 200;
@@ -272,6 +273,7 @@ export class ProjectionRunner<E extends Message> {
       logger: this.logger,
       handler: (stored) => this.applyOnce(stored),
       onDeadLetter: (position) => this.skip(position),
+      isPoison: isPoisonError,
     });
   }
 
@@ -385,14 +387,18 @@ export class ProjectionRunner<E extends Message> {
     }
   }
 
-  /** One event in its own transaction, retried with back-off, dead-lettered after the last attempt. */
+  /**
+   * One event in its own transaction, retried with back-off, dead-lettered after the last attempt — or
+   * at once, parked, when the read model refused its data: that will not pass on a retry, and every
+   * event behind it (every tenant's) would wait for nothing.
+   */
   private async applyAlone(item: { stored: StoredEvent<E>; m: JsMsg }, failed?: unknown): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     let attempt = failed === undefined ? 0 : 1;
     let error = failed;
     for (;;) {
       if (attempt > 0) {
-        if (attempt >= maxAttempts) {
+        if (attempt >= maxAttempts || isPoisonError(error)) {
           await this.deadLetter(item.m, error, attempt);
           return;
         }

@@ -357,6 +357,36 @@ describe('ProjectionRunner', () => {
       }
     });
 
+    it('parks an event whose data the read model refuses at once, without holding up the ones after it', async () => {
+      const runner = new ProjectionRunner(store, db, balances('balances-batched-nul'), undefined, {
+        batchSize: 16,
+        // Retrying a poison event would hold every later event for well over the test's deadline.
+        backoffMs: () => 10_000,
+        maxAttempts: 5,
+      });
+      await db.query('TRUNCATE balances, applications');
+      const { positions } = await store.append(
+        'account',
+        'nul-0',
+        [deposit('nul-0', 1), deposit('nul-\u0000', 2), deposit('nul-0', 3)],
+        'any',
+      );
+      await runner.start();
+      try {
+        const started = Date.now();
+        await runner.waitFor(positions[2]!, 5_000);
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(await ofPrefix('nul')).toEqual([{ account: 'nul-0', total: 4, deposits: 2 }]);
+        const jsm = await jetstreamManager(nc);
+        const dead = await jsm.streams.getMessage(subjectsFor(prefix).deadLetterStream, {
+          last_by_subj: subjectsFor(prefix).deadLetter('balances-batched-nul'),
+        });
+        expect(dead!.header.get(DLQ_HEADERS.position)).toBe(String(positions[1]));
+      } finally {
+        await runner.stop();
+      }
+    });
+
     it('lets two replicas run the same projection: every event applied once, in order', async () => {
       await db.query('TRUNCATE balances, applications');
       await db.query("UPDATE projection_checkpoints SET position = $1 WHERE name = 'balances-replicas'", [
