@@ -155,6 +155,13 @@ function report(result: Awaited<ReturnType<typeof openLoop>>) {
 
 async function createPool(cp: ControlPlane, pool: number): Promise<void> {
   await cp.admin.must('POST', '/spaces', { name: SPACE });
+  // New spaces get the platform's default quota; a benchmark measures the platform, not its limits.
+  await cp.admin.must('PUT', `/spaces/${SPACE}/quota`, {
+    maxApps: null,
+    maxInstances: null,
+    maxCpuMillicores: null,
+    maxMemoryMiB: null,
+  });
   for (let i = 0; i < pool; i++) {
     const base = `/spaces/${SPACE}/apps/pool-${i}`;
     await cp.admin.must('POST', `/spaces/${SPACE}/apps`, { name: `pool-${i}`, cluster: 'main' });

@@ -139,6 +139,13 @@ export const BENCH_SPACE = 'bench';
 /** Makes sure the bench space exists (created by the admin when missing). */
 export async function ensureBenchSpace(admin: ApiClient): Promise<void> {
   await admin.must('POST', '/spaces', { name: BENCH_SPACE }, [201, 409]);
+  // New spaces get the platform's default quota; a benchmark measures the platform, not its limits.
+  await admin.must('PUT', `/spaces/${BENCH_SPACE}/quota`, {
+    maxApps: null,
+    maxInstances: null,
+    maxCpuMillicores: null,
+    maxMemoryMiB: null,
+  });
 }
 
 /** Deletes an app of the bench space (its instances are stopped first); missing is fine. */

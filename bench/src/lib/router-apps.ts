@@ -15,6 +15,13 @@ const appPath = (app: string) => `/spaces/${SPACE}/apps/${app}`;
 
 export async function ensureSpace(api: ApiClient): Promise<void> {
   await api.must('POST', '/spaces', { name: SPACE }, [200, 201, 409]);
+  // New spaces get the platform's default quota; a benchmark measures the platform, not its limits.
+  await api.must('PUT', `/spaces/${SPACE}/quota`, {
+    maxApps: null,
+    maxInstances: null,
+    maxCpuMillicores: null,
+    maxMemoryMiB: null,
+  });
 }
 
 /** Deletes an app (its instances stop) and waits until it is gone; nothing to do when it does not exist. */
