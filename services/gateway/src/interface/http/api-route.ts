@@ -7,7 +7,7 @@ import {
   RequestMethod,
   SetMetadata,
 } from '@nestjs/common';
-import { type ErrorCode, PierError } from '@pier/contracts';
+import { type ErrorCode, isoDateTime, pageQuerySchema, PierError } from '@pier/contracts';
 import { type Access } from '../../domain/access';
 import { type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -96,3 +96,21 @@ function validate(where: 'path' | 'query' | 'body', schema: z.ZodType | undefine
 
 /** Path parameter schemas. */
 export const uuidParam = z.uuid({ message: 'must be a UUID' });
+
+/**
+ * A whole number in a path or query string, written the one canonical way: decimal digits without sign,
+ * exponent, hex prefix, spaces or leading zeros (`z.coerce.number()` would take `1e3`, `0x10`, ` 7`).
+ */
+export const decimalParam = (min: number, max: number) =>
+  z
+    .string()
+    .max(String(max).length)
+    .regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal number without sign, exponent or leading zeros')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** A page of a list in a query string: `limit` and the `cursor` a previous page returned. */
+export const pageQuery = pageQuerySchema.extend({ limit: decimalParam(1, 1000).default(100) }).strict();
+
+/** A time in a query string; year 0000 is valid ISO 8601 but not a date Postgres (or anyone) knows. */
+export const queryDateTime = isoDateTime.refine((v) => !v.startsWith('0000'), 'year 0000 does not exist');

@@ -14,7 +14,6 @@ import {
   ListAppEvents,
   ListApps,
   ListInstances,
-  pageQuerySchema,
   type Principal,
   RemoveDomain,
   ScaleVersion,
@@ -27,12 +26,12 @@ import {
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
 import { actsAsAdmin } from '../../domain/access';
-import { ApiRoute, Input, route, type RouteInput } from './api-route';
+import { ApiRoute, decimalParam, Input, pageQuery, route, type RouteInput } from './api-route';
 import { Caller, CurrentPrincipal, RPC_CLIENT } from './caller';
 
 const spaceParams = z.object({ space: dnsLabelSchema });
 const appParams = spaceParams.extend({ app: dnsLabelSchema });
-const versionParams = appParams.extend({ version: z.coerce.number().int().min(1).max(999_999) });
+const versionParams = appParams.extend({ version: decimalParam(1, 999_999) });
 const instancesBody = z.object({ instances: z.number().int().min(0).max(10_000) }).strict();
 const read = { kind: 'space', permission: 'read' } as const;
 const write = { kind: 'space', permission: 'write' } as const;
@@ -80,7 +79,7 @@ export const appRoutes = {
     summary: 'Apps of a space with their deployment',
     tag: 'apps',
     params: spaceParams,
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: ListApps.response,
     errors: ['SPACE_NOT_FOUND'],
@@ -210,12 +209,14 @@ export const appRoutes = {
     summary: 'Instances: version, node, state, host port, restarts, started at, reason, last probe result',
     tag: 'apps',
     params: appParams,
-    query: z.object({
-      includeStopped: z
-        .enum(['true', 'false'])
-        .default('false')
-        .transform((v) => v === 'true'),
-    }),
+    query: z
+      .object({
+        includeStopped: z
+          .enum(['true', 'false'])
+          .default('false')
+          .transform((v) => v === 'true'),
+      })
+      .strict(),
     status: 200,
     response: z.object({ items: z.array(instanceViewSchema) }),
     errors: [...appErrors],
@@ -228,7 +229,7 @@ export const appRoutes = {
     summary: 'The app’s activity feed, newest first',
     tag: 'apps',
     params: appParams,
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: z.object({ items: z.array(appEventViewSchema), nextCursor: z.string().nullable() }),
     errors: [...appErrors],

@@ -2,8 +2,17 @@ import { Controller, Inject } from '@nestjs/common';
 import { auditQuerySchema, dnsLabelSchema, ListAudit } from '@pier/contracts';
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
-import { ApiRoute, Input, route, type RouteInput } from './api-route';
+import { ApiRoute, decimalParam, Input, queryDateTime, route, type RouteInput } from './api-route';
 import { Caller, RPC_CLIENT } from './caller';
+
+/** The audit filters, as a query string carries them. */
+const auditQuery = auditQuerySchema
+  .extend({
+    limit: decimalParam(1, 1000).default(100),
+    from: queryDateTime.optional(),
+    to: queryDateTime.optional(),
+  })
+  .strict();
 
 export const auditRoutes = {
   space: route({
@@ -13,7 +22,7 @@ export const auditRoutes = {
     summary: 'The space’s audit log, newest first; filter by actor, action and time',
     tag: 'audit',
     params: z.object({ space: dnsLabelSchema }),
-    query: auditQuerySchema,
+    query: auditQuery,
     status: 200,
     response: ListAudit.response,
     errors: ['SPACE_NOT_FOUND'],
@@ -25,7 +34,7 @@ export const auditRoutes = {
     operationId: 'listAudit',
     summary: 'Every audit record of the platform, newest first',
     tag: 'audit',
-    query: auditQuerySchema,
+    query: auditQuery,
     status: 200,
     response: ListAudit.response,
     errors: [],

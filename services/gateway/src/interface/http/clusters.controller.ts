@@ -8,12 +8,11 @@ import {
   ListClusters,
   ListJoinTokens,
   ListNodes,
-  pageQuerySchema,
   RevokeJoinToken,
 } from '@pier/contracts';
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
-import { ApiRoute, Input, route, type RouteInput, uuidParam } from './api-route';
+import { ApiRoute, Input, pageQuery, route, type RouteInput, uuidParam } from './api-route';
 import { Caller, RPC_CLIENT } from './caller';
 
 const clusterParams = z.object({ clusterId: uuidParam });
@@ -37,7 +36,7 @@ export const clusterRoutes = {
     operationId: 'listClusters',
     summary: 'List clusters',
     tag: 'clusters',
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: ListClusters.response,
     errors: [],
@@ -99,7 +98,7 @@ export const clusterRoutes = {
     summary: 'List the nodes of a cluster',
     tag: 'clusters',
     params: clusterParams,
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: ListNodes.response,
     errors: ['CLUSTER_NOT_FOUND'],

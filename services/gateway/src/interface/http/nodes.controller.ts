@@ -5,12 +5,11 @@ import {
   labelsSchema,
   ListNodes,
   nodeViewSchema,
-  pageQuerySchema,
   SetNodeLabels,
 } from '@pier/contracts';
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
-import { ApiRoute, Input, route, type RouteInput, uuidParam } from './api-route';
+import { ApiRoute, Input, pageQuery, route, type RouteInput, uuidParam } from './api-route';
 import { Caller, RPC_CLIENT } from './caller';
 
 const nodeParams = z.object({ nodeId: uuidParam });
@@ -36,7 +35,7 @@ export const nodeRoutes = {
     operationId: 'listNodes',
     summary: 'List nodes, optionally of one cluster',
     tag: 'nodes',
-    query: pageQuerySchema.extend({ clusterId: uuidParam.optional() }),
+    query: pageQuery.extend({ clusterId: uuidParam.optional() }),
     status: 200,
     response: ListNodes.response,
     errors: ['CLUSTER_NOT_FOUND'],

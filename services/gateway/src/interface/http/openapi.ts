@@ -3,6 +3,7 @@ import { ERROR_CODES } from '@pier/contracts';
 import { z } from 'zod';
 import { API_ROUTE, type RouteSpec } from './api-route';
 import { HTTP_STATUS } from './http-status';
+import { MAX_JSON_DEPTH } from './input-screen.hook';
 
 /** Every route spec declared on the given controllers, in declaration order. */
 export function collectRoutes(controllers: readonly Type<unknown>[]): RouteSpec[] {
@@ -46,6 +47,16 @@ const errorSchema = {
 
 /** Errors any route can answer with. */
 const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL', 'SERVICE_UNAVAILABLE', 'DEADLINE_EXCEEDED'] as const;
+
+/** What holds for every operation, beyond each one's schemas. */
+const DESCRIPTION = [
+  'Self-hosted container cloud.',
+  'Request bodies are application/json only (anything else is 415); an operation without a request body',
+  'takes none or `{}`. Unknown body fields and unknown query parameters are refused (400), never ignored.',
+  'No string anywhere in a request (path, query, body, object keys) may hold U+0000 or an unpaired',
+  `surrogate, and bodies nest at most ${MAX_JSON_DEPTH} levels (400 VALIDATION_FAILED naming where). Numbers in paths`,
+  'and queries are plain decimals (`7`, not `07`, `+7`, `7.0` or `1e1`).',
+].join(' ');
 
 /** The OpenAPI 3.1 document of the public API, generated from the route specs. */
 export function buildOpenApi(
@@ -105,7 +116,7 @@ export function buildOpenApi(
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Pier API', version: info.version, description: 'Self-hosted container cloud' },
+    info: { title: 'Pier API', version: info.version, description: DESCRIPTION },
     servers: [{ url: '/' }],
     paths,
     components: {

@@ -8,7 +8,6 @@ import {
   ListMembers,
   ListSpaces,
   memberViewSchema,
-  pageQuerySchema,
   type Principal,
   quotaSchema,
   RemoveMember,
@@ -21,7 +20,7 @@ import {
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
 import { actsAsAdmin } from '../../domain/access';
-import { ApiRoute, Input, route, type RouteInput, uuidParam } from './api-route';
+import { ApiRoute, Input, pageQuery, route, type RouteInput, uuidParam } from './api-route';
 import { Caller, CurrentPrincipal, RPC_CLIENT } from './caller';
 
 const spaceParams = z.object({ space: dnsLabelSchema });
@@ -34,7 +33,7 @@ export const spaceRoutes = {
     operationId: 'listSpaces',
     summary: 'Spaces the caller belongs to (every space, for platform admins), with their role',
     tag: 'spaces',
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: ListSpaces.response,
     errors: [],

@@ -1,8 +1,8 @@
 import { Controller, Inject } from '@nestjs/common';
-import { GetUser, ListUsers, pageQuerySchema, RegisterUser, userViewSchema } from '@pier/contracts';
+import { GetUser, ListUsers, RegisterUser, userViewSchema } from '@pier/contracts';
 import { type CallContext, type RpcClient } from '@pier/messaging';
 import { z } from 'zod';
-import { ApiRoute, Input, route, type RouteInput, uuidParam } from './api-route';
+import { ApiRoute, Input, pageQuery, route, type RouteInput, uuidParam } from './api-route';
 import { Caller, RPC_CLIENT } from './caller';
 
 export const userRoutes = {
@@ -24,7 +24,7 @@ export const userRoutes = {
     operationId: 'listUsers',
     summary: 'List users',
     tag: 'users',
-    query: pageQuerySchema,
+    query: pageQuery,
     status: 200,
     response: ListUsers.response,
     errors: [],
