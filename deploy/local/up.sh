@@ -79,6 +79,8 @@ env_default() {
     PIER_INTERNAL_TOKEN) random_base64url 32 ;;
     PIER_ADMIN_EMAIL) printf 'admin@pier.localhost' ;;
     PIER_ADMIN_PASSWORD) random_base64url 18 ;;
+    # The registry's htpasswd file is made from these: deps.sh (run before) generates them.
+    PIER_REGISTRY_USER | PIER_REGISTRY_PASSWORD) die "$key is missing from $ENV_FILE: deps.sh sets it up" ;;
     *) die "no default for $key" ;;
   esac
 }
