@@ -146,6 +146,7 @@ describe('evaluateContainerPolicy', () => {
       tenant,
     );
     expect(violations.map((v) => [v.code, v.option])).toEqual([
+      ['POLICY_SHARED_VOLUME', 'mounts[0].source'],
       ['POLICY_DOCKER_SOCKET', 'mounts[1].source'],
       ['POLICY_HOST_PATH_MOUNT', 'mounts[3].source'],
     ]);
@@ -182,18 +183,15 @@ describe('evaluateContainerPolicy', () => {
     ['an empty spec', {}],
     ['the bridge network', { network: 'bridge' }],
     ['no network', { network: 'none' }],
-    ['a user-defined network', { network: 'app-backend' }],
     ['privileged: false', { privileged: false }],
     ['private namespaces', { pid: 'private', ipc: 'shareable', userns: 'default' }],
     ['empty lists', { capAdd: [], devices: [], mounts: [], securityOpt: [] }],
     [
-      'volume and tmpfs mounts',
+      'anonymous volumes and tmpfs mounts',
       {
         mounts: [
-          { type: 'volume', source: 'pgdata', target: '/var/lib/postgresql/data' },
           { type: 'volume', target: '/cache' },
           { type: 'tmpfs', target: '/tmp' },
-          { type: 'volume', source: 'docker.sock', target: '/run/docker.sock', readOnly: true },
         ],
       },
     ],
@@ -201,6 +199,30 @@ describe('evaluateContainerPolicy', () => {
   ])('allows %s', (_name, spec) => {
     expect(evaluateContainerPolicy(spec, tenant)).toEqual([]);
     expect(() => enforceContainerPolicy(spec, tenant)).not.toThrow();
+  });
+
+  it.each<[string, ContainerSecurity, string]>([
+    ['another space’s network', { network: 'pier-victim' }, 'POLICY_SHARED_NETWORK_NAMESPACE'],
+    [
+      'a named volume',
+      { mounts: [{ type: 'volume', source: 'pgdata', target: '/data' }] },
+      'POLICY_SHARED_VOLUME',
+    ],
+    [
+      'a seccomp profile of its own',
+      { securityOpt: ['seccomp=/etc/profiles/allow-all.json'] },
+      'POLICY_UNCONFINED',
+    ],
+    [
+      'an inline seccomp profile',
+      { securityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'] },
+      'POLICY_UNCONFINED',
+    ],
+    ['an AppArmor profile of its own', { securityOpt: ['apparmor=my-loose-profile'] }, 'POLICY_UNCONFINED'],
+    ['an SELinux type', { securityOpt: ['label=type:spc_t'] }, 'POLICY_UNCONFINED'],
+  ])('refuses %s to a tenant', (_name, spec, code) => {
+    expect(evaluateContainerPolicy(spec, tenant).map((v) => v.code)).toEqual([code]);
+    expect(evaluateContainerPolicy(spec, admin)).toEqual([]);
   });
 
   it.each([

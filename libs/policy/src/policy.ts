@@ -18,6 +18,7 @@ export const POLICY_VIOLATION_CODES = [
   'POLICY_HOST_DEVICE',
   'POLICY_DOCKER_SOCKET',
   'POLICY_HOST_PATH_MOUNT',
+  'POLICY_SHARED_VOLUME',
   'POLICY_UNCONFINED',
 ] as const;
 
@@ -49,6 +50,18 @@ const UNCONFINING_SECURITY_OPTS: Readonly<Record<string, string>> = {
 };
 
 const ADMIN_ONLY = 'only platform admins may request it';
+
+/** Network modes a tenant may ask for: the platform's own network of the space, or none. */
+const TENANT_NETWORKS: ReadonlySet<string> = new Set(['bridge', 'default', 'none']);
+
+/** `securityOpt` values that only ever confine more than Docker's defaults. */
+const CONFINING_SECURITY_OPTS: ReadonlySet<string> = new Set([
+  'no-new-privileges',
+  'no-new-privileges=true',
+  'no-new-privileges:true',
+  'apparmor=docker-default',
+  'apparmor:docker-default',
+]);
 
 /**
  * Decides which options of a container spec the subject may not request. Pure. Returns one violation
@@ -85,6 +98,14 @@ export function evaluateContainerPolicy(spec: ContainerSecurity, subject: Policy
         'POLICY_SHARED_NETWORK_NAMESPACE',
         'network',
         `network: "${spec.network}" joins the network namespace of another container, which may belong to someone else; ${ADMIN_ONLY}`,
+      );
+    } else if (!TENANT_NETWORKS.has(network)) {
+      // Each space has a network of its own, chosen by the platform: naming another one (another
+      // space's, say) would join the containers on it.
+      add(
+        'POLICY_SHARED_NETWORK_NAMESPACE',
+        'network',
+        `network: "${spec.network}" names a network other containers may be on, another space's among them; ${ADMIN_ONLY}`,
       );
     }
   }
@@ -153,6 +174,12 @@ export function evaluateContainerPolicy(spec: ContainerSecurity, subject: Policy
         `securityOpt[${i}]`,
         `securityOpt[${i}]: "${opt}" switches off a confinement mechanism (seccomp, AppArmor, SELinux labels or masked system paths); ${ADMIN_ONLY}`,
       );
+    } else if (!isKnownConfining(opt)) {
+      add(
+        'POLICY_UNCONFINED',
+        `securityOpt[${i}]`,
+        `securityOpt[${i}]: "${opt}" chooses a custom profile or label, which can confine as little as "unconfined"; only no-new-privileges and apparmor=docker-default are open to tenants; ${ADMIN_ONLY}`,
+      );
     }
   });
 
@@ -181,6 +208,10 @@ function capabilityName(capability: string): string {
   return name === 'ALL' ? 'ALL (every capability)' : `CAP_${name}`;
 }
 
+function isKnownConfining(opt: string): boolean {
+  return CONFINING_SECURITY_OPTS.has(opt.trim().toLowerCase());
+}
+
 /**
  * Docker splits a security option on the first `=`, or, if there is none, on the first `:`
  * (`seccomp=unconfined`, `seccomp:unconfined`).
@@ -201,10 +232,18 @@ function isUnconfining(opt: string): boolean {
 /**
  * Bind mounts expose the host's filesystem. A volume whose "name" contains a `/` is a host path in
  * disguise (Docker volume names never contain one, and a `source:target` bind string would mount it from
- * the host), so it is judged as a bind mount. tmpfs mounts and named volumes are allowed.
+ * the host), so it is judged as a bind mount. A named volume is one per node, shared by every container
+ * that names it — any space's; tmpfs mounts and anonymous volumes (no source) are the container's own.
  */
 function mountViolation(mount: ContainerMount, i: number): PolicyViolation | undefined {
   const hostPath = mount.type === 'bind' || (mount.type === 'volume' && mount.source?.includes('/') === true);
+  if (!hostPath && mount.type === 'volume' && mount.source !== undefined) {
+    return {
+      code: 'POLICY_SHARED_VOLUME',
+      option: `mounts[${i}].source`,
+      message: `mounts[${i}].source: the named volume "${mount.source}" is shared by every container on the node that names it, another space's too; ${ADMIN_ONLY}`,
+    };
+  }
   if (!hostPath) return undefined;
   if (mount.source === undefined) {
     return {

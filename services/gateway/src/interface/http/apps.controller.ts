@@ -24,6 +24,7 @@ import {
   weightsSchema,
 } from '@pier/contracts';
 import { type CallContext, type RpcClient } from '@pier/messaging';
+import { POLICY_VIOLATION_CODES } from '@pier/policy';
 import { z } from 'zod';
 import { actsAsAdmin } from '../../domain/access';
 import { ApiRoute, decimalParam, Input, pageQuery, route, type RouteInput } from './api-route';
@@ -163,11 +164,7 @@ export const appRoutes = {
       ...appErrors,
       'APP_DELETING',
       'SECRET_NOT_FOUND',
-      'POLICY_PRIVILEGED',
-      'POLICY_HOST_NETWORK',
-      'POLICY_HOST_PATH_MOUNT',
-      'POLICY_DOCKER_SOCKET',
-      'POLICY_ADDED_CAPABILITY',
+      ...POLICY_VIOLATION_CODES,
     ],
     access: write,
   }),
