@@ -1,15 +1,16 @@
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@pier/config';
-import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { type PierEvent, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient } from '@pier/messaging';
-import { createLogger, createMetricsRegistry, Gauge, initTelemetry } from '@pier/observability';
+import { createLogger, createMetricsRegistry, Gauge, initTelemetry, type Logger } from '@pier/observability';
 import { AgentStartError, NodeAgent } from './application/node-agent';
 import { agentConfigSchema, instanceRuntimeSettings } from './config';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
 import { DockerDriver } from './infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
 import { IdentityFileStore } from './infrastructure/fs/identity.file-store';
+import { AgentEventCatalog } from './infrastructure/nats/agent-events.catalog';
 import { NatsControlPlane } from './infrastructure/nats/nats.control-plane';
 
 const AGENT_VERSION = '0.1.0';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
   const logger = createLogger('agent', config.PIER_LOG_LEVEL);
+  exitOnEscapedErrors(logger);
   const subjects = subjectsFor(config.PIER_PREFIX);
   const nc = await connectNats({
     url: config.PIER_NATS_URL,
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
 
   try {
     const joined = await agent.start();
-    const store = await EventStore.open<PierEvent>(nc, subjects, pierEvents, {
+    const store = await EventStore.open<PierEvent>(nc, subjects, new AgentEventCatalog(), {
       replicas: config.PIER_STREAM_REPLICAS,
     });
     runtime = createInstanceRuntime({
@@ -107,6 +109,24 @@ async function main(): Promise<void> {
       }
     }).listen(config.PIER_AGENT_METRICS_PORT, '127.0.0.1');
   }
+}
+
+/**
+ * Nothing a tenant sends may end the agent: every failure of a probe, hook or engine call is a report
+ * about its instance. An error that still escapes is a bug, after which the process state is unknown: it
+ * is logged with its stack, and the process exits for its supervisor (deploy/local/agent.sh, systemd…) to
+ * start a fresh one, which adopts the running containers.
+ */
+function exitOnEscapedErrors(logger: Logger): void {
+  const fail = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}: the agent exits (its containers keep running)`);
+    process.stderr.write(
+      `pier-agent: ${kind}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(70);
+  };
+  process.on('uncaughtException', fail('uncaught exception'));
+  process.on('unhandledRejection', fail('unhandled rejection'));
 }
 
 main().catch((error: unknown) => {

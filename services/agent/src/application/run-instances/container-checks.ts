@@ -12,9 +12,16 @@ export interface CheckTarget {
 }
 
 /**
+ * How long past its own timeout a check may take before it is given up: the engine's exec calls have no
+ * timeout of their own, and a check that never ends would leave its probe in flight for good.
+ */
+const OVERDUE_MS = 5000;
+
+/**
  * Runs probe and hook actions against one container: HTTP and TCP go to the node address its ports are
  * published on (never to a container IP, which other engines or networks may not route), exec runs
- * inside the container.
+ * inside the container. A check always ends with a result, failed with a reason when the action cannot
+ * run (a refused path or header, a command the engine rejects, an engine that does not answer).
  */
 export class ContainerChecks {
   constructor(
@@ -24,6 +31,21 @@ export class ContainerChecks {
   ) {}
 
   async run(action: CheckAction, target: CheckTarget, timeoutMs: number): Promise<CheckResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<CheckResult>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: `no result within ${timeoutMs + OVERDUE_MS} ms` }),
+        timeoutMs + OVERDUE_MS,
+      );
+    });
+    try {
+      return await Promise.race([this.attempt(action, target, timeoutMs), overdue]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async attempt(action: CheckAction, target: CheckTarget, timeoutMs: number): Promise<CheckResult> {
     try {
       if ('exec' in action) return await this.exec(action.exec.command, target, timeoutMs);
       const port = 'http' in action ? action.http.port : action.tcp.port;
@@ -37,7 +59,7 @@ export class ContainerChecks {
         timeoutMs,
       );
     } catch (error) {
-      return { ok: false, detail: (error as Error).message };
+      return { ok: false, detail: (error as Error)?.message ?? String(error) };
     }
   }
 

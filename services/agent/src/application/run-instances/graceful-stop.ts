@@ -1,6 +1,6 @@
 import { type VersionSpec } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
-import { type ContainerDriver, type PlatformServices } from '../ports';
+import { type ContainerDriver, type DrainOutcome, type PlatformServices } from '../ports';
 import { type CheckTarget, type ContainerChecks } from './container-checks';
 
 /** The longest a preStop hook may take, like the kubelet's own bound. */
@@ -25,14 +25,19 @@ export async function stopGracefully(
 ): Promise<void> {
   const log = deps.logger.child({ instanceId: instance.instanceId });
   if (options.drain) {
-    const outcome = await deps.platform.drainInstance(instance.instanceId, options.drainTimeoutMs);
+    const outcome = await deps.platform
+      .drainInstance(instance.instanceId, options.drainTimeoutMs)
+      .catch((): DrainOutcome => 'failed');
     log.info({ outcome }, 'drain before stop');
   }
   const graceMs = instance.spec.stop.gracePeriodSeconds * 1000;
   const began = Date.now();
   const preStop = instance.spec.stop.preStop;
   if (preStop && graceMs > 0) {
-    const result = await deps.checks.run(preStop, instance.target, Math.min(graceMs, PRE_STOP_CAP_MS));
+    // The tenant's hook: whatever it does, the container is stopped after it.
+    const result = await deps.checks
+      .run(preStop, instance.target, Math.min(graceMs, PRE_STOP_CAP_MS))
+      .catch((error: unknown) => ({ ok: false, detail: (error as Error)?.message ?? String(error) }));
     if (!result.ok) log.warn({ detail: result.detail }, 'preStop hook failed; stopping anyway');
   }
   const remainingSeconds = Math.max(0, (graceMs - (Date.now() - began)) / 1000);

@@ -1,23 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { createMessage, type InstanceEvent, type MessageDefinition } from '@pier/contracts';
+import {
+  createMessage,
+  type InstanceEvent,
+  type MessageDefinition,
+  MessageParseError,
+} from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type z } from 'zod';
+import { reportable } from '../../domain/report-text';
 import { type InstanceEventLog } from '../ports';
 
 type ReportData<D extends MessageDefinition> = Omit<z.input<D['schema']>, 'instanceId'>;
 
 /** The shortest limit of a report's `reason` (`InstanceNotReady`, `InstanceExited`). */
 const REASON_MAX = 1000;
+const PROBE_DETAIL_MAX = 1000;
 
 /**
- * A reason quotes what failed (an exec probe quotes its whole command): cut, so the report stays valid
- * instead of being refused and its transition lost.
+ * A reason quotes what failed (an exec probe quotes its whole command, a refused probe its path, an exec
+ * its container's output): made storable and cut (see `reportable`), so the report stays valid instead of
+ * being refused and its transition lost.
  */
 function fitted<T>(data: T): T {
-  const reason = (data as { reason?: unknown }).reason;
-  return typeof reason === 'string' && reason.length > REASON_MAX
-    ? { ...data, reason: `${reason.slice(0, REASON_MAX - 1)}…` }
-    : data;
+  const { reason, probe } = data as { reason?: unknown; probe?: { detail?: unknown } };
+  return {
+    ...data,
+    ...(typeof reason === 'string' ? { reason: reportable(reason, REASON_MAX) } : {}),
+    ...(probe && typeof probe.detail === 'string'
+      ? { probe: { ...probe, detail: reportable(probe.detail, PROBE_DETAIL_MAX) } }
+      : {}),
+  };
 }
 
 /**
@@ -38,15 +50,20 @@ export class InstanceReports {
     private readonly logger: Logger,
   ) {}
 
+  /** Queues a report; never throws (it runs in probe and engine callbacks, where an error would end the agent). */
   report<D extends MessageDefinition>(definition: D, data: ReportData<D>): void {
-    const cause = { messageId: randomUUID(), correlationId: this.correlationId, actor: this.actor() };
-    const event = createMessage(
-      definition,
-      { ...fitted(data), instanceId: this.instanceId } as z.input<D['schema']>,
-      cause,
-      new Date().toISOString(),
-    ) as unknown as InstanceEvent;
-    this.tail = this.tail.then(() => this.append(event));
+    try {
+      const cause = { messageId: randomUUID(), correlationId: this.correlationId, actor: this.actor() };
+      const event = createMessage(
+        definition,
+        { ...fitted(data), instanceId: this.instanceId } as z.input<D['schema']>,
+        cause,
+        new Date().toISOString(),
+      ) as unknown as InstanceEvent;
+      this.tail = this.tail.then(() => this.append(event));
+    } catch (error) {
+      this.logger.error({ err: error, event: definition.type, instanceId: this.instanceId }, 'report lost');
+    }
   }
 
   /** Waits until every report so far is stored, or `timeoutMs` passed. */
@@ -72,7 +89,9 @@ export class InstanceReports {
         await this.log.append(this.instanceId, event);
         return;
       } catch (error) {
-        if (this.closed) {
+        // The event's own schema refuses it: no retry will be accepted, and retrying would hold up every
+        // later report of the instance.
+        if (this.closed || error instanceof MessageParseError) {
           this.logger.error({ err: error, event: event.type, instanceId: this.instanceId }, 'report lost');
           return;
         }

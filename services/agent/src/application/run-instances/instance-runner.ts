@@ -47,10 +47,15 @@ interface Running {
 
 type End = { kind: 'exit' } | { kind: 'unhealthy'; reason: string; probe: ProbeRun } | { kind: 'halt' };
 
+/** `InstanceFailed.code` of an assignment whose spec this agent cannot run (see `runnableSpec`). */
+export const SPEC_INVALID = 'SPEC_INVALID';
+
 /**
  * Runs one instance on this node for as long as it is assigned: launch, watch (exit and probes), restart
  * with back-off, and a graceful stop when it is unassigned. `detach` (the agent shutting down) leaves the
- * container running for the next agent to adopt.
+ * container running for the next agent to adopt. An instance whose spec was `refused` only reports that
+ * failure (removing any container of it) and waits to be unassigned. Nothing a runner meets ends it, let
+ * alone the agent: every failure is a report about the instance.
  */
 export class InstanceRunner {
   private halt?: { mode: 'stop'; reason: string } | { mode: 'detach' };
@@ -69,12 +74,15 @@ export class InstanceRunner {
     private readonly deps: RunnerDeps,
     private readonly settings: RunnerSettings,
     private readonly adopted: ObservedContainer | null,
+    private readonly refused?: string,
   ) {
     this.log = deps.logger.child({ instanceId: assignment.instanceId });
   }
 
   start(): void {
-    this.done = this.run();
+    this.done = this.run().catch((error: unknown) =>
+      this.log.error({ err: error }, 'instance runner failed; the instance is no longer watched'),
+    );
   }
 
   /** Stops the instance gracefully and resolves once `InstanceStopped` is reported. */
@@ -93,9 +101,15 @@ export class InstanceRunner {
 
   private async run(): Promise<void> {
     const adopted = this.adopted;
-    if (adopted) await this.guarded(() => this.adopt(adopted));
-    while (!this.halt) await this.guarded(() => this.step());
-    const halt = this.halt;
+    if (this.refused !== undefined) {
+      const reason = this.refused;
+      await this.guarded(() => this.refuse(reason, adopted));
+      await this.halted;
+    } else {
+      if (adopted) await this.guarded(() => this.adopt(adopted));
+      while (!this.halt) await this.guarded(() => this.step());
+    }
+    const halt = this.halt!;
     if (halt.mode === 'stop') await this.guarded(() => this.finishStop(halt.reason));
     await this.deps.reports.settle(halt.mode === 'stop' ? 30_000 : 2000);
   }
@@ -120,6 +134,13 @@ export class InstanceRunner {
       this.log.error({ err: error }, 'instance runner step failed; retrying');
       await this.pause(1000);
     }
+  }
+
+  /** Reports that the spec cannot be run; a container of it (an earlier agent's) is not kept either. */
+  private async refuse(reason: string, adopted: ObservedContainer | null): Promise<void> {
+    this.log.warn({ reason }, 'instance refused: its spec cannot be run');
+    this.deps.reports.report(InstanceFailed, { code: SPEC_INVALID, reason });
+    if (adopted) await this.remove(adopted.id);
   }
 
   /** Takes over the container a previous agent left; its restart count carries on. */
@@ -179,6 +200,7 @@ export class InstanceRunner {
         effect.type === 'restart'
           ? unhealthy({ kind: 'unhealthy', reason: effect.reason, probe: effect.probe })
           : this.readinessChanged(effect),
+      (error) => this.log.error({ err: error }, 'health monitor error; probing goes on'),
     );
     monitor.start(running.startedAt);
     try {

@@ -1,8 +1,10 @@
 import { InstanceAssigned, InstanceUnassigned, type NodeAssignmentEvent } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type Assignment, LABELS, readLabels } from '../../domain/container-labels';
+import { type NodeContainerLimits } from '../../domain/container-hardening';
 import { type ObservedContainer, planReconcile, type ReconcilePlan } from '../../domain/reconcile-plan';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from '../../domain/restart-backoff';
+import { runnableSpec } from '../../domain/runnable-spec';
 import {
   type AssignmentFeed,
   type ContainerDriver,
@@ -38,6 +40,15 @@ export interface InstanceRuntimeSettings {
   readonly drainTimeoutMs?: number;
   /** Grace period of a stray container before it is killed. Default 5 s. */
   readonly strayGraceSeconds?: number;
+  /** Limits every container gets (pids, log rotation); the launcher's defaults where absent. */
+  readonly containerLimits?: NodeContainerLimits;
+}
+
+interface Desired {
+  readonly assignment: Assignment;
+  readonly correlationId: string;
+  /** Why the assignment's spec cannot be run; its spec is then not to be read. */
+  readonly refused?: string;
 }
 
 /**
@@ -46,7 +57,7 @@ export interface InstanceRuntimeSettings {
  * and the loop only starts and stops them.
  */
 export class InstanceRuntime {
-  private readonly desired = new Map<string, { assignment: Assignment; correlationId: string }>();
+  private readonly desired = new Map<string, Desired>();
   /** Instances this node was assigned and then unassigned (all of its history), with the reason. */
   private readonly unassigned = new Map<string, string>();
   private readonly active = new Map<string, InstanceRunner>();
@@ -67,7 +78,14 @@ export class InstanceRuntime {
   ) {
     const publishHost = settings.publishHost ?? '127.0.0.1';
     this.log = deps.logger.child({ nodeId: settings.nodeId });
-    this.launcher = new ContainerLauncher(deps.driver, deps.platform, publishHost, this.log);
+    // Absent limits are the launcher's defaults.
+    this.launcher = new ContainerLauncher(
+      deps.driver,
+      deps.platform,
+      publishHost,
+      this.log,
+      settings.containerLimits,
+    );
     this.checks = new ContainerChecks(deps.driver, deps.prober, publishHost);
     this.reaper = new StrayReaper(
       deps.driver,
@@ -81,7 +99,15 @@ export class InstanceRuntime {
   /** Reads every assignment of the node, then reconciles until `shutdown`. */
   async start(): Promise<void> {
     this.closed = false;
-    await this.deps.feed.start((event) => this.apply(event));
+    await this.deps.feed.start((event) => {
+      // The whole history is read through here at start: an event that cannot be applied is logged and
+      // skipped, never allowed to fail the start (and the agent with it).
+      try {
+        this.apply(event);
+      } catch (error) {
+        this.log.error({ err: error, type: event.type }, 'assignment event could not be applied; skipped');
+      }
+    });
     this.schedule(0);
   }
 
@@ -103,9 +129,15 @@ export class InstanceRuntime {
       return;
     }
     if (event.type === InstanceAssigned.type) {
+      // Specs are read as stored (see AgentEventCatalog): checked here, so that one the agent cannot run
+      // fails its instance alone.
+      const checked = runnableSpec(event.data.spec);
+      if (!checked.ok)
+        this.log.warn({ instanceId: event.data.instanceId, reason: checked.reason }, 'spec refused');
       this.desired.set(event.data.instanceId, {
-        assignment: event.data as Assignment,
+        assignment: checked.ok ? { ...event.data, spec: checked.spec } : event.data,
         correlationId: event.metadata.correlationId,
+        ...(checked.ok ? {} : { refused: checked.reason }),
       });
       this.unassigned.delete(event.data.instanceId);
     } else if (event.type === InstanceUnassigned.type) {
@@ -153,7 +185,7 @@ export class InstanceRuntime {
 
   private launch(plan: ReconcilePlan): void {
     for (const { instanceId, adopt } of plan.launch) {
-      const { assignment, correlationId } = this.desired.get(instanceId)!;
+      const { assignment, correlationId, refused } = this.desired.get(instanceId)!;
       const reports = new InstanceReports(
         this.deps.events,
         instanceId,
@@ -170,6 +202,7 @@ export class InstanceRuntime {
           drainTimeoutMs: this.settings.drainTimeoutMs ?? 5000,
         },
         adopt,
+        refused,
       );
       this.active.set(instanceId, runner);
       runner.start();
