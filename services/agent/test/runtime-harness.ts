@@ -90,6 +90,7 @@ export class RuntimeHarness {
   async tearDown(): Promise<void> {
     await Promise.all([...this.runtimes].map((r) => r.shutdown().catch(() => undefined)));
     await this.removeContainers();
+    await this.removeEmptyNetworks();
     await this.server?.close();
     if (this.nc) {
       await deleteStreams(this.nc, this.prefix);
@@ -110,6 +111,19 @@ export class RuntimeHarness {
           .catch(() => undefined),
       ),
     );
+  }
+
+  /** Spaces' networks nobody uses any more (the runtimes remove them too, but only while they run). */
+  async removeEmptyNetworks(): Promise<void> {
+    const networks = await this.docker.listNetworks({ filters: { label: ['pier.managed=true'] } });
+    for (const n of networks) {
+      const used = await this.docker.listContainers({ all: true, filters: { network: [n.Id] } });
+      if (used.length > 0) continue;
+      await this.docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined);
+    }
   }
 
   async startRuntime(settings: Partial<InstanceRuntimeSettings> = {}): Promise<InstanceRuntime> {
