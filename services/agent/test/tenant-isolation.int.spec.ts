@@ -11,7 +11,10 @@ const space = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
 
 describe('Tenant isolation on the node (real Docker)', () => {
   const h = new RuntimeHarness('agent-isolation');
-  const [spaceA, spaceB] = [space('iso-a'), space('iso-b')];
+  const [spaceA, spaceB, raceSpace] = [space('iso-a'), space('iso-b'), space('race')];
+  // The race test's containers carry another node's labels: the harness's runtime would take them for
+  // strays of its own.
+  const raceNode = randomUUID();
   const containers = new Map<string, Docker.ContainerInspectInfo>();
 
   const inspectOf = async (instanceId: string) => {
@@ -37,7 +40,9 @@ describe('Tenant isolation on the node (real Docker)', () => {
   }, 60_000);
   afterAll(async () => {
     await h.tearDown();
-    for (const name of [spaceA, spaceB]) {
+    const raced = await h.docker.listContainers({ all: true, filters: { label: [`pier.node=${raceNode}`] } });
+    await Promise.all(raced.map((c) => h.docker.getContainer(c.Id).remove({ force: true })));
+    for (const name of [spaceA, spaceB, raceSpace]) {
       await h.docker
         .getNetwork(`pier-${name}`)
         .remove()
@@ -126,11 +131,8 @@ describe('Tenant isolation on the node (real Docker)', () => {
   });
 
   it('creates one network when two drivers launch the first containers of a space at once', async () => {
-    const raceSpace = space('race');
-    // Another node's labels: the harness's runtime would take these containers for strays of its own.
-    const nodeId = randomUUID();
     const assignment = (n: number) => ({
-      nodeId,
+      nodeId: raceNode,
       instanceId: `00000000-0000-4000-8000-00000000000${n}`,
       space: raceSpace,
       app: `app${n}`,
