@@ -23,7 +23,7 @@ export const authConfigSchema = z
     /** Sliding lifetime of a login session: it ends unless refreshed within this long. */
     PIER_REFRESH_TOKEN_TTL_S: envInt(7 * 24 * 3600, 300, 365 * 24 * 3600),
     /** Absolute lifetime of a login session, however often it is refreshed. */
-    PIER_SESSION_MAX_LIFETIME_S: envInt(30 * 24 * 3600, 300, 365 * 24 * 3600),
+    PIER_SESSION_MAX_LIFETIME_S: envInt(30 * 24 * 3600, 1, 365 * 24 * 3600),
     /** Longest lifetime of a personal API token; a token asked for without an expiry gets exactly this. */
     PIER_API_TOKEN_MAX_LIFETIME_S: envInt(90 * 24 * 3600, 3600, 5 * 365 * 24 * 3600),
     /** Failed logins of one account from one address before each further one is delayed. */

@@ -54,7 +54,7 @@ async function applyAuditEvent(event: PierEvent, position: number, m: EntityMana
       // The outcome completes its intent's row when there is one, else it is a row of its own.
       await m.query(
         `WITH completed AS (
-           UPDATE audit_log SET status = $11::int, outcome = $12::text, error_code = $13::text
+           UPDATE audit_log SET status = $11::int, outcome = $12::text, error_code = $13::text, target = $10::jsonb
            WHERE $15::uuid IS NOT NULL AND request_id = $15::uuid RETURNING 1)
          INSERT INTO audit_log (${COLUMNS})
          SELECT $1::bigint, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
