@@ -164,3 +164,24 @@ describe('Tenant isolation on the node (real Docker)', () => {
     ).toEqual([]);
   });
 });
+
+describe('Container limits from the agent’s configuration (real Docker)', () => {
+  const h = new RuntimeHarness('agent-limits');
+  beforeAll(async () => {
+    await h.setUp();
+    await h.startRuntime({ containerLimits: { pidsLimit: 64, logMaxSize: '1m', logMaxFiles: 2 } });
+  });
+  afterAll(() => h.tearDown());
+
+  it('applies the configured pids limit and log rotation instead of the defaults', async () => {
+    const id = await h.assign(webSpec(), { space: space('limits') });
+    await h.eventually(id, 'InstanceStarted');
+    const [c] = await h.containersOf(id);
+    const { HostConfig } = await h.docker.getContainer(c!.Id).inspect();
+    expect(HostConfig.PidsLimit).toBe(64);
+    expect(HostConfig.LogConfig).toEqual({
+      Type: 'json-file',
+      Config: { 'max-size': '1m', 'max-file': '2' },
+    });
+  });
+});

@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from '@pier/config';
+import { agentConfigSchema, instanceRuntimeSettings } from './config';
+
+describe('agent configuration: limits of every container', () => {
+  it('defaults to 1024 processes and json-file logs rotated at 10m, 3 files kept', () => {
+    const config = loadConfig(agentConfigSchema, {});
+    expect(instanceRuntimeSettings(config).containerLimits).toEqual({
+      pidsLimit: 1024,
+      logMaxSize: '10m',
+      logMaxFiles: 3,
+    });
+  });
+
+  it('takes them from the environment', () => {
+    const config = loadConfig(agentConfigSchema, {
+      PIER_AGENT_PIDS_LIMIT: '256',
+      PIER_AGENT_LOG_MAX_SIZE: '50m',
+      PIER_AGENT_LOG_MAX_FILES: '5',
+    });
+    expect(instanceRuntimeSettings(config).containerLimits).toEqual({
+      pidsLimit: 256,
+      logMaxSize: '50m',
+      logMaxFiles: 5,
+    });
+  });
+
+  it('refuses limits that would not limit, naming each variable', () => {
+    const bad = () =>
+      loadConfig(agentConfigSchema, {
+        PIER_AGENT_PIDS_LIMIT: '0',
+        PIER_AGENT_LOG_MAX_SIZE: '10 MB',
+        PIER_AGENT_LOG_MAX_FILES: '0',
+      });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/PIER_AGENT_PIDS_LIMIT[\s\S]*PIER_AGENT_LOG_MAX_SIZE[\s\S]*PIER_AGENT_LOG_MAX_FILES/);
+  });
+});
