@@ -137,5 +137,12 @@ describe('requestedSecurityOptions', () => {
     expect(
       requestedSecurityOptions({ privileged: true, capAdd: ['NET_ADMIN'], network: 'none', devices: [] }),
     ).toEqual(['capAdd', 'network', 'privileged']);
+    // Every container runs with no-new-privileges: a spec asking for it is served as it is.
+    expect(
+      requestedSecurityOptions({ securityOpt: ['no-new-privileges:true', 'no-new-privileges'] }),
+    ).toEqual([]);
+    expect(
+      requestedSecurityOptions({ securityOpt: ['no-new-privileges', 'apparmor=docker-default'] }),
+    ).toEqual(['securityOpt']);
   });
 });

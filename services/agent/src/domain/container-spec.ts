@@ -118,12 +118,19 @@ export function credentialsApply(server: string, image: string): boolean {
   return target === registryOf(image);
 }
 
+/** `securityOpt` values every container gets anyway (`CONTAINER_SECURITY`): asking for them asks nothing. */
+const ALWAYS_APPLIED = new Set(['no-new-privileges', 'no-new-privileges=true', 'no-new-privileges:true']);
+
 /**
  * The security options a spec asks for beyond the defaults (anything but absent, `false` or an empty
- * list). This agent does not apply any yet, and must not run such an instance as if they had been applied.
+ * list, and `securityOpt` entries every container gets anyway). This agent does not apply any yet, and
+ * must not run such an instance as if they had been applied.
  */
 export function requestedSecurityOptions(security: Readonly<Record<string, unknown>> | undefined): string[] {
   return Object.entries(security ?? {})
+    .map(([k, v]): [string, unknown] =>
+      k === 'securityOpt' && Array.isArray(v) ? [k, v.filter((o) => !ALWAYS_APPLIED.has(String(o)))] : [k, v],
+    )
     .filter(([, v]) => v !== undefined && v !== null && v !== false && !(Array.isArray(v) && v.length === 0))
     .map(([k]) => k)
     .sort();
