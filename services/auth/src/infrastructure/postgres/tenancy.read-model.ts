@@ -29,7 +29,7 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
   }
 
   async listUsers(page: { limit: number; cursor?: string }): Promise<Page<UserView>> {
-    const after = page.cursor ? decodeCursor(page.cursor) : '';
+    const after = page.cursor ? decodeCursor(page.cursor, isEmail) : '';
     const rows: Row[] = await this.db.query('SELECT * FROM users WHERE email > $1 ORDER BY email LIMIT $2', [
       after,
       page.limit + 1,
@@ -85,7 +85,7 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
   }
 
   async listSpaces(query: { memberId: string | null; limit: number; cursor?: string }) {
-    const after = query.cursor ? decodeCursor(query.cursor) : '';
+    const after = query.cursor ? decodeCursor(query.cursor, isName) : '';
     const rows: Row[] = await this.db.query(
       `SELECT s.*, (SELECT count(*) FROM space_members m WHERE m.space = s.name) AS member_count,
               (SELECT role FROM space_members m WHERE m.space = s.name AND m.user_id = $1) AS role
@@ -226,8 +226,10 @@ function encodeCursor(value: string): string {
   return Buffer.from(value).toString('base64url');
 }
 
-/** An email or space name: text Postgres can compare (no U+0000), as long as any of them. */
-const isText = (key: string) => key.length > 0 && key.length <= 300 && !key.includes('\u0000');
+/** A user's email (the key users are paged by): text Postgres can compare, so no U+0000. */
+const isEmail = (key: string) => key.includes('@') && key.length <= 254 && !key.includes('\u0000');
+/** A space's name (a DNS label). */
+const isName = (key: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(key);
 /** An audit position: a positive bigint. */
 const isPosition = (key: string) => /^[1-9][0-9]{0,17}$/.test(key);
 
@@ -236,7 +238,7 @@ const isPosition = (key: string) => /^[1-9][0-9]{0,17}$/.test(key);
  * non-canonical base64url and bytes that are not UTF-8 fail) and be `valid`. Anything else would
  * reach Postgres as a value it refuses (a NUL, a non-number position): a 400 here, not a 500 there.
  */
-function decodeCursor(cursor: string, valid: (key: string) => boolean = isText): string {
+function decodeCursor(cursor: string, valid: (key: string) => boolean): string {
   const value = Buffer.from(cursor, 'base64url').toString();
   if (encodeCursor(value) !== cursor || !valid(value))
     throw new PierError('VALIDATION_FAILED', 'the page cursor is not one this API produced');

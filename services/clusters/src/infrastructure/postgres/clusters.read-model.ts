@@ -14,7 +14,7 @@ export class PostgresClustersReadModel implements ClustersReadModel {
     const qb = this.clusterQuery()
       .orderBy('c.name', 'ASC')
       .limit(page.limit + 1);
-    if (page.cursor) qb.where('c.name > :after', { after: decodeCursor(page.cursor, [NAME])[0] });
+    if (page.cursor) qb.where('c.name > :after', { after: decodeCursor(page.cursor, [CLUSTER])[0] });
     const rows = await qb.getRawMany<ClusterCountsRaw>();
     const items = rows.slice(0, page.limit).map(toClusterView);
     const more = rows.length > page.limit;
@@ -141,8 +141,10 @@ function encodeCursor(parts: string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-/** A cluster or node name: text Postgres can compare (no U+0000). */
-const NAME = (part: string) => part.length > 0 && part.length <= 253 && !part.includes('\u0000');
+/** A cluster's name (a DNS label). */
+const CLUSTER = (part: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(part);
+/** A node's name: text Postgres can compare (no U+0000), as long as a node's name may be. */
+const NAME = (part: string) => part.length > 0 && part.length <= 100 && !part.includes('\u0000');
 const UUID = (part: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(part);
 
 /**
