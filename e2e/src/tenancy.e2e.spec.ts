@@ -1,6 +1,17 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { JoinNode, RevealSecret, subjectsFor } from '@pier/contracts';
+import {
+  createMessage,
+  InstanceAssigned,
+  InstanceUnassigned,
+  JoinNode,
+  NODE_ASSIGNMENT,
+  pierEvents,
+  RevealSecret,
+  subjectsFor,
+  versionSpecSchema,
+} from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
 import { PUBLIC_OPERATIONS } from '@pier/gateway';
 import { RpcClient } from '@pier/messaging';
 import { connectTestNats, deleteStreams, expectEventually, httpJson, queryDatabase } from '@pier/testing';
@@ -255,12 +266,50 @@ describe('tenancy: every endpoint guarded', () => {
         { token: join.body.token, ...node, name: 'n', ...facts },
         { actor: { kind: 'node', id: node.nodeId }, correlationId: 'join' },
       );
-      const byNode = await rpc.call(
-        RevealSecret,
-        { space: 'acme', name: 'database', caller: { kind: 'node', ...node } },
-        { actor: { kind: 'node', id: node.nodeId }, correlationId: 'reveal-node' },
+      const revealByNode = () =>
+        rpc.call(
+          RevealSecret,
+          { space: 'acme', name: 'database', caller: { kind: 'node', ...node } },
+          { actor: { kind: 'node', id: node.nodeId }, correlationId: 'reveal-node' },
+        );
+      // A genuine node credential alone opens nothing: the node runs nothing that reads the secret.
+      await expect(revealByNode()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      // Once an instance that refers to it is assigned to the node (as the scheduler would), it may.
+      const store = await EventStore.open(nc, subjectsFor(platform.prefix), pierEvents);
+      const spec = versionSpecSchema.parse({
+        image: 'pier/busybox:latest',
+        secretEnv: { DATABASE_PASSWORD: { secret: 'database', key: 'DATABASE_PASSWORD' } },
+      });
+      const instanceId = randomUUID();
+      await store.append(
+        NODE_ASSIGNMENT,
+        node.nodeId,
+        [
+          createMessage(
+            InstanceAssigned,
+            { nodeId: node.nodeId, instanceId, space: 'acme', app: 'web', version: 1, spec },
+            { messageId: randomUUID(), correlationId: 'assign', actor: { kind: 'service', id: 'test' } },
+            new Date().toISOString(),
+          ),
+        ],
+        'any',
       );
-      expect(byNode.value).toEqual(revealed.value);
+      expect((await revealByNode()).value).toEqual(revealed.value);
+      // Unassigned, it may not any more.
+      await store.append(
+        NODE_ASSIGNMENT,
+        node.nodeId,
+        [
+          createMessage(
+            InstanceUnassigned,
+            { nodeId: node.nodeId, instanceId, reason: 'scale-down' },
+            { messageId: randomUUID(), correlationId: 'unassign', actor: { kind: 'service', id: 'test' } },
+            new Date().toISOString(),
+          ),
+        ],
+        'any',
+      );
+      await expect(revealByNode()).rejects.toMatchObject({ code: 'FORBIDDEN' });
       await expect(
         rpc.call(
           RevealSecret,

@@ -9,6 +9,7 @@ import {
 import { type NatsConnection } from '@nats-io/transport-node';
 import {
   API_TOKEN,
+  NODE_ASSIGNMENT,
   type PierEvent,
   pierEvents,
   SECRET,
@@ -22,7 +23,7 @@ import { EventSourcedRepository, EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient, RpcServer } from '@pier/messaging';
 import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
 import { createMetricsRegistry, type Logger, type Registry } from '@pier/observability';
-import { createServiceDataSource, openDataSource, ProjectionRunner } from '@pier/persistence';
+import { createServiceDataSource, KeyedLock, openDataSource, ProjectionRunner } from '@pier/persistence';
 import { type DataSource } from 'typeorm';
 import { ApiTokensHandler } from './application/api-tokens/api-tokens.handler';
 import { AuthorizeHandler } from './application/authorize/authorize.handler';
@@ -32,8 +33,10 @@ import {
   AUTH_LOGGER,
   AUTH_SETTINGS,
   EMAILS,
+  EXCLUSIVE,
   LOGIN_THROTTLE,
   NODE_AUTHENTICATOR,
+  NODE_SECRET_USE,
   PASSWORD_HASHER,
   PASSWORD_STRENGTH,
   READ_MODEL,
@@ -41,16 +44,20 @@ import {
   SECRET_CIPHER,
   SECRETS,
   SESSIONS,
+  SPACE_APPS,
+  SPACE_SETTINGS,
   SPACES,
   USERS,
 } from './application/ports';
 import { TenancyQueries } from './application/queries/tenancy.queries';
 import { SecretsHandler } from './application/secrets/secrets.handler';
 import { SessionsHandler } from './application/sessions/sessions.handler';
+import { SpaceDeletions } from './application/spaces/space-deletions';
 import { SpacesHandler } from './application/spaces/spaces.handler';
 import { UsersHandler } from './application/users/users.handler';
 import { type AuthConfig } from './config';
 import { evolveApiToken } from './domain/api-token/api-token.state';
+import { evolveNodeSecretUse } from './domain/secret/node-secret-use';
 import { evolveSecret } from './domain/secret/secret.state';
 import { SecretCipher } from './domain/secrets/secret-cipher';
 import { evolveSession } from './domain/session/session.state';
@@ -59,6 +66,7 @@ import { evolveUser } from './domain/user/user.state';
 import { Hs256AccessTokens } from './infrastructure/crypto/hs256.access-tokens';
 import { ScryptPasswordHasher } from './infrastructure/crypto/scrypt.password-hasher';
 import { ClustersNodeAuthenticator } from './infrastructure/nats/clusters.node-authenticator';
+import { SchedulerSpaceApps } from './infrastructure/nats/scheduler.space-apps';
 import { PostgresLoginThrottle } from './infrastructure/postgres/login-throttle';
 import { authMigrations } from './infrastructure/postgres/migrations';
 import { auditProjection } from './infrastructure/postgres/audit-log.projection';
@@ -94,6 +102,7 @@ class AuthLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     readonly spaces: SpacesHandler,
     readonly secrets: SecretsHandler,
     readonly queries: TenancyQueries,
+    private readonly deletions: SpaceDeletions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -114,10 +123,12 @@ class AuthLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       this.metrics,
     );
     registerAuthEndpoints(this.rpc, this);
+    this.deletions.start(this.config.PIER_SPACE_DELETION_INTERVAL_MS);
     this.logger.info({ prefix: this.config.PIER_PREFIX }, 'auth service started');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.deletions.stop();
     await this.rpc?.close();
     await this.audit.stop();
     await this.tenancy.stop();
@@ -191,6 +202,13 @@ export class AuthModule {
         { provide: SPACES, ...repository(SPACE, evolveSpace) },
         { provide: SECRETS, ...repository(SECRET, evolveSecret) },
         {
+          provide: NODE_SECRET_USE,
+          inject: [EVENT_STORE],
+          // Kept folded per node: an assignment subject grows with every instance the node ever ran.
+          useFactory: (store: EventStore<PierEvent>) =>
+            new EventSourcedRepository(store, NODE_ASSIGNMENT, evolveNodeSecretUse, { cacheSize: 10_000 }),
+        },
+        {
           provide: READ_MODEL,
           inject: [DATA_SOURCE],
           useFactory: (db: DataSource) => new PostgresTenancyReadModel(db),
@@ -244,6 +262,29 @@ export class AuthModule {
           },
         },
         {
+          provide: SPACE_SETTINGS,
+          useValue: {
+            defaultQuota: {
+              maxApps: config.PIER_DEFAULT_MAX_APPS,
+              maxInstances: config.PIER_DEFAULT_MAX_INSTANCES,
+              maxCpuMillicores: config.PIER_DEFAULT_MAX_CPU_MILLICORES,
+              maxMemoryMiB: config.PIER_DEFAULT_MAX_MEMORY_MIB,
+            },
+            maxOwnedSpaces: config.PIER_MAX_OWNED_SPACES,
+          },
+        },
+        {
+          provide: SPACE_APPS,
+          inject: [NATS],
+          useFactory: (nc: NatsConnection) =>
+            new SchedulerSpaceApps(new RpcClient(nc, subjectsFor(config.PIER_PREFIX))),
+        },
+        {
+          provide: EXCLUSIVE,
+          inject: [DATA_SOURCE],
+          useFactory: (db: DataSource) => new KeyedLock(db, config.PIER_PREFIX),
+        },
+        {
           provide: READINESS_CHECKS,
           inject: [NATS, DATA_SOURCE],
           useFactory: (nc: NatsConnection, db: DataSource): ReadinessCheck[] => [
@@ -256,6 +297,7 @@ export class AuthModule {
         UsersHandler,
         ApiTokensHandler,
         SpacesHandler,
+        SpaceDeletions,
         SecretsHandler,
         TenancyQueries,
         AuthLifecycle,

@@ -1,6 +1,19 @@
 import { commonEnv, databaseEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
 import { z } from 'zod';
 
+/** A limit: a whole number up to `max`, or `unlimited`. */
+const limit = (fallback: number | null, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return fallback;
+      if (value === 'unlimited') return null;
+      if (/^[0-9]{1,12}$/.test(value) && Number(value) <= max) return Number(value);
+      ctx.addIssue({ code: 'custom', message: `must be a whole number up to ${max}, or "unlimited"` });
+      return z.NEVER;
+    });
+
 const secretText = (name: string, min: number) =>
   z.string({ message: `${name} is required` }).min(min, `must be at least ${min} characters`);
 
@@ -37,6 +50,15 @@ export const authConfigSchema = z
     /** Failed logins from one address, over every account, allowed per window. */
     PIER_LOGIN_ADDRESS_MAX_FAILURES: envInt(100, 1, 1_000_000),
     PIER_LOGIN_ADDRESS_WINDOW_S: envInt(900, 1, 24 * 3600),
+    /** The quota every new space starts with; admins change it per space. */
+    PIER_DEFAULT_MAX_APPS: limit(100, 100_000),
+    PIER_DEFAULT_MAX_INSTANCES: limit(500, 1_000_000),
+    PIER_DEFAULT_MAX_CPU_MILLICORES: limit(128_000, 100_000_000),
+    PIER_DEFAULT_MAX_MEMORY_MIB: limit(262_144, 1_000_000_000),
+    /** Organisation spaces one user may own (platform admins: no limit). */
+    PIER_MAX_OWNED_SPACES: limit(20, 100_000),
+    /** How often every replica carries on the deletions of spaces being deleted. */
+    PIER_SPACE_DELETION_INTERVAL_MS: envInt(1000, 100, 60_000),
     /** The first platform admin, created at start when missing. */
     PIER_ADMIN_EMAIL: z.email().optional(),
     PIER_ADMIN_PASSWORD: z.string().min(1).optional(),

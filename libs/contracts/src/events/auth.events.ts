@@ -120,6 +120,15 @@ export const SpaceQuotaSet = defineMessage(
   'SpaceQuotaSet',
   z.object({ space: dnsLabelSchema, quota: quotaSchema }),
 );
+/**
+ * Deletion of a space began: it is gone for its members at once, its secrets are deleted and its apps
+ * stop; `SpaceDeleted` follows once nothing is left. `cascade` says the caller asked for that.
+ */
+export const SpaceDeletionRequested = defineMessage(
+  'SpaceDeletionRequested',
+  z.object({ space: dnsLabelSchema, cascade: z.boolean() }),
+);
+/** The space is gone; its name is free again, and a space created under it shares nothing with this one. */
 export const SpaceDeleted = defineMessage('SpaceDeleted', z.object({ space: dnsLabelSchema }));
 
 /**
@@ -193,6 +202,7 @@ export type SpaceUpdated = MessageOf<typeof SpaceUpdated>;
 export type SpaceMemberSet = MessageOf<typeof SpaceMemberSet>;
 export type SpaceMemberRemoved = MessageOf<typeof SpaceMemberRemoved>;
 export type SpaceQuotaSet = MessageOf<typeof SpaceQuotaSet>;
+export type SpaceDeletionRequested = MessageOf<typeof SpaceDeletionRequested>;
 export type SpaceDeleted = MessageOf<typeof SpaceDeleted>;
 export type SecretStored = MessageOf<typeof SecretStored>;
 export type SecretDeleted = MessageOf<typeof SecretDeleted>;
@@ -203,7 +213,13 @@ export type UserEvent = UserRegistered | UserPasswordChanged;
 export type SessionEvent = SessionStarted | SessionRefreshed | SessionEnded;
 export type ApiTokenEvent = ApiTokenCreated | ApiTokenRevoked;
 export type SpaceEvent =
-  SpaceCreated | SpaceUpdated | SpaceMemberSet | SpaceMemberRemoved | SpaceQuotaSet | SpaceDeleted;
+  | SpaceCreated
+  | SpaceUpdated
+  | SpaceMemberSet
+  | SpaceMemberRemoved
+  | SpaceQuotaSet
+  | SpaceDeletionRequested
+  | SpaceDeleted;
 export type SecretEvent = SecretStored | SecretDeleted;
 export type AuthEvent =
   | UserEmailReserved
@@ -229,6 +245,7 @@ export const authEventDefinitions = [
   SpaceMemberSet,
   SpaceMemberRemoved,
   SpaceQuotaSet,
+  SpaceDeletionRequested,
   SpaceDeleted,
   SecretStored,
   SecretDeleted,

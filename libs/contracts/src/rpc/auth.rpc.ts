@@ -260,8 +260,12 @@ export const DeleteSpace = defineRpc({
   service: SERVICE,
   name: 'delete-space',
   kind: 'command',
-  request: spaceRef,
-  response: z.object({ space: z.string() }),
+  /**
+   * Without `cascade`, a space holding apps or secrets is refused (SPACE_NOT_EMPTY). With it, every app
+   * stops and is deleted and every secret is deleted; the space is `deleting` until then.
+   */
+  request: spaceRef.extend({ cascade: z.boolean().default(false) }),
+  response: z.object({ space: z.string(), state: z.enum(['deleting', 'deleted']) }),
 });
 
 export const ListMembers = defineRpc({

@@ -185,3 +185,21 @@ export const ListAppEvents = defineRpc({
   request: appRef.merge(pageQuerySchema),
   response: z.object({ items: z.array(appEventViewSchema), nextCursor: z.string().nullable() }),
 });
+
+/** How many apps a space holds, those being deleted included: a space is empty only without any. */
+export const CountSpaceApps = defineRpc({
+  service: SERVICE,
+  name: 'count-space-apps',
+  kind: 'query',
+  request: z.object({ space: dnsLabelSchema }),
+  response: z.object({ apps: z.number().int().min(0) }),
+});
+
+/** Starts the deletion of every app of a space (a space being deleted); answers how many remain. */
+export const DeleteSpaceApps = defineRpc({
+  service: SERVICE,
+  name: 'delete-space-apps',
+  kind: 'command',
+  request: z.object({ space: dnsLabelSchema }),
+  response: z.object({ apps: z.number().int().min(0) }),
+});

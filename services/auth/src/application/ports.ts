@@ -1,7 +1,9 @@
 import {
   type ApiTokenEvent,
+  type Cause,
   type AuditEntry,
   type MemberView,
+  type NodeAssignmentEvent,
   type PlatformRole,
   type Quota,
   type SecretEvent,
@@ -16,6 +18,7 @@ import {
 } from '@pier/contracts';
 import { type AggregateRepository } from '@pier/eventstore';
 import { type ApiTokenState } from '../domain/api-token/api-token.state';
+import { type NodeSecretUse } from '../domain/secret/node-secret-use';
 import { type SecretState } from '../domain/secret/secret.state';
 import { type SessionState } from '../domain/session/session.state';
 import { type SpaceState } from '../domain/space/space.state';
@@ -28,6 +31,8 @@ export type SessionRepository = AggregateRepository<SessionState, SessionEvent>;
 export type ApiTokenRepository = AggregateRepository<ApiTokenState, ApiTokenEvent>;
 export type SpaceRepository = AggregateRepository<SpaceState, SpaceEvent>;
 export type SecretRepository = AggregateRepository<SecretState, SecretEvent>;
+/** Read-only: the secrets each node's assigned instances refer to, folded from its assignment subject. */
+export type NodeSecretUseRepository = AggregateRepository<NodeSecretUse, NodeAssignmentEvent>;
 
 export const USERS = Symbol('UserRepository');
 export const EMAILS = Symbol('EmailRepository');
@@ -46,6 +51,31 @@ export const NODE_AUTHENTICATOR = Symbol('NodeAuthenticator');
 export const SECRET_CIPHER = Symbol('SecretCipher');
 export const AUTH_SETTINGS = Symbol('AuthSettings');
 export const AUTH_LOGGER = Symbol('AuthLogger');
+export const SPACE_APPS = Symbol('SpaceApps');
+export const NODE_SECRET_USE = Symbol('NodeSecretUse');
+export const SPACE_SETTINGS = Symbol('SpaceSettings');
+export const EXCLUSIVE = Symbol('Exclusive');
+
+/** What spaces start with and how many a user may own. */
+export interface SpaceSettings {
+  /** The quota of every new space (all null: unlimited). */
+  readonly defaultQuota: Quota;
+  /** Organisation spaces one user may own; null: no limit. Platform admins have none. */
+  readonly maxOwnedSpaces: number | null;
+}
+
+/** The apps of a space, as the scheduler holds them. */
+export interface SpaceApps {
+  /** Apps of the space, those being deleted included. */
+  count(space: string): Promise<number>;
+  /** Starts deleting every app of the space; answers how many it still has. */
+  deleteAll(space: string, cause: Cause): Promise<number>;
+}
+
+/** Runs work one at a time per key, across every replica. */
+export interface Exclusive {
+  run<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
 
 export interface AuthSettings {
   /** Sliding lifetime of a session: a refresh must come within this long of the previous one. */
@@ -128,6 +158,10 @@ export interface TenancyReadModel {
   space(name: string): Promise<SpaceView | null>;
   role(space: string, userId: string): Promise<SpaceRole | null>;
   spacesOf(userId: string): Promise<string[]>;
+  /** Spaces whose deletion has begun and not yet finished. */
+  deletingSpaces(): Promise<string[]>;
+  /** Organisation spaces the user owns. */
+  ownedSpaceCount(userId: string): Promise<number>;
   listSpaces(query: {
     memberId: string | null;
     limit: number;

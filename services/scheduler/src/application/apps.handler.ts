@@ -207,6 +207,22 @@ export class AppsHandler {
     return { space: cmd.space, app: cmd.app, state: 'deleting' as const };
   }
 
+  /**
+   * Starts the deletion of every app of a space that is being deleted, and answers how many apps it still
+   * has (those being deleted included). Called again until none is left, so an app created while the
+   * deletion began is caught by a later call.
+   */
+  async deleteSpaceApps(cmd: { space: string }, cause: Cause): Promise<{ apps: number }> {
+    const names = await this.readModel.appNames(cmd.space);
+    for (const app of names) {
+      await this.delete({ space: cmd.space, app }, cause).catch((error: unknown) => {
+        // Deleted in between: nothing left to do for it.
+        if (!(error instanceof PierError && error.code === 'APP_NOT_FOUND')) throw error;
+      });
+    }
+    return { apps: (await this.readModel.appNames(cmd.space)).length };
+  }
+
   async view(cmd: { space: string; app: string }): Promise<AppView> {
     const view = await this.readModel.app(cmd.space, cmd.app);
     if (!view)

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Cause, type ErrorCode, PierError, type SecretView } from '@pier/contracts';
 import { execute } from '@pier/eventstore';
+import { nodeNeedsSecret } from '../../domain/secret/node-secret-use';
 import { deleteSecret, storeSecret } from '../../domain/secret/secret.decide';
 import { evolveSecret, secretId } from '../../domain/secret/secret.state';
 import { type SecretCipher } from '../../domain/secrets/secret-cipher';
@@ -12,7 +13,9 @@ import {
   AUTH_SETTINGS,
   type AuthSettings,
   NODE_AUTHENTICATOR,
+  NODE_SECRET_USE,
   type NodeAuthenticator,
+  type NodeSecretUseRepository,
   READ_MODEL,
   READ_MODEL_SYNC,
   type ReadModelSync,
@@ -38,6 +41,7 @@ export class SecretsHandler {
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
     @Inject(NODE_AUTHENTICATOR) private readonly nodes: NodeAuthenticator,
     @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
+    @Inject(NODE_SECRET_USE) private readonly nodeUse: NodeSecretUseRepository,
   ) {}
 
   async store(
@@ -90,6 +94,13 @@ export class SecretsHandler {
 
   async reveal(cmd: { space: string; name: string; caller: Caller }): Promise<{ value: unknown }> {
     await this.authenticateCaller(cmd.caller);
+    if (cmd.caller.kind === 'node') {
+      // Read from the node's assignment subject, which the agent itself follows: by the time it asks,
+      // the assignment it asks for is stored there.
+      const { state } = await this.nodeUse.load(cmd.caller.nodeId);
+      if (!nodeNeedsSecret(state, cmd.space, cmd.name))
+        throw new PierError('FORBIDDEN', 'a node reads only the secrets of the instances assigned to it');
+    }
     const { state } = await this.secrets.load(secretId(cmd.space, cmd.name));
     if (!state || state.deleted)
       throw new PierError('SECRET_NOT_FOUND', `secret ${cmd.name} does not exist in ${cmd.space}`);

@@ -20,13 +20,20 @@ import {
 import { evolveSpace, type SpaceState } from '../../domain/space/space.state';
 import { commandContext } from '../command-context';
 import {
+  EXCLUSIVE,
+  type Exclusive,
   READ_MODEL,
   READ_MODEL_SYNC,
   type ReadModelSync,
+  SPACE_APPS,
+  SPACE_SETTINGS,
+  type SpaceApps,
   SPACES,
   type SpaceRepository,
+  type SpaceSettings,
   type TenancyReadModel,
 } from '../ports';
+import { SpaceDeletions } from './space-deletions';
 
 /**
  * Spaces, their members and quotas. Each command answers only once the read model shows it, because the
@@ -38,24 +45,50 @@ export class SpacesHandler {
     @Inject(SPACES) private readonly spaces: SpaceRepository,
     @Inject(READ_MODEL) private readonly readModel: TenancyReadModel,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
+    @Inject(SPACE_SETTINGS) private readonly settings: SpaceSettings,
+    @Inject(SPACE_APPS) private readonly apps: SpaceApps,
+    @Inject(EXCLUSIVE) private readonly exclusive: Exclusive,
+    private readonly deletions: SpaceDeletions,
   ) {}
 
+  /**
+   * A new organisation space with the platform's default quota. How many a user may own is checked one
+   * creation at a time per user (every replica), so parallel creations cannot pass the limit together.
+   */
   async create(
     cmd: { name: string; displayName?: string; ownerId: string },
     cause: Cause,
   ): Promise<SpaceView> {
-    await this.change(cmd.name, cause, (s, ctx) =>
-      createSpace(
-        s,
-        {
-          name: cmd.name,
-          kind: 'organization',
-          displayName: cmd.displayName ?? cmd.name,
-          ownerId: cmd.ownerId,
-        },
-        ctx,
-      ),
-    );
+    const create = () =>
+      this.change(cmd.name, cause, (s, ctx) =>
+        createSpace(
+          s,
+          {
+            name: cmd.name,
+            kind: 'organization',
+            displayName: cmd.displayName ?? cmd.name,
+            ownerId: cmd.ownerId,
+            quota: this.settings.defaultQuota,
+          },
+          ctx,
+        ),
+      );
+    const owner = await this.readModel.user(cmd.ownerId);
+    const limit = owner?.platformRole === 'admin' ? null : this.settings.maxOwnedSpaces;
+    if (limit === null) await create();
+    else {
+      await this.exclusive.run(`spaces-of:${cmd.ownerId}`, async () => {
+        const owned = await this.readModel.ownedSpaceCount(cmd.ownerId);
+        if (owned + 1 > limit) {
+          throw new PierError(
+            'QUOTA_EXCEEDED',
+            `a user may own ${limit} spaces; this would be ${owned + 1}`,
+            { quota: 'maxOwnedSpaces', limit, requested: owned + 1 },
+          );
+        }
+        await create();
+      });
+    }
     return (await this.readModel.space(cmd.name))!;
   }
 
@@ -66,9 +99,23 @@ export class SpacesHandler {
     return (await this.readModel.space(cmd.space))!;
   }
 
-  async delete(cmd: { space: string }, cause: Cause): Promise<{ space: string }> {
-    await this.change(cmd.space, cause, (s, ctx) => deleteSpace(s, { name: cmd.space }, ctx));
-    return { space: cmd.space };
+  /**
+   * Deletes a space: refused while it holds apps or secrets unless `cascade`, which deletes them as
+   * events (apps stop first). Answers `deleted` when nothing was left to wait for, else `deleting`.
+   */
+  async delete(
+    cmd: { space: string; cascade: boolean },
+    cause: Cause,
+  ): Promise<{ space: string; state: 'deleting' | 'deleted' }> {
+    const contents = {
+      apps: await this.apps.count(cmd.space),
+      secrets: (await this.readModel.secrets(cmd.space)).length,
+    };
+    await this.change(cmd.space, cause, (s, ctx) =>
+      deleteSpace(s, { name: cmd.space, cascade: cmd.cascade, contents }, ctx),
+    );
+    const gone = await this.deletions.pass(cmd.space, cause);
+    return { space: cmd.space, state: gone ? 'deleted' : 'deleting' };
   }
 
   async setMember(

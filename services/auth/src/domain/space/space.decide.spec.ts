@@ -1,7 +1,15 @@
 import { type SpaceEvent } from '@pier/contracts';
 import { rejectionCode } from '@pier/testing';
 import { type CommandContext } from '../clock';
-import { createSpace, deleteSpace, removeMember, setMember, setQuota, updateSpace } from './space.decide';
+import {
+  completeSpaceDeletion,
+  createSpace,
+  deleteSpace,
+  removeMember,
+  setMember,
+  setQuota,
+  updateSpace,
+} from './space.decide';
 import { evolveSpace, type SpaceState } from './space.state';
 
 const ALICE = '11111111-1111-4111-8111-111111111111';
@@ -22,6 +30,16 @@ const personal = createSpace(
   ctx,
 );
 
+const empty = { name: 'acme', cascade: false, contents: { apps: 0, secrets: 0 } };
+/** An empty space deleted: the request and its completion. */
+const deleted = (state: SpaceState | null): SpaceEvent[] => {
+  const requested = deleteSpace(state, empty, ctx);
+  return [
+    ...requested,
+    ...completeSpaceDeletion(given(...created, ...requested), { remaining: { apps: 0, secrets: 0 } }, ctx),
+  ];
+};
+
 describe('space decisions', () => {
   it('creates a space with its creator as owner, and refuses a taken name', () => {
     expect(created.map((e) => e.type)).toEqual(['SpaceCreated', 'SpaceMemberSet']);
@@ -37,14 +55,49 @@ describe('space decisions', () => {
     ).toBe('SPACE_NAME_TAKEN');
   });
 
-  it('lets a deleted space’s name be taken again, starting from nothing', () => {
-    const deleted = deleteSpace(given(...created), { name: 'acme' }, ctx);
+  it('lets a deleted space’s name be taken again, starting from nothing but the default quota', () => {
+    const quota = { maxApps: 5, maxInstances: null, maxCpuMillicores: null, maxMemoryMiB: null };
+    const withQuota = setQuota(given(...created), { name: 'acme', quota }, ctx);
+    const history = [...created, ...withQuota, ...deleted(given(...created, ...withQuota))];
+    expect(
+      rejectionCode(() =>
+        createSpace(
+          given(...history.slice(0, -1)),
+          { name: 'acme', kind: 'organization', displayName: 'New', ownerId: BOB },
+          ctx,
+        ),
+      ),
+    ).toBe('SPACE_DELETING');
+    const fresh = { ...quota, maxApps: 1 };
     const again = createSpace(
-      given(...created, ...deleted),
-      { name: 'acme', kind: 'organization', displayName: 'New', ownerId: BOB },
+      given(...history),
+      { name: 'acme', kind: 'organization', displayName: 'New', ownerId: BOB, quota: fresh },
       ctx,
     );
-    expect(Object.keys(given(...created, ...deleted, ...again)!.members)).toEqual([BOB]);
+    expect(again.map((e) => e.type)).toEqual(['SpaceCreated', 'SpaceMemberSet', 'SpaceQuotaSet']);
+    const space = given(...history, ...again)!;
+    expect(Object.keys(space.members)).toEqual([BOB]);
+    expect(space.quota).toEqual(fresh);
+  });
+
+  it('refuses to delete a space that holds apps or secrets, unless asked to cascade', () => {
+    const holding = { apps: 2, secrets: 1 };
+    expect(
+      rejectionCode(() =>
+        deleteSpace(given(...created), { name: 'acme', cascade: false, contents: holding }, ctx),
+      ),
+    ).toBe('SPACE_NOT_EMPTY');
+    const requested = deleteSpace(given(...created), { name: 'acme', cascade: true, contents: holding }, ctx);
+    expect(requested.map((e) => e.type)).toEqual(['SpaceDeletionRequested']);
+    const deleting = given(...created, ...requested);
+    expect(deleteSpace(deleting, { name: 'acme', cascade: true, contents: holding }, ctx)).toEqual([]);
+    expect(rejectionCode(() => setMember(deleting, { name: 'acme', userId: BOB, role: 'owner' }, ctx))).toBe(
+      'SPACE_NOT_FOUND',
+    );
+    expect(completeSpaceDeletion(deleting, { remaining: { apps: 1, secrets: 0 } }, ctx)).toEqual([]);
+    const done = completeSpaceDeletion(deleting, { remaining: { apps: 0, secrets: 0 } }, ctx);
+    expect(done.map((e) => e.type)).toEqual(['SpaceDeleted']);
+    expect(given(...created, ...requested, ...done)!.deleted).toBe(true);
   });
 
   it('never demotes or removes the last owner, but does once there is another', () => {
@@ -73,13 +126,16 @@ describe('space decisions', () => {
   });
 
   it('keeps personal spaces, and refuses changes to missing or deleted spaces', () => {
-    expect(rejectionCode(() => deleteSpace(given(...personal), { name: 'alice' }, ctx))).toBe(
+    expect(rejectionCode(() => deleteSpace(given(...personal), { ...empty, name: 'alice' }, ctx))).toBe(
       'PERSONAL_SPACE',
     );
-    const deleted = deleteSpace(given(...created), { name: 'acme' }, ctx);
     expect(
       rejectionCode(() =>
-        updateSpace(given(...created, ...deleted), { name: 'acme', displayName: 'x' }, ctx),
+        updateSpace(
+          given(...created, ...deleted(given(...created))),
+          { name: 'acme', displayName: 'x' },
+          ctx,
+        ),
       ),
     ).toBe('SPACE_NOT_FOUND');
     expect(rejectionCode(() => setMember(null, { name: 'acme', userId: BOB, role: 'developer' }, ctx))).toBe(

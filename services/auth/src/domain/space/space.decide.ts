@@ -4,6 +4,7 @@ import {
   type Quota,
   SpaceCreated,
   SpaceDeleted,
+  SpaceDeletionRequested,
   type SpaceEvent,
   SpaceMemberRemoved,
   SpaceMemberSet,
@@ -12,18 +13,37 @@ import {
   SpaceUpdated,
 } from '@pier/contracts';
 import { type CommandContext } from '../clock';
-import { liveSpace, type SpaceState } from './space.state';
+import { activeSpace, liveSpace, type SpaceState } from './space.state';
 
+/**
+ * A new space, its creator as owner and, unless it is unlimited, the platform's default quota: a space
+ * never starts without limits by accident.
+ */
 export function createSpace(
   state: SpaceState | null,
-  cmd: { name: string; kind: 'personal' | 'organization'; displayName: string; ownerId: string },
+  cmd: {
+    name: string;
+    kind: 'personal' | 'organization';
+    displayName: string;
+    ownerId: string;
+    quota?: Quota;
+  },
   ctx: CommandContext,
 ): SpaceEvent[] {
-  if (liveSpace(state))
+  const existing = liveSpace(state);
+  if (existing?.deleting)
+    throw new PierError(
+      'SPACE_DELETING',
+      `space "${cmd.name}" is being deleted; its name is free once it is gone`,
+      {
+        space: cmd.name,
+      },
+    );
+  if (existing)
     throw new PierError('SPACE_NAME_TAKEN', `a space named "${cmd.name}" already exists`, {
       space: cmd.name,
     });
-  return [
+  const events: SpaceEvent[] = [
     createMessage(
       SpaceCreated,
       { space: cmd.name, kind: cmd.kind, displayName: cmd.displayName, ownerId: cmd.ownerId },
@@ -37,6 +57,10 @@ export function createSpace(
       ctx.now,
     ),
   ];
+  const quota = cmd.quota;
+  if (quota && Object.values(quota).some((limit) => limit !== null))
+    events.push(createMessage(SpaceQuotaSet, { space: cmd.name, quota }, ctx.cause, ctx.now));
+  return events;
 }
 
 export function updateSpace(
@@ -51,16 +75,43 @@ export function updateSpace(
   ];
 }
 
-/** A personal space lives as long as its user; organisation spaces can be deleted. */
+/**
+ * Starts deleting an organisation space (a personal one lives as long as its user). A space that still
+ * holds apps or secrets is deleted only when the caller asks for the cascade; asking again while the
+ * deletion runs changes nothing.
+ */
 export function deleteSpace(
   state: SpaceState | null,
-  cmd: { name: string },
+  cmd: { name: string; cascade: boolean; contents: { apps: number; secrets: number } },
   ctx: CommandContext,
 ): SpaceEvent[] {
+  const existing = liveSpace(state);
+  if (existing?.deleting) return [];
   const space = requireSpace(state, cmd.name);
   if (space.kind === 'personal')
     throw new PierError('PERSONAL_SPACE', 'a personal space cannot be deleted', { space: space.name });
-  return [createMessage(SpaceDeleted, { space: space.name }, ctx.cause, ctx.now)];
+  const { apps, secrets } = cmd.contents;
+  if (!cmd.cascade && apps + secrets > 0) {
+    throw new PierError(
+      'SPACE_NOT_EMPTY',
+      `space ${space.name} still holds ${apps} app(s) and ${secrets} secret(s); delete them first, or ask for ?cascade=true`,
+      { space: space.name, apps, secrets },
+    );
+  }
+  return [
+    createMessage(SpaceDeletionRequested, { space: space.name, cascade: cmd.cascade }, ctx.cause, ctx.now),
+  ];
+}
+
+/** Completes a deletion once the space holds nothing any more. */
+export function completeSpaceDeletion(
+  state: SpaceState | null,
+  cmd: { remaining: { apps: number; secrets: number } },
+  ctx: CommandContext,
+): SpaceEvent[] {
+  if (!state || state.deleted || !state.deleting) return [];
+  if (cmd.remaining.apps + cmd.remaining.secrets > 0) return [];
+  return [createMessage(SpaceDeleted, { space: state.name }, ctx.cause, ctx.now)];
 }
 
 /** Adds a member or changes a role; the last owner cannot be demoted. */
@@ -122,8 +173,9 @@ function assertAnotherOwner(space: SpaceState, userId: string, what: 'demoted' |
   }
 }
 
+/** The space to act on: one being deleted is gone for every command but the deletion's own. */
 function requireSpace(state: SpaceState | null, name: string): SpaceState {
-  const space = liveSpace(state);
+  const space = activeSpace(state);
   if (!space) throw new PierError('SPACE_NOT_FOUND', `space ${name} does not exist`, { space: name });
   return space;
 }

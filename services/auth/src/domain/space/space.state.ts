@@ -6,6 +6,8 @@ export interface SpaceState {
   readonly displayName: string;
   readonly members: Readonly<Record<string, { readonly role: SpaceRole; readonly since: string }>>;
   readonly quota: Quota;
+  /** Deletion began: its apps and secrets are going; the name stays taken until `deleted`. */
+  readonly deleting: boolean;
   readonly deleted: boolean;
   readonly createdAt: string;
 }
@@ -20,6 +22,7 @@ export function evolveSpace(state: SpaceState | null, event: SpaceEvent): SpaceS
       displayName: event.data.displayName,
       members: {},
       quota: unlimitedQuota,
+      deleting: false,
       deleted: false,
       createdAt: at,
     };
@@ -41,12 +44,19 @@ export function evolveSpace(state: SpaceState | null, event: SpaceEvent): SpaceS
     }
     case 'SpaceQuotaSet':
       return { ...state, quota: event.data.quota };
+    case 'SpaceDeletionRequested':
+      return { ...state, deleting: true };
     case 'SpaceDeleted':
-      return { ...state, deleted: true };
+      return { ...state, deleting: false, deleted: true };
   }
 }
 
-/** The space if it exists and was not deleted. */
+/** The space if it exists and was not deleted (it may be being deleted). */
 export function liveSpace(state: SpaceState | null): SpaceState | null {
   return state && !state.deleted ? state : null;
+}
+
+/** The space if it exists and its deletion has not begun: the one its members work in. */
+export function activeSpace(state: SpaceState | null): SpaceState | null {
+  return state && !state.deleted && !state.deleting ? state : null;
 }

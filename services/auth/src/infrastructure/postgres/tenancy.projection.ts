@@ -8,10 +8,11 @@ export const tenancyProjection = (subjects: Subjects): Projection<PierEvent> => 
   name: 'tenancy-read-model',
   filterSubject: subjects.context('tenancy'),
   tables: ['users', 'sessions', 'api_tokens', 'spaces', 'space_members', 'secrets'],
-  apply: ({ event }: StoredEvent<PierEvent>, m: EntityManager) => applyTenancyEvent(event, m),
+  apply: ({ event, position }: StoredEvent<PierEvent>, m: EntityManager) =>
+    applyTenancyEvent(event, position, m),
 });
 
-async function applyTenancyEvent(event: PierEvent, m: EntityManager): Promise<void> {
+async function applyTenancyEvent(event: PierEvent, position: number, m: EntityManager): Promise<void> {
   const at = event.metadata.occurredAt;
   switch (event.type) {
     case 'UserRegistered': {
@@ -62,9 +63,18 @@ async function applyTenancyEvent(event: PierEvent, m: EntityManager): Promise<vo
       await m.query('DELETE FROM space_members WHERE space = $1', [event.data.space]);
       await m.query('DELETE FROM secrets WHERE space = $1', [event.data.space]);
       await m.query(
-        `INSERT INTO spaces (name, kind, display_name, quota, created_at, deleted) VALUES ($1, $2, $3, $4, $5, false)
-         ON CONFLICT (name) DO UPDATE SET kind = $2, display_name = $3, quota = $4, created_at = $5, deleted = false`,
-        [event.data.space, event.data.kind, event.data.displayName, JSON.stringify(unlimitedQuota), at],
+        `INSERT INTO spaces (name, kind, display_name, quota, created_at, deleted, deleting, created_position)
+         VALUES ($1, $2, $3, $4, $5, false, false, $6)
+         ON CONFLICT (name) DO UPDATE SET kind = $2, display_name = $3, quota = $4, created_at = $5, deleted = false,
+           deleting = false, created_position = $6`,
+        [
+          event.data.space,
+          event.data.kind,
+          event.data.displayName,
+          JSON.stringify(unlimitedQuota),
+          at,
+          position,
+        ],
       );
       return;
     case 'SpaceUpdated':
@@ -92,8 +102,11 @@ async function applyTenancyEvent(event: PierEvent, m: EntityManager): Promise<vo
         JSON.stringify(event.data.quota),
       ]);
       return;
+    case 'SpaceDeletionRequested':
+      await m.query('UPDATE spaces SET deleting = true WHERE name = $1', [event.data.space]);
+      return;
     case 'SpaceDeleted':
-      await m.query('UPDATE spaces SET deleted = true WHERE name = $1', [event.data.space]);
+      await m.query('UPDATE spaces SET deleted = true, deleting = false WHERE name = $1', [event.data.space]);
       await m.query('DELETE FROM space_members WHERE space = $1', [event.data.space]);
       await m.query('DELETE FROM secrets WHERE space = $1', [event.data.space]);
       return;

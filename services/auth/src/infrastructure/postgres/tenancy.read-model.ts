@@ -62,7 +62,7 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
   async space(name: string): Promise<SpaceView | null> {
     const [row] = await this.db.query(
       `SELECT s.*, (SELECT count(*) FROM space_members m WHERE m.space = s.name) AS member_count
-       FROM spaces s WHERE s.name = $1 AND NOT s.deleted`,
+       FROM spaces s WHERE s.name = $1 AND NOT s.deleted AND NOT s.deleting`,
       [name],
     );
     return row ? toSpace(row) : null;
@@ -90,7 +90,7 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
       `SELECT s.*, (SELECT count(*) FROM space_members m WHERE m.space = s.name) AS member_count,
               (SELECT role FROM space_members m WHERE m.space = s.name AND m.user_id = $1) AS role
        FROM spaces s
-       WHERE NOT s.deleted AND s.name > $2
+       WHERE NOT s.deleted AND NOT s.deleting AND s.name > $2
          AND ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM space_members m WHERE m.space = s.name AND m.user_id = $1))
        ORDER BY s.name LIMIT $3`,
       [query.memberId, after, query.limit + 1],
@@ -102,6 +102,20 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
       items,
       nextCursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.name) : null,
     };
+  }
+
+  async deletingSpaces(): Promise<string[]> {
+    const rows: Row[] = await this.db.query('SELECT name FROM spaces WHERE deleting ORDER BY name');
+    return rows.map((r) => r.name as string);
+  }
+
+  async ownedSpaceCount(userId: string): Promise<number> {
+    const [row] = await this.db.query(
+      `SELECT count(*) AS n FROM space_members m JOIN spaces s ON s.name = m.space
+       WHERE m.user_id = $1 AND m.role = 'owner' AND s.kind = 'organization' AND NOT s.deleted`,
+      [userId],
+    );
+    return Number(row.n);
   }
 
   async members(space: string): Promise<MemberView[]> {
@@ -148,7 +162,11 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
       params.push(value);
       where.push(clause.replace('?', `$${params.length}`));
     };
-    if (query.space !== null) add('space = ?', query.space);
+    if (query.space !== null) {
+      add('space = ?', query.space);
+      // Only this space's own records: none of an earlier space that had its name.
+      add('position > coalesce((SELECT created_position FROM spaces WHERE name = ?), 0)', query.space);
+    }
     if (query.actor) add('actor_id = ?', query.actor);
     if (query.action) add('action = ?', query.action);
     if (query.from) add('at >= ?', query.from);

@@ -50,7 +50,7 @@ export const spaceRoutes = {
       .strict(),
     status: 201,
     response: spaceViewSchema,
-    errors: ['SPACE_NAME_TAKEN', 'MALFORMED_JSON'],
+    errors: ['SPACE_NAME_TAKEN', 'SPACE_DELETING', 'QUOTA_EXCEEDED', 'MALFORMED_JSON'],
     access: { kind: 'authenticated' },
   }),
   get: route({
@@ -82,12 +82,21 @@ export const spaceRoutes = {
     method: 'DELETE',
     path: '/spaces/{space}',
     operationId: 'deleteSpace',
-    summary: 'Delete an organisation space',
+    summary:
+      'Delete an organisation space. One holding apps or secrets is refused unless ?cascade=true, which stops and deletes every app and secret first (state "deleting" until done; the name is free once "deleted")',
     tag: 'spaces',
     params: spaceParams,
-    status: 200,
-    response: z.object({ space: z.string() }),
-    errors: ['SPACE_NOT_FOUND', 'PERSONAL_SPACE'],
+    query: z
+      .object({
+        cascade: z
+          .enum(['true', 'false'])
+          .default('false')
+          .transform((v) => v === 'true'),
+      })
+      .strict(),
+    status: 202,
+    response: DeleteSpace.response,
+    errors: ['SPACE_NOT_FOUND', 'PERSONAL_SPACE', 'SPACE_NOT_EMPTY'],
     access: { kind: 'space', permission: 'manage' },
   }),
   members: route({
@@ -195,7 +204,7 @@ export class SpacesController {
 
   @ApiRoute(spaceRoutes.delete)
   delete(@Input() input: RouteInput<typeof spaceRoutes.delete>, @Caller() caller: CallContext) {
-    return this.rpc.call(DeleteSpace, input.params, caller);
+    return this.rpc.call(DeleteSpace, { ...input.params, cascade: input.query.cascade }, caller);
   }
 
   @ApiRoute(spaceRoutes.members)

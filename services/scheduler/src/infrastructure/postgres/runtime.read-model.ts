@@ -30,6 +30,12 @@ export class RuntimeReadModel {
     };
   }
 
+  /** Every app of a space, those being deleted included. */
+  async appNames(space: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.db.query('SELECT name FROM apps WHERE space = $1', [space]);
+    return rows.map((r) => r.name);
+  }
+
   async instances(space: string, app: string, includeStopped: boolean): Promise<InstanceView[]> {
     const rows: Row[] = await this.db.query(
       `SELECT * FROM instances WHERE space = $1 AND app = $2 ${includeStopped ? '' : "AND phase <> 'stopped'"} ORDER BY version, id`,

@@ -1,8 +1,10 @@
 import {
   AddDomain,
+  CountSpaceApps,
   CreateApp,
   CreateVersion,
   DeleteApp,
+  DeleteSpaceApps,
   DeleteVersion,
   GetApp,
   ListAppEvents,
@@ -34,6 +36,8 @@ export function registerSchedulerEndpoints(
   server.handle(ScaleVersion, (req, meta) => apps.scale(req, meta));
   server.handle(SetTraffic, (req, meta) => apps.setTraffic(req, meta));
   server.handle(SetStickySessions, (req, meta) => apps.setStickySessions(req, meta));
+  server.handle(CountSpaceApps, async (req) => ({ apps: (await readModel.appNames(req.space)).length }));
+  server.handle(DeleteSpaceApps, (req, meta) => apps.deleteSpaceApps(req, meta));
   server.handle(ListInstances, async (req) => {
     await apps.view(req);
     return { items: await readModel.instances(req.space, req.app, req.includeStopped) };
