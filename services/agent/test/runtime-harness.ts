@@ -10,11 +10,10 @@ import {
   NODE_ASSIGNMENT,
   PierError,
   type PierEvent,
-  pierEvents,
   RevealSecret,
   type Subjects,
+  storedVersionSpecSchema,
   subjectsFor,
-  versionSpecSchema,
   type VersionSpecInput,
 } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
@@ -27,6 +26,7 @@ import {
 } from '../src/application/run-instances/instance-runtime';
 import { DockerDriver } from '../src/infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from '../src/infrastructure/instance-runtime.factory';
+import { AgentEventCatalog } from '../src/infrastructure/nats/agent-events.catalog';
 
 export const IMAGE = 'pier/busybox:latest';
 /** A web server answering `<container hostname> v1` on 8080. */
@@ -77,7 +77,8 @@ export class RuntimeHarness {
   async setUp(): Promise<void> {
     this.nc = await connectTestNats(this.prefix);
     this.subjects = subjectsFor(this.prefix);
-    this.store = await EventStore.open(this.nc, this.subjects, pierEvents);
+    // The agent's own view of the events, so that tests can store assignments only an agent takes.
+    this.store = await EventStore.open(this.nc, this.subjects, new AgentEventCatalog());
     this.server = new RpcServer(this.nc, this.subjects, 'fake-auth', this.logger);
     this.server.handle(RevealSecret, async (request) => {
       this.revealCalls.push(request);
@@ -152,9 +153,21 @@ export class RuntimeHarness {
     this.runtimes.delete(runtime);
   }
 
-  /** Appends `InstanceAssigned` for a new instance of acme/web v1 (or what `ref` says); returns its id. */
+  /**
+   * Appends `InstanceAssigned` for a new instance of acme/web v1 (or what `ref` says); returns its id. The
+   * spec gets its defaults as an agent reads it (`storedVersionSpecSchema`): a test may assign what the
+   * API refuses today, as a version stored before its rules would hold.
+   */
   async assign(
     spec: VersionSpecInput,
+    ref: { app?: string; version?: number; space?: string } = {},
+  ): Promise<string> {
+    return this.assignStored(storedVersionSpecSchema.parse(spec), ref);
+  }
+
+  /** Like `assign`, with `spec` stored exactly as given, unchecked: what an old or broken event holds. */
+  async assignStored(
+    spec: unknown,
     ref: { app?: string; version?: number; space?: string } = {},
   ): Promise<string> {
     const instanceId = randomUUID();
@@ -164,8 +177,8 @@ export class RuntimeHarness {
       space: ref.space ?? 'acme',
       app: ref.app ?? 'web',
       version: ref.version ?? 1,
-      spec: versionSpecSchema.parse(spec),
-    };
+      spec,
+    } as InstanceAssigned['data'];
     await this.appendAssignment(
       createMessage(InstanceAssigned, data, this.cause(), new Date().toISOString()),
     );
