@@ -91,6 +91,6 @@ export function reserveAttempt(
 export function forgive(address: AddressCount | null): { pair: null; address: AddressCount | null } {
   return {
     pair: null,
-    address: address && { ...address, failures: 0 },
+    address: address && { ...address, failures: Math.max(0, address.failures - 1) },
   };
 }
