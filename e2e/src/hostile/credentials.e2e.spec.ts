@@ -386,7 +386,7 @@ describe('hostile tenants: credentials and the audit log', () => {
     it.each([
       ['passwordpassword', 'carol@example.com', 'Carol'],
       ['qwerty123456', 'carol@example.com', 'Carol'],
-      ['carol.jones2026', 'carol.jones@example.com', 'Carol Jones'],
+      ['Carol Jones 2026', 'carol.jones@example.com', 'Carol Jones'],
     ])(
       'refuses the weak password %j (422 WEAK_PASSWORD) and creates no one',
       async (weak, email, displayName) => {
