@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts one more local node agent, joined to the cluster `default` of the local deployment (up.sh must
 # have run). Its identity is kept in $STATE_DIR/agents/NAME, so a later start rejoins as the same node.
+# The agent runs under a supervisor that restarts it when it crashes (run/agent-NAME.pid is the
+# supervisor's; the log says each restart); ./deploy/local/down.sh stops both.
 #
 #   ./deploy/local/agent.sh NAME     NAME: a DNS label, e.g. local-2
 set -euo pipefail
@@ -85,7 +87,12 @@ main() {
     export -n "${PIER_SECRET_ENV_KEYS[@]}"
     # The local engine that deps.sh checked (/var/run/docker.sock), whatever DOCKER_HOST the caller has.
     unset DOCKER_HOST
-    start_bg "$pidname" "$LOG_DIR/$pidname.log" node "$REPO_ROOT/services/agent/dist/main.js"
+    # Under a supervisor (lib.sh `supervise`): an agent that crashes is started again and adopts its
+    # containers; a stop (down.sh) is not undone. The join token is for the first run only.
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    start_bg "$pidname" "$LOG_DIR/$pidname.log" bash -c 'source "$1" && shift && supervise "$@"' supervise \
+      "$DEPLOY_DIR/lib.sh" "agent $NAME" --forget PIER_AGENT_JOIN_TOKEN -- \
+      node "$REPO_ROOT/services/agent/dist/main.js"
     unset PIER_AGENT_JOIN_TOKEN
   fi
   read -r pid <"$RUN_DIR/$pidname.pid"

@@ -325,3 +325,93 @@ need_cmd() {
     command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' is not installed; run ./deploy/local/deps.sh first"
   done
 }
+
+# ----- Supervisor -----
+# supervise NAME [--forget VAR]... -- CMD...: runs CMD, and runs it again when it exits abnormally: killed
+# by a signal, or with an exit code other than those in SUPERVISE_FINAL_CODES (0: a clean stop; 2: a bad
+# configuration and 3: refused by the control plane, which a restart would only repeat). Restarts wait
+# SUPERVISE_MIN_DELAY seconds, doubling up to SUPERVISE_MAX_DELAY, back to the minimum once a run lasted
+# SUPERVISE_RESET_AFTER seconds. SIGTERM or SIGINT is passed on to CMD and ends supervision when CMD has
+# exited, so a stop (stop_bg, down.sh) is never undone. The variables named with --forget reach the first
+# run only (a single-use join token is no use again, and should not linger in a process environment).
+# Every start and exit is logged. Runs in the foreground: start it with start_bg.
+SUPERVISE_MIN_DELAY=${SUPERVISE_MIN_DELAY:-1}
+SUPERVISE_MAX_DELAY=${SUPERVISE_MAX_DELAY:-30}
+SUPERVISE_RESET_AFTER=${SUPERVISE_RESET_AFTER:-60}
+SUPERVISE_FINAL_CODES=${SUPERVISE_FINAL_CODES:-'0 2 3'}
+
+_SUPERVISED_PID=''
+_SUPERVISE_STOP=''
+_SUPERVISE_STATUS=''
+
+_supervise_on_signal() {
+  _SUPERVISE_STOP=$1
+  [[ -n $_SUPERVISED_PID ]] && kill -"$1" "$_SUPERVISED_PID" 2>/dev/null
+  return 0
+}
+
+# _supervise_wait PID: waits until PID (a child of this shell) has exited, through any trapped signal,
+# and sets _SUPERVISE_STATUS to its exit status. Not in a subshell: only this shell can wait for it.
+_supervise_wait() {
+  local pid=$1
+  while :; do
+    wait "$pid"
+    _SUPERVISE_STATUS=$?
+    # A trapped signal interrupts `wait` (status > 128) while the child still runs: wait again.
+    kill -0 "$pid" 2>/dev/null || break
+  done
+}
+
+# _supervise_describe STATUS: how a process with exit status STATUS ended, in words.
+_supervise_describe() {
+  if (($1 > 128)); then
+    printf 'killed by SIG%s' "$(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))")"
+  else
+    printf 'exit code %s' "$1"
+  fi
+}
+
+supervise() {
+  local name=$1 delay=$SUPERVISE_MIN_DELAY began status ran var
+  shift
+  local -a forget=()
+  while [[ ${1:-} == --forget ]]; do
+    forget+=("$2")
+    shift 2
+  done
+  [[ ${1:-} == -- ]] && shift
+  (($# > 0)) || die "supervise $name: no command"
+  trap '_supervise_on_signal TERM' TERM
+  trap '_supervise_on_signal INT' INT
+  while :; do
+    began=$SECONDS
+    "$@" &
+    _SUPERVISED_PID=$!
+    log "$name: running (pid $_SUPERVISED_PID, supervised by pid $$)"
+    for var in "${forget[@]}"; do
+      unset "$var"
+    done
+    _supervise_wait "$_SUPERVISED_PID"
+    status=$_SUPERVISE_STATUS
+    ran=$((SECONDS - began))
+    if [[ -n $_SUPERVISE_STOP ]]; then
+      log "$name: stopped on SIG$_SUPERVISE_STOP ($(_supervise_describe "$status")); not restarting"
+      exit "$status"
+    fi
+    if [[ " $SUPERVISE_FINAL_CODES " == *" $status "* ]]; then
+      log "$name: exited ($(_supervise_describe "$status")) after ${ran}s; a restart would not change that, not restarting"
+      exit "$status"
+    fi
+    ((ran >= SUPERVISE_RESET_AFTER)) && delay=$SUPERVISE_MIN_DELAY
+    log "$name: exited abnormally ($(_supervise_describe "$status")) after ${ran}s; restarting in ${delay}s"
+    # Interruptible by a stop, like the run itself.
+    sleep "$delay" &
+    _SUPERVISED_PID=$!
+    _supervise_wait "$_SUPERVISED_PID"
+    if [[ -n $_SUPERVISE_STOP ]]; then
+      log "$name: stopped on SIG$_SUPERVISE_STOP while waiting to restart"
+      exit 0
+    fi
+    delay=$((delay * 2 > SUPERVISE_MAX_DELAY ? SUPERVISE_MAX_DELAY : delay * 2))
+  done
+}
