@@ -5,6 +5,7 @@ import {
   type LoginThrottlePolicy,
   type PairCount,
   reserveAttempt,
+  throttledNetwork,
 } from './login-throttle.policy';
 
 const policy: LoginThrottlePolicy = {
@@ -95,5 +96,14 @@ describe('login throttle policy', () => {
       address: { failures: 6, windowStart: at(0) },
     });
     expect(forgive({ failures: 0, windowStart: at(0) }).address?.failures).toBe(0);
+  });
+
+  it('counts an IPv6 client by its /64 and an IPv4 one by its address', () => {
+    expect(throttledNetwork('203.0.113.7')).toBe('203.0.113.7');
+    expect(throttledNetwork('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(throttledNetwork('2001:db8:0:42:1:2:3:4')).toBe('2001:db8:0:42::/64');
+    expect(throttledNetwork('2001:0db8:0000:0042::99')).toBe('2001:db8:0:42::/64');
+    expect(throttledNetwork('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(throttledNetwork('::1')).toBe('0:0:0:0::/64');
   });
 });

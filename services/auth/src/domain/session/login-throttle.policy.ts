@@ -41,6 +41,27 @@ export type Reservation =
   | { readonly allowed: false; readonly retryAfterSeconds: number }
   | { readonly allowed: true; readonly pair: PairCount; readonly address: AddressCount | null };
 
+/**
+ * The network an address is counted under: an IPv4 address as it is, an IPv6 address by its /64 — one
+ * subscriber usually holds a whole /64, and counting each of its addresses apart would let it try 2^64
+ * times as often.
+ */
+export function throttledNetwork(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (v4) return v4[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 const ms = (iso: string) => Date.parse(iso);
 const iso = (t: number) => new Date(t).toISOString();
 const secondsUntil = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));

@@ -6,6 +6,7 @@ import {
   type LoginThrottlePolicy,
   type PairCount,
   reserveAttempt,
+  throttledNetwork,
 } from '../../domain/session/login-throttle.policy';
 
 interface Row {
@@ -16,8 +17,9 @@ interface Row {
   blocked_until: Date;
 }
 
-const pairKey = (a: LoginAttempt) => `pair:${a.email}\n${a.address ?? ''}`;
-const addressKey = (a: LoginAttempt) => (a.address === null ? null : `address:${a.address}`);
+const network = (a: LoginAttempt) => (a.address === null ? null : throttledNetwork(a.address));
+const pairKey = (a: LoginAttempt) => `pair:${a.email}\n${network(a) ?? ''}`;
+const addressKey = (a: LoginAttempt) => (a.address === null ? null : `address:${network(a)}`);
 
 /**
  * Login throttling in Postgres, shared by every replica of the auth service. Each attempt locks the rows
