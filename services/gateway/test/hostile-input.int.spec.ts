@@ -127,6 +127,7 @@ describe('gateway: hostile input is a 4xx in the house format', () => {
       ],
       ['text', 'text/plain', '{"email":"a@b.c","password":"x"}'],
       ['a JSON-like vendor type', 'application/vnd.api+json', '{}'],
+      ['JSON in another charset', 'application/json; charset=utf-16', '{"email":"a@b.c","password":"x"}'],
     ])('answers 415 to a %s body', async (_what, contentType, body) => {
       const response = await fetch(`${base}/auth/login`, {
         method: 'POST',

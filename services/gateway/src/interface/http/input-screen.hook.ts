@@ -17,7 +17,8 @@ const PARTS = ['path', 'query', 'body'] as const;
  *   such text, and an event holding it would stall every projection that reads it;
  * - a query names only the parameters its route declares (a misspelt `limt` is an error, not a silently
  *   ignored filter);
- * - a route that declares no body takes none, or `{}`.
+ * - a route that declares no body takes none, or `{}`;
+ * - a body is UTF-8, the only charset of JSON.
  * Failures are 400 VALIDATION_FAILED naming where; the route's own schemas are checked by `@Input()`.
  */
 export function installInputScreen(fastify: FastifyInstance, routes: readonly RouteSpec[]): void {
@@ -25,10 +26,18 @@ export function installInputScreen(fastify: FastifyInstance, routes: readonly Ro
     routes.map((r) => [`${r.method} /api/v1${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r]),
   );
   fastify.addHook('preValidation', async (request) => {
+    screenCharset(request);
     screenText(request);
     const spec = byRoute.get(`${request.method} ${request.routeOptions.url ?? ''}`);
     if (spec) screenShape(spec, request);
   });
+}
+
+/** JSON is UTF-8 (RFC 8259): a body declared in another charset would be read as what it is not. */
+function screenCharset(request: FastifyRequest): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (hasContent(request) && charset !== undefined && !/^utf-?8$/i.test(charset))
+    throw new PierError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json in UTF-8');
 }
 
 function screenText(request: FastifyRequest): void {
