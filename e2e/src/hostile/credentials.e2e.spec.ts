@@ -112,6 +112,24 @@ describe('hostile tenants: credentials and the audit log', () => {
       ).toBe(403);
     });
 
+    it('lets a space-limited token see and revoke only the tokens within its scope', async () => {
+      const broad = await createToken(tenants.alice.token, {});
+      const limited = await createToken(tenants.alice.token, { spaces: ['alpha'] });
+      const seen = await platform.call<{ items: Token[] }>(limited.body.token, 'GET', '/tokens');
+      expect(seen.body.items.map((t) => t.id)).toContain(limited.body.id);
+      expect(seen.body.items.map((t) => t.id)).not.toContain(broad.body.id);
+      const revoke = await platform.call<ErrorReply>(
+        limited.body.token,
+        'DELETE',
+        `/tokens/${broad.body.id}`,
+      );
+      expect(revoke).toMatchObject({ status: 403, body: { error: { code: 'TOKEN_SCOPE_EXCEEDED' } } });
+      expect((await platform.call(broad.body.token, 'GET', '/tokens')).status).toBe(200);
+      expect((await platform.call(limited.body.token, 'DELETE', `/tokens/${limited.body.id}`)).status).toBe(
+        200,
+      );
+    });
+
     it('refuses a token a child that outlives it', async () => {
       const expiresAt = new Date(Date.now() + 2 * DAY).toISOString();
       const parent = await createToken(tenants.bob.token, { expiresAt });

@@ -205,7 +205,8 @@ export const ListApiTokens = defineRpc({
   service: SERVICE,
   name: 'list-api-tokens',
   kind: 'query',
-  request: z.object({ userId: idSchema }),
+  /** With `callerTokenId` (set by the gateway), only the tokens within that token's own scope. */
+  request: z.object({ userId: idSchema, callerTokenId: idSchema.nullable().optional() }),
   response: z.object({ items: z.array(apiTokenViewSchema) }),
 });
 
@@ -213,7 +214,8 @@ export const RevokeApiToken = defineRpc({
   service: SERVICE,
   name: 'revoke-api-token',
   kind: 'command',
-  request: z.object({ userId: idSchema, tokenId: idSchema }),
+  /** With `callerTokenId` (set by the gateway), a token revokes only tokens within its own scope. */
+  request: z.object({ userId: idSchema, tokenId: idSchema, callerTokenId: idSchema.nullable().optional() }),
   response: apiTokenViewSchema,
 });
 

@@ -8,6 +8,8 @@ import {
   createApiToken,
   revokeApiToken,
   tokenExpiry,
+  type TokenScope,
+  withinScope,
 } from '../../domain/api-token/api-token.decide';
 import { type ApiTokenState, evolveApiToken } from '../../domain/api-token/api-token.state';
 import { formatCredential } from '../../domain/credentials';
@@ -96,17 +98,42 @@ export class ApiTokensHandler {
     };
   }
 
-  async revoke(cmd: { userId: string; tokenId: string }, cause: Cause): Promise<ApiTokenView> {
+  async revoke(
+    cmd: { userId: string; tokenId: string; callerTokenId?: string | null },
+    cause: Cause,
+  ): Promise<ApiTokenView> {
     const ctx = commandContext(cause);
+    const caller = await this.callerScope(cmd, ctx.now);
     const { version } = await execute(
       this.tokens,
       cmd.tokenId,
-      (s) => revokeApiToken(s, cmd, ctx),
+      (s) => revokeApiToken(s, { ...cmd, caller }, ctx),
       evolveApiToken,
     );
     await this.sync.waitFor(version);
     const record = await this.readModel.apiToken(cmd.tokenId);
     if (!record) throw new PierError('API_TOKEN_NOT_FOUND', `token ${cmd.tokenId} does not exist`);
     return apiTokenView(record, record.createdAt, ctx.now);
+  }
+
+  /** The user's tokens; asked with a token, only those within its scope. */
+  async list(cmd: { userId: string; callerTokenId?: string | null }): Promise<{ items: ApiTokenView[] }> {
+    const now = new Date().toISOString();
+    const caller = await this.callerScope(cmd, now);
+    const tokens = await this.readModel.apiTokens(cmd.userId);
+    return {
+      items: tokens
+        .filter((t) => !caller || withinScope(t, caller))
+        .map((t) => apiTokenView(t, t.createdAt, now)),
+    };
+  }
+
+  /** The calling token's scope, from its own events: never from what the caller says about it. */
+  private async callerScope(
+    cmd: { userId: string; callerTokenId?: string | null },
+    now: string,
+  ): Promise<TokenScope | null> {
+    if (!cmd.callerTokenId) return null;
+    return callerScope((await this.tokens.load(cmd.callerTokenId)).state, cmd.userId, now);
   }
 }

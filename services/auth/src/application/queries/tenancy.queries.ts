@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PierError } from '@pier/contracts';
-import { apiTokenView } from '../api-tokens/api-tokens.handler';
 import { READ_MODEL, type TenancyReadModel } from '../ports';
 
 /** Reads of the tenancy read model, with not-found turned into codes. */
@@ -14,11 +13,6 @@ export class TenancyQueries {
 
   listUsers(page: { limit: number; cursor?: string }) {
     return this.readModel.listUsers(page);
-  }
-
-  async apiTokens(userId: string) {
-    const now = new Date().toISOString();
-    return { items: (await this.readModel.apiTokens(userId)).map((t) => apiTokenView(t, t.createdAt, now)) };
   }
 
   async space(name: string) {

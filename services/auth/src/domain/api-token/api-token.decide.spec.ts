@@ -6,8 +6,10 @@ import {
   callerScope,
   createApiToken,
   LEGACY_TOKEN_LIFETIME_S,
+  revokeApiToken,
   tokenExpiry,
   type TokenScope,
+  withinScope,
 } from './api-token.decide';
 import { type ApiTokenState, evolveApiToken } from './api-token.state';
 
@@ -102,6 +104,19 @@ describe('api token decisions', () => {
       expect(create({ expiresAt: days(10), caller: unlimited })).toMatchObject([
         { data: { expiresAt: days(10) } },
       ]);
+    });
+
+    it('lets a limited token see and revoke only the tokens within its scope', () => {
+      const broad = given(...create({}))!;
+      const narrow = given(...create({ spaces: ['acme'], expiresAt: days(20) }))!;
+      expect(withinScope(broad, limited)).toBe(false);
+      expect(withinScope(narrow, limited)).toBe(true);
+      expect(withinScope(given(...create({ spaces: ['acme'], expiresAt: days(40) }))!, limited)).toBe(false);
+      const revoke = (state: ApiTokenState, caller: TokenScope | null) =>
+        revokeApiToken(state, { tokenId: TOKEN, userId: USER, caller }, ctx);
+      expect(rejectionCode(() => revoke(broad, limited))).toBe('TOKEN_SCOPE_EXCEEDED');
+      expect(revoke(narrow, limited).map((e) => e.type)).toEqual(['ApiTokenRevoked']);
+      expect(revoke(broad, null).map((e) => e.type)).toEqual(['ApiTokenRevoked']);
     });
 
     it('still requires membership of the named spaces', () => {

@@ -133,14 +133,36 @@ function describeSeconds(seconds: number): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-/** Only the owner revokes a token; someone else's token is answered as not found. */
+/**
+ * Whether a token lies within a caller's scope: no space outside the caller's and no later expiry. A
+ * token limited to spaces neither sees nor revokes its user's broader tokens (a leaked one cannot cut its
+ * owner off everywhere).
+ */
+export function withinScope(
+  token: Pick<ApiTokenState, 'spaces' | 'expiresAt' | 'createdAt'>,
+  caller: TokenScope,
+): boolean {
+  const spaces = caller.spaces;
+  if (spaces !== null && (token.spaces === null || token.spaces.some((s) => !spaces.includes(s))))
+    return false;
+  return Date.parse(tokenExpiry(token)) <= Date.parse(caller.expiresAt);
+}
+
+/**
+ * Only the owner revokes a token; someone else's token is answered as not found. Made with another token
+ * (`caller`), only a token within its scope.
+ */
 export function revokeApiToken(
   state: ApiTokenState | null,
-  cmd: { tokenId: string; userId: string },
+  cmd: { tokenId: string; userId: string; caller?: TokenScope | null },
   ctx: CommandContext,
 ): ApiTokenEvent[] {
   if (!state || state.userId !== cmd.userId)
     throw new PierError('API_TOKEN_NOT_FOUND', `token ${cmd.tokenId} does not exist`);
+  if (cmd.caller && !withinScope(state, cmd.caller))
+    throw new PierError('TOKEN_SCOPE_EXCEEDED', 'this token may only revoke tokens within its own scope', {
+      tokenId: cmd.tokenId,
+    });
   if (state.revoked) return [];
   return [createMessage(ApiTokenRevoked, { tokenId: state.id }, ctx.cause, ctx.now)];
 }

@@ -55,7 +55,7 @@ export function registerAuthEndpoints(server: RpcServer, h: AuthHandlers): void 
   server.handle(ListUsers, (req) => h.queries.listUsers(req));
   server.handle(GetUser, (req) => h.queries.user(req.userId));
   server.handle(CreateApiToken, (req, meta) => h.apiTokens.create(req, meta));
-  server.handle(ListApiTokens, (req) => h.queries.apiTokens(req.userId));
+  server.handle(ListApiTokens, (req) => h.apiTokens.list(req));
   server.handle(RevokeApiToken, (req, meta) => h.apiTokens.revoke(req, meta));
   server.handle(CreateSpace, (req, meta) => h.spaces.create(req, meta));
   server.handle(ListSpaces, (req) => h.queries.listSpaces(req));

@@ -45,7 +45,7 @@ export const tokenRoutes = {
     params: z.object({ tokenId: uuidParam }),
     status: 200,
     response: apiTokenViewSchema,
-    errors: ['API_TOKEN_NOT_FOUND'],
+    errors: ['API_TOKEN_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED'],
     access: { kind: 'authenticated' },
   }),
 };
@@ -70,7 +70,7 @@ export class TokensController {
 
   @ApiRoute(tokenRoutes.list)
   list(@CurrentPrincipal() p: Principal, @Caller() caller: CallContext) {
-    return this.rpc.call(ListApiTokens, { userId: p.userId }, caller);
+    return this.rpc.call(ListApiTokens, { userId: p.userId, callerTokenId: p.tokenId }, caller);
   }
 
   @ApiRoute(tokenRoutes.revoke)
@@ -79,6 +79,10 @@ export class TokensController {
     @CurrentPrincipal() p: Principal,
     @Caller() caller: CallContext,
   ) {
-    return this.rpc.call(RevokeApiToken, { userId: p.userId, tokenId: input.params.tokenId }, caller);
+    return this.rpc.call(
+      RevokeApiToken,
+      { userId: p.userId, tokenId: input.params.tokenId, callerTokenId: p.tokenId },
+      caller,
+    );
   }
 }
