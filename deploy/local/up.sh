@@ -74,6 +74,9 @@ env_default() {
     # HAProxy's sockets live there: the router refuses a path over 80 characters.
     PIER_ROUTER_STATE_DIR) printf '%s' "$STATE_DIR/router" ;;
     PIER_BASE_DOMAIN) printf 'pier.localhost' ;;
+    # A crashed agent is back (supervised, see agent.sh) within about 3 s: its node must not be declared
+    # lost and its instances replaced before it can adopt them again.
+    PIER_NODE_LOST_AFTER_MS) printf 10000 ;;
     PIER_JWT_SECRET) random_base64url 48 ;;
     PIER_SECRETS_KEY) random_base64 32 ;; # auth wants exactly 32 bytes; standard base64, 44 characters
     PIER_INTERNAL_TOKEN) random_base64url 32 ;;

@@ -161,13 +161,15 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
 
   describe('quotas', () => {
     it('gives new spaces the platform’s default quota', async () => {
-      const quota = await call<Quota>(users.mallory.token, 'GET', '/spaces/mallet/quota');
-      expect(quota.body).toEqual({
-        maxApps: 100,
-        maxInstances: 500,
-        maxCpuMillicores: 128_000,
-        maxMemoryMiB: 262_144,
-      });
+      const defaults = { maxApps: 100, maxInstances: 500, maxCpuMillicores: 128_000, maxMemoryMiB: 262_144 };
+      expect((await call<Quota>(users.mallory.token, 'GET', '/spaces/mallet/quota')).body).toEqual(defaults);
+      const me = await call<{ user: { personalSpace: string } }>(users.mallory.token, 'GET', '/me');
+      const personal = await call<Quota>(
+        users.mallory.token,
+        'GET',
+        `/spaces/${me.body.user.personalSpace}/quota`,
+      );
+      expect(personal.body).toEqual(defaults);
     });
 
     it('lets only one of two parallel deploys past maxInstances', async () => {

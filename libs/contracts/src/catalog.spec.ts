@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { versionSpecSchema } from './app-spec';
 import { MessageCatalog } from './catalog';
 import { defineMessage, MessageParseError } from './message';
 import { pierEvents } from './events/catalog';
@@ -130,5 +131,27 @@ describe('pierEvents', () => {
         ),
       ).toThrow(/invalid/);
     });
+  });
+});
+
+describe('stored version specs', () => {
+  // Stored before the API checked probe paths and header values: the agent refuses to run it, but the
+  // event must still read, or the app's history (and every later version) would not.
+  const stored = JSON.parse(
+    `{"type":"VersionCreated","data":{"space":"acme","app":"web","version":1,"spec":{"image":"pier/busybox:latest",` +
+      `"env":{},"secretEnv":{},"ports":[{"containerPort":8080,"protocol":"http"}],"resources":{"cpu":250,"memory":256},` +
+      `"probes":{"readiness":{"http":{"path":"/a b","port":8080,"headers":{"X-A":"1\\r\\n2"}},"initialDelaySeconds":0,` +
+      `"periodSeconds":10,"timeoutSeconds":1,"successThreshold":1,"failureThreshold":3}},` +
+      `"stop":{"gracePeriodSeconds":30},"placement":{"constraints":[]}}},"metadata":${JSON.stringify(metadata(1))}}`,
+  );
+
+  it('reads a version created before the precise rules, as it was stored', () => {
+    const event = pierEvents.parse(stored);
+    expect(event.type).toBe('VersionCreated');
+    expect(event.data).toMatchObject({ spec: { probes: { readiness: { http: { path: '/a b' } } } } });
+  });
+
+  it('while the API refuses such a spec today', () => {
+    expect(versionSpecSchema.safeParse(stored.data.spec).success).toBe(false);
   });
 });

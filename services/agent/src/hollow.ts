@@ -1,6 +1,6 @@
 import { type NatsConnection } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@pier/config';
-import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import { type PierEvent, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient } from '@pier/messaging';
 import { createLogger, type Logger } from '@pier/observability';
@@ -12,6 +12,7 @@ import { createInstanceRuntime } from './infrastructure/instance-runtime.factory
 import { IdentityMemoryStore } from './infrastructure/memory/identity.memory-store';
 import { MemoryDriver } from './infrastructure/memory/memory.driver';
 import { NatsControlPlane } from './infrastructure/nats/nats.control-plane';
+import { AgentEventCatalog } from './infrastructure/nats/agent-events.catalog';
 
 /**
  * Hollow agents: many real agents (join, heartbeats, assignment feed, instance runtime, reports) in one
@@ -44,7 +45,8 @@ async function connectShared(config: HollowConfig, index: number): Promise<Share
     url: config.PIER_NATS_URL,
     name: `pier-hollow-${config.PIER_HOLLOW_NAME_PREFIX}-${index}`,
   });
-  const store = await EventStore.open<PierEvent>(nc, subjects, pierEvents, {
+  // Assignments are read as the real agent reads them: a stored spec is checked by the runtime, not here.
+  const store = await EventStore.open<PierEvent>(nc, subjects, new AgentEventCatalog(), {
     replicas: config.PIER_STREAM_REPLICAS,
   });
   return { nc, rpc: new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS), store };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { versionSpecSchema } from '../app-spec';
+import { storedVersionSpecSchema } from '../app-spec';
 import { defineMessage, type MessageOf } from '../message';
 import { dnsLabelSchema, idSchema } from '../primitives';
 
@@ -39,7 +39,9 @@ export const AppDeleted = defineMessage('AppDeleted', z.object(appRef));
 
 export const VersionCreated = defineMessage(
   'VersionCreated',
-  z.object({ ...appRef, version: versionNumber, spec: versionSpecSchema }),
+  // Stored specs are read with the rules they were written under: a version created before the API's
+  // precise rules still reads (a published event never changes shape).
+  z.object({ ...appRef, version: versionNumber, spec: storedVersionSpecSchema }),
 );
 export const VersionDeleted = defineMessage(
   'VersionDeleted',
@@ -186,7 +188,7 @@ export const InstanceAssigned = defineMessage(
     instanceId: idSchema,
     ...appRef,
     version: versionNumber,
-    spec: versionSpecSchema,
+    spec: storedVersionSpecSchema,
   }),
 );
 export const InstanceUnassigned = defineMessage(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostnameSchema, versionSpecSchema, weightsSchema } from '../app-spec';
+import { hostnameSchema, storedVersionSpecSchema, versionSpecSchema, weightsSchema } from '../app-spec';
 import { dnsLabelSchema, idSchema, isoDateTime } from '../primitives';
 import { probeResultSchema } from '../events/runtime.events';
 import { pageQuerySchema } from './clusters.rpc';
@@ -50,7 +50,7 @@ export const versionViewSchema = z.object({
   version: z.number().int(),
   label: z.string().nullable(),
   image: z.string(),
-  spec: versionSpecSchema,
+  spec: storedVersionSpecSchema,
   desiredInstances: z.number().int(),
   readyInstances: z.number().int(),
   /** Percent of traffic, two decimals. */

@@ -244,7 +244,7 @@ export class AppsHandler {
     return result;
   }
 
-  /** Beyond the schema: the policy gate, secrets that exist, probes on declared ports. */
+  /** Beyond the schema (which checks probes against declared ports): the policy gate, secrets that exist. */
   private async validateSpec(space: string, spec: VersionSpec, platformAdmin: boolean): Promise<void> {
     const security = containerSecuritySchema.safeParse(spec.security ?? {});
     if (!security.success) {
@@ -256,17 +256,6 @@ export class AppsHandler {
       });
     }
     enforceContainerPolicy(security.data, { platformAdmin });
-    const ports = new Set(spec.ports.map((p) => p.containerPort));
-    for (const [name, probe] of Object.entries(spec.probes)) {
-      const port = probe && ('http' in probe ? probe.http.port : 'tcp' in probe ? probe.tcp.port : undefined);
-      if (port !== undefined && !ports.has(port)) {
-        throw new PierError(
-          'VALIDATION_FAILED',
-          `the ${name} probe uses port ${port}, which the version does not declare`,
-          { field: `probes.${name}` },
-        );
-      }
-    }
     const secrets = new Set([
       ...Object.values(spec.secretEnv).map((s) => s.secret),
       ...(spec.registrySecret ? [spec.registrySecret] : []),

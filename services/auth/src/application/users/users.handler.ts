@@ -18,8 +18,10 @@ import {
   READ_MODEL,
   READ_MODEL_SYNC,
   type ReadModelSync,
+  SPACE_SETTINGS,
   SPACES,
   type SpaceRepository,
+  type SpaceSettings,
   type TenancyReadModel,
   USERS,
   type UserRepository,
@@ -44,6 +46,7 @@ export class UsersHandler {
     @Inject(READ_MODEL) private readonly readModel: TenancyReadModel,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
     @Inject(PASSWORD_STRENGTH) private readonly strength: PasswordStrengthEstimator,
+    @Inject(SPACE_SETTINGS) private readonly spaceSettings: SpaceSettings,
   ) {}
 
   async register(
@@ -125,7 +128,18 @@ export class UsersHandler {
         await execute(
           this.spaces,
           name,
-          (s) => createSpace(s, { name, kind: 'personal', displayName, ownerId: userId }, ctx),
+          (s) =>
+            createSpace(
+              s,
+              {
+                name,
+                kind: 'personal',
+                displayName,
+                ownerId: userId,
+                quota: this.spaceSettings.defaultQuota,
+              },
+              ctx,
+            ),
           evolveSpace,
           1,
         );
