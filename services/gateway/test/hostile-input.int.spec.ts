@@ -165,6 +165,7 @@ describe('gateway: hostile input is a 4xx in the house format', () => {
       expectError(listed, 400, 'VALIDATION_FAILED');
       expect(listed.body.error.details).toMatchObject({ in: 'query', unknown: ['limt'] });
       expectError(await send('GET', '/openapi.json?x=1'), 400, 'VALIDATION_FAILED');
+      expect((await fetch(`${base}/openapi.json?x=1`, { method: 'HEAD' })).status).toBe(400);
       expect((await send('GET', '/openapi.json')).status).toBe(200);
     });
   });

@@ -28,7 +28,9 @@ export function installInputScreen(fastify: FastifyInstance, routes: readonly Ro
   fastify.addHook('preValidation', async (request) => {
     screenCharset(request);
     screenText(request);
-    const spec = byRoute.get(`${request.method} ${request.routeOptions.url ?? ''}`);
+    // Fastify answers HEAD with the GET route: the same rules hold.
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const spec = byRoute.get(`${method} ${request.routeOptions.url ?? ''}`);
     if (spec) screenShape(spec, request);
   });
 }
