@@ -14,7 +14,7 @@ const cause = {
   actor: { kind: 'service' as const, id: 'scheduler' },
 };
 const at = '2026-01-01T00:00:00.000Z';
-/** An assignment as stored before the API checked probe paths: a space in one. */
+/** An assignment whose spec no rule, old or new, reads: a probe port that is no port. */
 const oldAssignment = createMessage(
   InstanceAssigned,
   {
@@ -25,7 +25,7 @@ const oldAssignment = createMessage(
     version: 1,
     spec: {
       image: 'pier/busybox:latest',
-      probes: { readiness: { http: { path: '/a b', port: 8080 } } },
+      probes: { readiness: { http: { path: '/a b', port: 70_000 } } },
     } as never,
   },
   cause,
@@ -35,7 +35,7 @@ const oldAssignment = createMessage(
 const wire = (event: unknown): unknown => JSON.parse(JSON.stringify(event));
 
 describe('AgentEventCatalog', () => {
-  it('reads an assignment whose spec the current rules refuse, which pierEvents cannot read', () => {
+  it('reads an assignment whose spec no schema accepts, which pierEvents cannot read', () => {
     expect(() => pierEvents.parse(wire(oldAssignment))).toThrow(MessageParseError);
     const read = new AgentEventCatalog().parse(wire(oldAssignment));
     expect(read).toMatchObject({
