@@ -184,6 +184,15 @@ describe('versionSpecSchema: what the API accepts for a new version', () => {
     ]);
     expect(probeActionSchema.safeParse({ exec: { command: ['true'] } }).success).toBe(true);
   });
+
+  it('refuses a field no probe has (a misspelt timing is not silently dropped)', () => {
+    const probe = { http: { path: '/', port: 8080 }, periodSecond: 2 };
+    expect(versionSpecSchema.safeParse(web({ probes: { readiness: probe as never } })).success).toBe(false);
+    const timed = { http: { path: '/', port: 8080 }, periodSeconds: 2 };
+    expect(versionSpecSchema.parse(web({ probes: { readiness: timed } })).probes.readiness).toMatchObject(
+      timed,
+    );
+  });
 });
 
 describe('storedVersionSpecSchema: every spec stored before the precise rules still reads', () => {

@@ -271,7 +271,8 @@ export const constraintSchema = z
   );
 
 function specObject(rules: SpecRules) {
-  const probe = z.intersection(probeAction(rules), z.object(probeTiming));
+  // Both sides strict: a key neither knows (a misspelt `periodSecond`) is refused, never dropped.
+  const probe = z.intersection(probeAction(rules), z.object(probeTiming).strict());
   return z
     .object({
       label: rules.label.optional(),
@@ -374,7 +375,7 @@ function crossFieldRules(spec: SpecShape, ctx: z.RefinementCtx): void {
 export const probeActionSchema = probeAction(PRECISE);
 
 /** A probe with Kubernetes' timing and defaults (initial delay 0 s, period 10 s, timeout 1 s, success 1, failure 3). */
-export const probeSchema = z.intersection(probeActionSchema, z.object(probeTiming));
+export const probeSchema = z.intersection(probeActionSchema, z.object(probeTiming).strict());
 export type Probe = z.output<typeof probeSchema>;
 
 /**

@@ -4,6 +4,8 @@ export * from './catalog';
 export * from './subjects';
 export * from './errors';
 export * from './primitives';
+export * from './text';
+export * from './ill-formed-text';
 export * from './events/cluster.events';
 export * from './events/node.events';
 export * from './events/auth.events';

@@ -4,6 +4,7 @@ import {
   type Actor,
   actorSchema,
   type ErrorBody,
+  findIllFormedText,
   PierError,
   type RpcDefinition,
   type Subjects,
@@ -18,10 +19,7 @@ import {
   SpanKind,
 } from '@pier/observability';
 import { type z } from 'zod';
-import { findIllFormedText } from './ill-formed-text';
 import { RPC_HEADERS } from './rpc-headers';
-
-export { findIllFormedText, type IllFormedText } from './ill-formed-text';
 
 /** What a handler knows about the call beyond its payload. */
 export interface CallMeta {

@@ -102,6 +102,21 @@ describe('gateway audit of refused requests (real NATS)', () => {
     expect(summary.metadata.actor).toEqual({ kind: 'service', id: 'gateway' });
   });
 
+  it('stores a refused request whose parameters Postgres could not hold, escaped', async () => {
+    // Last in the file: the flood before it emptied this address's bucket, which refills once a second.
+    await expectEventually(
+      async () => {
+        const reply = await httpJson('DELETE', `${base}/api/v1/spaces/nul%00here`);
+        expect(reply.status).toBe(400);
+        const platform = await records(PLATFORM_AUDIT_ID);
+        const record = platform.find((r) => r.data.target.space?.startsWith('nul'));
+        // Escaped (a backslash and "u0000"), never the NUL itself that Postgres refuses.
+        expect(record?.data.target).toEqual({ space: 'nul\\u0000here' });
+      },
+      { timeoutMs: 15_000, intervalMs: 1000, what: 'the refused request recorded' },
+    );
+  });
+
   async function droppedMetric(): Promise<number> {
     const text = await (await fetch(`${base}/metrics`)).text();
     const line = /^pier_audit_refused_dropped_total\{[^}]*\} (\d+)/m.exec(text);

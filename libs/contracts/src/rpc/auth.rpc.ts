@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { emailSchema, platformRoleSchema, quotaSchema, spaceRoleSchema } from '../events/auth.events';
 import { dnsLabelSchema, idSchema, isoDateTime } from '../primitives';
 import { pageQuerySchema } from './clusters.rpc';
+import { plainText } from '../text';
 import { defineRpc } from './rpc';
 
 const SERVICE = 'auth';
@@ -156,7 +157,7 @@ export const RegisterUser = defineRpc({
   request: z
     .object({
       email: emailSchema,
-      displayName: z.string().trim().min(1).max(100),
+      displayName: plainText(100),
       password: newPasswordSchema,
       platformRole: platformRoleSchema.default('user'),
     })
@@ -187,7 +188,7 @@ export const CreateApiToken = defineRpc({
   request: z
     .object({
       userId: idSchema,
-      name: z.string().trim().min(1).max(100),
+      name: plainText(100),
       /** Absent: the platform's maximum token lifetime (capped at the calling token's own expiry). */
       expiresAt: isoDateTime.optional(),
       spaces: z.array(dnsLabelSchema).min(1).max(100).optional(),
@@ -225,7 +226,7 @@ export const CreateSpace = defineRpc({
   kind: 'command',
   request: z.object({
     name: dnsLabelSchema,
-    displayName: z.string().trim().min(1).max(100).optional(),
+    displayName: plainText(100).optional(),
     ownerId: idSchema,
   }),
   response: spaceViewSchema,
@@ -254,7 +255,7 @@ export const UpdateSpace = defineRpc({
   service: SERVICE,
   name: 'update-space',
   kind: 'command',
-  request: spaceRef.extend({ displayName: z.string().trim().min(1).max(100) }),
+  request: spaceRef.extend({ displayName: plainText(100) }),
   response: spaceViewSchema,
 });
 

@@ -8,6 +8,7 @@ import {
   labelsSchema,
   zoneSchema,
 } from '../primitives';
+import { plainText } from '../text';
 import { defineRpc } from './rpc';
 
 const SERVICE = 'clusters';
@@ -76,7 +77,7 @@ export const CreateCluster = defineRpc({
   service: SERVICE,
   name: 'create-cluster',
   kind: 'command',
-  request: z.object({ name: dnsLabelSchema, description: z.string().max(500).default('') }).strict(),
+  request: z.object({ name: dnsLabelSchema, description: plainText(500, 0).default('') }).strict(),
   response: clusterViewSchema,
 });
 
@@ -112,7 +113,7 @@ export const CreateJoinToken = defineRpc({
         .default(3600),
       /** How many nodes may join with it; `null` for unlimited; single use by default. */
       maxUses: z.number().int().min(1).max(100_000).nullable().default(1),
-      description: z.string().max(200).default(''),
+      description: plainText(200, 0).default(''),
     })
     .strict(),
   response: joinTokenViewSchema.extend({ token: z.string() }),

@@ -4,10 +4,10 @@ import {
   type InstanceEvent,
   type MessageDefinition,
   MessageParseError,
+  storableText,
 } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type z } from 'zod';
-import { reportable } from '../../domain/report-text';
 import { type InstanceEventLog } from '../ports';
 
 type ReportData<D extends MessageDefinition> = Omit<z.input<D['schema']>, 'instanceId'>;
@@ -18,16 +18,16 @@ const PROBE_DETAIL_MAX = 1000;
 
 /**
  * A reason quotes what failed (an exec probe quotes its whole command, a refused probe its path, an exec
- * its container's output): made storable and cut (see `reportable`), so the report stays valid instead of
+ * its container's output): made storable and cut (see `storableText`), so the report stays valid instead of
  * being refused and its transition lost.
  */
 function fitted<T>(data: T): T {
   const { reason, probe } = data as { reason?: unknown; probe?: { detail?: unknown } };
   return {
     ...data,
-    ...(typeof reason === 'string' ? { reason: reportable(reason, REASON_MAX) } : {}),
+    ...(typeof reason === 'string' ? { reason: storableText(reason, REASON_MAX) } : {}),
     ...(probe && typeof probe.detail === 'string'
-      ? { probe: { ...probe, detail: reportable(probe.detail, PROBE_DETAIL_MAX) } }
+      ? { probe: { ...probe, detail: storableText(probe.detail, PROBE_DETAIL_MAX) } }
       : {}),
   };
 }

@@ -8,6 +8,7 @@ import {
   type PierEvent,
   PierError,
   PLATFORM_AUDIT_ID,
+  storableText,
   systemActor,
 } from '@pier/contracts';
 import { type EventStore } from '@pier/eventstore';
@@ -150,7 +151,7 @@ export class AuditRecorder implements RequestAudit {
       method: request.method,
       path: request.url.split('?')[0]!.slice(0, 2000),
       space,
-      target: { ...stringsOf(params), ...(request.pierAuditTarget ?? {}) },
+      target: stringsOf({ ...params, ...(request.pierAuditTarget ?? {}) }),
       status,
       outcome: outcomeOf(status, accepted, request.pierErrorCode),
       errorCode: request.pierErrorCode,
@@ -232,10 +233,14 @@ function withheld(reply: FastifyReply): string {
   });
 }
 
+/**
+ * The string values, storable: a refused request's parameters are whatever was sent (a NUL would be
+ * refused by Postgres and the record lost), so they are escaped and cut like any tenant text.
+ */
 function stringsOf(params: { [key: string]: unknown }): { [key: string]: string } {
   return Object.fromEntries(
     Object.entries(params)
       .filter((e): e is [string, string] => typeof e[1] === 'string')
-      .map(([k, v]) => [k, v.slice(0, 200)]),
+      .map(([k, v]) => [storableText(k, 100), storableText(v, 200)]),
   );
 }

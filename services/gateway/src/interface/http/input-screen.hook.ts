@@ -1,5 +1,4 @@
-import { PierError } from '@pier/contracts';
-import { findIllFormedText } from '@pier/messaging';
+import { findIllFormedText, PierError } from '@pier/contracts';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type RouteSpec } from './api-route';

@@ -24,13 +24,6 @@ function lenientObjects(node: unknown, path: string): string[] {
   return found;
 }
 
-/**
- * Lenient objects owned elsewhere, to be made strict there: a probe is an intersection of its action
- * (strict) with its timing (not strict), so unknown fields beside the timing are dropped silently
- * (libs/contracts/src/app-spec.ts, being reworked as this is written).
- */
-const KNOWN_LENIENT = /^createVersion body \/properties\/probes\/properties\/(startup|readiness|liveness)\//;
-
 describe('route shapes: every route refuses what it does not declare', () => {
   it('has a strict body and query on every route (unknown fields are a 400, never ignored)', () => {
     const lenient = routes.flatMap((r) =>
@@ -41,7 +34,7 @@ describe('route shapes: every route refuses what it does not declare', () => {
           : [];
       }),
     );
-    expect(lenient.filter((p) => !KNOWN_LENIENT.test(p))).toEqual([]);
+    expect(lenient).toEqual([]);
   });
 
   it('declares every query as an object, so the input screen knows its parameters', () => {

@@ -8,6 +8,7 @@ import {
   ListMembers,
   ListSpaces,
   memberViewSchema,
+  plainText,
   type Principal,
   quotaSchema,
   RemoveMember,
@@ -46,7 +47,7 @@ export const spaceRoutes = {
     summary: 'Create an organisation space; the caller becomes its owner',
     tag: 'spaces',
     body: z
-      .object({ name: dnsLabelSchema, displayName: z.string().trim().min(1).max(100).optional() })
+      .object({ name: dnsLabelSchema, displayName: plainText(100).optional() })
       .strict(),
     status: 201,
     response: spaceViewSchema,
@@ -72,7 +73,7 @@ export const spaceRoutes = {
     summary: 'Change a space’s display name',
     tag: 'spaces',
     params: spaceParams,
-    body: z.object({ displayName: z.string().trim().min(1).max(100) }).strict(),
+    body: z.object({ displayName: plainText(100) }).strict(),
     status: 200,
     response: spaceViewSchema,
     errors: ['SPACE_NOT_FOUND', 'MALFORMED_JSON'],

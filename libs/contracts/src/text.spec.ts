@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { reportable } from './report-text';
+import { plainText, storableText as reportable } from './text';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-describe('reportable', () => {
+describe('storableText', () => {
   it('writes control, bidi and unpaired surrogate characters as escapes, keeping tabs, newlines and unicode', () => {
     expect(reportable('GET http://127.0.0.1:1/a\r\nb\u0000: \u001b[31mred\u007f\u0085', 1000)).toBe(
       'GET http://127.0.0.1:1/a\\u000d\nb\\u0000: \\u001b[31mred\\u007f\\u0085',
@@ -37,5 +37,19 @@ describe('reportable', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('plainText', () => {
+  const name = plainText(100);
+
+  it('refuses line breaks, control characters, bidirectional overrides and unpaired surrogates', () => {
+    for (const bad of ['Alice\r\nAdmin: yes', 'tab\there', 'esc \u001b[31m', 'evil\u202egnp.exe', 'x\ud800'])
+      expect([bad, name.safeParse(bad).success]).toEqual([bad, false]);
+  });
+
+  it('takes ordinary names in any script, trimmed', () => {
+    expect(name.parse('  Zoë 王 😀 Team ')).toBe('Zoë 王 😀 Team');
+    expect(plainText(10, 0).parse('')).toBe('');
   });
 });
