@@ -39,7 +39,13 @@ describe('tenancy: every endpoint guarded', () => {
   > = {} as never;
 
   beforeAll(async () => {
-    platform = await startPlatform('tenancy');
+    // The route matrix below sends hundreds of refused requests from this one address: records of
+    // refused requests are rate-limited per address, and this suite reads them back.
+    platform = await startPlatform('tenancy', {
+      PIER_AUDIT_REFUSED_BURST: '100000',
+      PIER_AUDIT_REFUSED_PER_MINUTE: '100000',
+      PIER_AUDIT_REFUSED_GLOBAL_PER_MINUTE: '100000',
+    });
     admin = await platform.login(platform.admin.email, platform.admin.password);
     for (const name of ['alice', 'bob', 'carol'] as const) {
       const email = `${name}@example.com`;
