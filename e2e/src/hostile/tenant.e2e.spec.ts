@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { expectEventually } from '@pier/testing';
+import { expectEventually, TestRegistry } from '@pier/testing';
 import { type Platform, startNodes, startPlatform, stopPlatformWithApps } from '../platform';
 
 type ErrorReply = { error: { code: string; details?: Record<string, unknown> } };
@@ -113,6 +113,139 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
           .remove({ force: true })
           .catch(() => undefined);
     }
+  });
+
+  describe('on the node', () => {
+    const registry = new TestRegistry();
+    let image = '';
+    let recordsBefore = new Set<string>();
+    const credentialRecords = async () =>
+      new Set(
+        (await docker.listImages())
+          .flatMap((i) => i.RepoTags ?? [])
+          .filter((t) => t.startsWith('pier-credentialed-pull:')),
+      );
+    /** The container of an app, and its address on its space's network. */
+    const containerOf = async (space: string, app: string) => {
+      const [found] = await docker.listContainers({
+        filters: { label: [`pier.space=${space}`, `pier.app=${app}`] },
+      });
+      const info = await docker.getContainer(found!.Id).inspect();
+      return { id: found!.Id, ip: info.NetworkSettings.Networks[`pier-${space}`]!.IPAddress };
+    };
+    /** Runs `wget` inside a container: whether it got the page in 5 s, and what it said. */
+    const fetchFrom = async (containerId: string, url: string): Promise<{ ok: boolean; out: string }> => {
+      const exec = await docker.getContainer(containerId).exec({
+        Cmd: ['timeout', '5', 'wget', '-q', '-O', '-', url],
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({});
+      let out = '';
+      stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await new Promise((resolve) => stream.on('end', resolve));
+      return { ok: (await exec.inspect()).ExitCode === 0, out };
+    };
+
+    beforeAll(async () => {
+      recordsBefore = await credentialRecords();
+      await registry.start();
+      image = await registry.push(docker, 'pier/busybox:latest', 'alpha/private', '1');
+    });
+
+    afterAll(async () => {
+      await registry.remove();
+      const created = [...(await credentialRecords())].filter((t) => !recordsBefore.has(t));
+      for (const tag of [image, ...created])
+        await docker
+          .getImage(tag)
+          .remove()
+          .catch(() => undefined);
+    });
+
+    it('refuses probes the agent could not send, and the node stays up', async () => {
+      const bad = [
+        { http: { path: '/a b', port: 8080 } },
+        { http: { path: '/', port: 8080, headers: { 'X-Evil': 'a\r\nInjected: yes' } } },
+      ];
+      for (const readiness of bad) {
+        const reply = await call(users.mallory.token, 'POST', '/spaces/mallet/apps/x/versions', {
+          ...web('mallet'),
+          probes: { readiness },
+        });
+        expect([reply.status, reply.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+      }
+      const nodes = await call<{ items: { state: string }[] }>(admin, 'GET', '/nodes');
+      expect(nodes.body.items.map((n) => n.state)).toEqual(['ready']);
+    });
+
+    it('runs a private image only for the space whose credentials can read it', async () => {
+      const secret = registry.secret();
+      expect(
+        (await call(users.alice.token, 'POST', '/spaces/alpha/secrets', { name: 'regcred', value: secret }))
+          .status,
+      ).toBe(201);
+      expect(
+        (await call(users.alice.token, 'POST', '/spaces/alpha/apps', { name: 'priv', cluster: 'main' }))
+          .status,
+      ).toBe(201);
+      const own = { ...web('alpha'), image, registrySecret: 'regcred' };
+      expect((await call(users.alice.token, 'POST', '/spaces/alpha/apps/priv/versions', own)).status).toBe(
+        201,
+      );
+      expect(
+        (await call(users.alice.token, 'POST', '/spaces/alpha/apps/priv/versions/1/deploy', { instances: 1 }))
+          .status,
+      ).toBe(202);
+      await expectEventually(
+        async () => expect(await viaRouter(`priv.alpha.${BASE}`)).toEqual({ status: 200, body: 'alpha' }),
+        { timeoutMs: 60_000, what: 'the private image running for its own space' },
+      );
+
+      // The image is on the node now; another space names it without credentials.
+      expect(
+        (await call(users.mallory.token, 'POST', '/spaces/mallet/apps', { name: 'thief', cluster: 'main' }))
+          .status,
+      ).toBe(201);
+      const stolen = { ...web('mallet'), image };
+      expect(
+        (await call(users.mallory.token, 'POST', '/spaces/mallet/apps/thief/versions', stolen)).status,
+      ).toBe(201);
+      expect(
+        (
+          await call(users.mallory.token, 'POST', '/spaces/mallet/apps/thief/versions/1/deploy', {
+            instances: 1,
+          })
+        ).status,
+      ).toBe(202);
+      await expectEventually(
+        async () => {
+          const { body } = await call<{ items: { state: string; code: string | null }[] }>(
+            users.mallory.token,
+            'GET',
+            '/spaces/mallet/apps/thief/instances',
+          );
+          expect(body.items).toEqual([
+            expect.objectContaining({ state: 'failed', code: 'IMAGE_PULL_FAILED' }),
+          ]);
+        },
+        { timeoutMs: 60_000, what: 'the stolen image refused' },
+      );
+      const thieves = await docker.listContainers({ all: true, filters: { label: ['pier.app=thief'] } });
+      expect(thieves).toEqual([]);
+      await call(users.mallory.token, 'DELETE', '/spaces/mallet/apps/thief');
+    });
+
+    it('keeps containers of different spaces from reaching each other, not those of one space', async () => {
+      const web1 = await containerOf('alpha', 'web');
+      const priv = await containerOf('alpha', 'priv');
+      const x = await containerOf('mallet', 'x');
+      // Docker frames exec output (an 8-byte header per chunk): look for the page in it.
+      const within = await fetchFrom(priv.id, `http://${web1.ip}:8080/index.html`);
+      expect([within.ok, within.out.includes('alpha')]).toEqual([true, true]);
+      expect((await fetchFrom(x.id, `http://${web1.ip}:8080/index.html`)).ok).toBe(false);
+      expect((await fetchFrom(web1.id, `http://${x.ip}:8080/index.html`)).ok).toBe(false);
+    });
   });
 
   describe('domains', () => {

@@ -5,3 +5,4 @@ export * from './processes';
 export * from './rejection';
 export * from './fixtures';
 export * from './control-plane-env';
+export * from './test-registry';

@@ -160,12 +160,7 @@ export const appRoutes = {
     body: versionSpecSchema,
     status: 201,
     response: versionViewSchema,
-    errors: [
-      ...appErrors,
-      'APP_DELETING',
-      'SECRET_NOT_FOUND',
-      ...POLICY_VIOLATION_CODES,
-    ],
+    errors: [...appErrors, 'APP_DELETING', 'SECRET_NOT_FOUND', ...POLICY_VIOLATION_CODES],
     access: write,
   }),
   deleteVersion: route({

@@ -46,9 +46,7 @@ export const spaceRoutes = {
     operationId: 'createSpace',
     summary: 'Create an organisation space; the caller becomes its owner',
     tag: 'spaces',
-    body: z
-      .object({ name: dnsLabelSchema, displayName: plainText(100).optional() })
-      .strict(),
+    body: z.object({ name: dnsLabelSchema, displayName: plainText(100).optional() }).strict(),
     status: 201,
     response: spaceViewSchema,
     errors: ['SPACE_NAME_TAKEN', 'SPACE_DELETING', 'QUOTA_EXCEEDED', 'MALFORMED_JSON'],

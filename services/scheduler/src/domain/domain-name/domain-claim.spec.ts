@@ -1,11 +1,5 @@
 import { createMessage, DomainClaimed, type DomainEvent, PierError } from '@pier/contracts';
-import {
-  assertMayClaim,
-  claimDomain,
-  type DomainState,
-  evolveDomain,
-  releaseDomain,
-} from './domain-claim';
+import { assertMayClaim, claimDomain, type DomainState, evolveDomain, releaseDomain } from './domain-claim';
 
 const cause = { messageId: 'm', correlationId: 'c', actor: { kind: 'user' as const, id: 'u' } };
 const ctx = { cause, now: '2026-01-01T00:00:00.000Z' };
