@@ -64,4 +64,4 @@ function projectConfig(rootDir) {
   };
 }
 
-module.exports = { base, projectConfig };
+module.exports = { base, projectConfig, swcOptions: swc[1] };

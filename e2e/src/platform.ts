@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import Docker from 'dockerode';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,4 +180,29 @@ export async function stopPlatformWithApps(platform: Platform | undefined, space
   const nc = await connectTestNats();
   await deleteStreams(nc, platform.prefix);
   await nc.close();
+}
+
+/**
+ * One GET through the router with a Host header: status and trimmed body (status 0 and the error when
+ * nothing answered). A new connection each time.
+ */
+export function viaRouter(
+  routerPort: number,
+  host: string,
+  path = '/index.html',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: routerPort, path, headers: { host, ...headers }, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      },
+    );
+    req.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
 }

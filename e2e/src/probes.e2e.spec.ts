@@ -1,10 +1,9 @@
 import { mkdtempSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { expectEventually, sigtermRecordingApp } from '@pier/testing';
-import { type Platform, startNodes, startPlatform, stopPlatformWithApps } from './platform';
+import { type Platform, startNodes, startPlatform, stopPlatformWithApps, viaRouter } from './platform';
 
 type Instance = {
   id: string;
@@ -30,27 +29,7 @@ describe('probes and graceful stop through the whole platform', () => {
   let routerPort: number;
   const stateDir = mkdtempSync(join(tmpdir(), 'pier-probes-'));
 
-  function get(app: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: routerPort,
-          path: '/index.html',
-          headers: { host: `${app}.${SPACE}.pier.localhost` },
-          timeout: 10_000,
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-        },
-      );
-      req.on('error', (error) => resolve({ status: 0, body: String(error) }));
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.end();
-    });
-  }
+  const get = (app: string) => viaRouter(routerPort, `${app}.${SPACE}.pier.localhost`);
 
   const instances = async (app: string) =>
     (await platform.call<{ items: Instance[] }>(admin, 'GET', `/spaces/${SPACE}/apps/${app}/instances`)).body

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { expectEventually, TestRegistry } from '@pier/testing';
-import { type Platform, startNodes, startPlatform, stopPlatformWithApps } from '../platform';
+import {
+  type Platform,
+  startNodes,
+  startPlatform,
+  stopPlatformWithApps,
+  viaRouter as routerGet,
+} from '../platform';
 
 type ErrorReply = { error: { code: string; details?: Record<string, unknown> } };
 type Quota = Record<'maxApps' | 'maxInstances' | 'maxCpuMillicores' | 'maxMemoryMiB', number | null>;
@@ -46,26 +51,8 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
   const call = <T = ErrorReply>(token: string, method: string, path: string, body?: unknown) =>
     platform.call<T>(token, method, path, body);
 
-  /** One request through the router with a Host header. */
-  function viaRouter(
-    host: string,
-    path = '/index.html',
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: string }> {
-    return new Promise((resolve) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port: routerPort, path, headers: { host, ...headers }, timeout: 10_000 },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-        },
-      );
-      req.on('error', (error) => resolve({ status: 0, body: String(error) }));
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.end();
-    });
-  }
+  const viaRouter = (host: string, path?: string, headers?: Record<string, string>) =>
+    routerGet(routerPort, host, path, headers);
 
   /** Creates an app with one version running one instance, and waits until the router serves it. */
   async function runApp(token: string, space: string, app: string): Promise<void> {
