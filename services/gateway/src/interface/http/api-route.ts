@@ -63,10 +63,25 @@ const METHODS: Record<Method, RequestMethod> = {
   DELETE: RequestMethod.DELETE,
 };
 
+/** A route's path as the router matches it: OpenAPI's `{param}` as `:param`. */
+const routerPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
+
+/**
+ * Finds the route spec a request matched, for Fastify's own hooks (they run before Nest's handler and
+ * its metadata are at hand). HEAD is answered by the GET route, and finds it.
+ */
+export function routeIndex(routes: readonly RouteSpec[]): (request: FastifyRequest) => RouteSpec | undefined {
+  const byKey = new Map(routes.map((r) => [`${r.method} /api/v1${routerPath(r.path)}`, r]));
+  return (request) => {
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    return byKey.get(`${method} ${request.routeOptions.url ?? ''}`);
+  };
+}
+
 /** Declares a controller method as the handler of `spec`. */
 export function ApiRoute(spec: RouteSpec): MethodDecorator {
   return applyDecorators(
-    RequestMapping({ path: spec.path.replace(/\{(\w+)\}/g, ':$1'), method: METHODS[spec.method] }),
+    RequestMapping({ path: routerPath(spec.path), method: METHODS[spec.method] }),
     HttpCode(spec.status),
     SetMetadata(API_ROUTE, spec),
   );

@@ -15,7 +15,7 @@ import { type EventStore } from '@pier/eventstore';
 import { type Counter, counter, type Logger, Registry } from '@pier/observability';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { AuditRateLimiter, type AuditRateLimits, type DroppedRecords } from '../../domain/audit-rate-limit';
-import { type RouteSpec } from './api-route';
+import { routeIndex, type RouteSpec } from './api-route';
 import { type RequestAudit } from './request-context';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -44,7 +44,7 @@ type AuditRecord = Omit<AuditRecorded['data'], 'requestId'>;
  *   is counted (`pier_audit_refused_dropped_total`) and summed up in a later record.
  */
 export class AuditRecorder implements RequestAudit {
-  private readonly operations = new Map<string, RouteSpec>();
+  private readonly routeOf: (request: FastifyRequest) => RouteSpec | undefined;
   private limiter = new AuditRateLimiter(DEFAULT_LIMITS);
   private dropped!: Counter<string>;
   private failures!: Counter<'record'>;
@@ -55,8 +55,7 @@ export class AuditRecorder implements RequestAudit {
     routes: readonly RouteSpec[],
     private readonly logger: Logger,
   ) {
-    for (const r of routes)
-      this.operations.set(`${r.method} /api/v1${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r);
+    this.routeOf = routeIndex(routes);
     this.metrics(new Registry());
   }
 
@@ -96,7 +95,7 @@ export class AuditRecorder implements RequestAudit {
 
   async answering(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
     if (!MUTATING.has(request.method)) return payload;
-    const route = this.operations.get(`${request.method} ${request.routeOptions.url ?? ''}`);
+    const route = this.routeOf(request);
     if (!route) return payload; // no such route: nothing was acted on
     const intent = request.pierAuditIntent;
     const record = this.describe(request, route, intent?.space ?? null, reply.statusCode);

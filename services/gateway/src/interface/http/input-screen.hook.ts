@@ -1,7 +1,7 @@
 import { findIllFormedText, PierError } from '@pier/contracts';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type RouteSpec } from './api-route';
+import { routeIndex, type RouteSpec } from './api-route';
 
 /** Deepest JSON the API takes (a version spec needs about 6 levels). */
 export const MAX_JSON_DEPTH = 32;
@@ -21,15 +21,11 @@ const PARTS = ['path', 'query', 'body'] as const;
  * Failures are 400 VALIDATION_FAILED naming where; the route's own schemas are checked by `@Input()`.
  */
 export function installInputScreen(fastify: FastifyInstance, routes: readonly RouteSpec[]): void {
-  const byRoute = new Map(
-    routes.map((r) => [`${r.method} /api/v1${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r]),
-  );
+  const routeOf = routeIndex(routes);
   fastify.addHook('preValidation', async (request) => {
     screenCharset(request);
     screenText(request);
-    // Fastify answers HEAD with the GET route: the same rules hold.
-    const method = request.method === 'HEAD' ? 'GET' : request.method;
-    const spec = byRoute.get(`${method} ${request.routeOptions.url ?? ''}`);
+    const spec = routeOf(request);
     if (spec) screenShape(spec, request);
   });
 }
