@@ -6,7 +6,7 @@ export interface IllFormedText {
 }
 
 /** Lone high surrogate (not followed by a low one), or lone low surrogate (not preceded by a high one). */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function problemOf(text: string): IllFormedText['problem'] | null {
   if (text.includes('\u0000')) return 'NUL character';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UNPAIRED_SURROGATE } from './ill-formed-text';
 
 /**
  * Text that events carry is partly a tenant's: probe paths and commands quoted in an instance's reason,
@@ -28,7 +29,6 @@ export function storableText(text: string, max: number): string {
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * A one-line name shown to people (a display name, a token's name, a description): trimmed, `min` to `max`
@@ -45,4 +45,4 @@ export const plainText = (max: number, min = 1) =>
       (v) => !CONTROL_OR_BIDI.test(v),
       'must not contain control or bidirectional-formatting characters',
     )
-    .refine((v) => !UNPAIRED.test(v), 'must be well-formed Unicode (no unpaired surrogate)');
+    .refine((v) => !UNPAIRED_SURROGATE.test(v), 'must be well-formed Unicode (no unpaired surrogate)');
