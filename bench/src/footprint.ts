@@ -29,7 +29,14 @@ runBench(
       const pid = runningPid(platform, name);
       if (pid === null)
         throw new Error(`${name} does not run (no live pid in ${platform.runDir}): run ./deploy/local/up.sh`);
-      groups.push({ name, kind: 'pier', pids: [pid] });
+      // An agent runs under its supervisor (deploy/local/lib.sh `supervise`): the pid file names the
+      // supervisor, and the agent is its child. Both count.
+      const supervised = name.startsWith('agent');
+      groups.push({
+        name: supervised ? `${name} (with its supervisor)` : name,
+        kind: 'pier',
+        pids: supervised ? [pid, ...descendants(pid)] : [pid],
+      });
     }
     const haproxy = descendants(runningPid(platform, 'router')!).filter((pid) => groupUsage([pid]).alive);
     if (haproxy.length === 0) throw new Error('the router runs no HAProxy');
