@@ -367,7 +367,15 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       timeoutMs: 60_000,
       what: 'app deleted',
     });
-    expect(await docker.listContainers({ all: true, filters: { label: ['pier.app=web'] } })).toEqual([]);
+    // This platform's nodes only: other installations on the machine may run an acme/web of their own.
+    const nodes = (await platform.call<{ items: { id: string }[] }>(admin, 'GET', '/nodes')).body.items;
+    for (const node of nodes) {
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: ['pier.app=web', `pier.node=${node.id}`] },
+      });
+      expect(left).toEqual([]);
+    }
     // The router follows the deletion from the event stream, a moment after the API shows it.
     await expectEventually(
       async () => {
