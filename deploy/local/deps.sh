@@ -163,7 +163,10 @@ ensure_dockerd() {
   local how=running deadline version
   if ! docker_local info >/dev/null 2>&1; then
     ((EUID == 0)) || die "the Docker engine does not answer on $DOCKER_SOCKET; run deps.sh as root to start dockerd"
-    start_bg dockerd "$LOG_DIR/dockerd.log" dockerd
+    # No userland port proxy: it accepts every connection itself and retries the container for
+    # seconds, so the router would never see a refused or overflowing instance. Published ports are
+    # iptables NAT rules instead, and a connect failure reaches HAProxy's timeouts and retries.
+    start_bg dockerd "$LOG_DIR/dockerd.log" dockerd --userland-proxy=false
     deadline=$((SECONDS + 30))
     until docker_local info >/dev/null 2>&1; do
       if ! pid_alive "$RUN_DIR/dockerd.pid"; then
@@ -179,6 +182,9 @@ ensure_dockerd() {
     how=started
   elif pid_alive "$RUN_DIR/dockerd.pid"; then
     how="running (started by us)"
+  fi
+  if pgrep -x docker-proxy >/dev/null 2>&1; then
+    log "dockerd: warning: it runs Docker's userland port proxy (docker-proxy); start it with --userland-proxy=false so refused connections reach the router"
   fi
   # The CLI may be newer than the engine; it negotiates the API version down.
   version=$(docker_local version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
