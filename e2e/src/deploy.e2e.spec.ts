@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { expectEventually } from '@pier/testing';
-import { type Platform, startAgent, startNodes, startPlatform, stopPlatformWithApps } from './platform';
+import {
+  type Platform,
+  platformContainers,
+  runSpace,
+  startAgent,
+  startNodes,
+  startPlatform,
+  stopPlatformWithApps,
+} from './platform';
 
 type Instance = {
   id: string;
@@ -19,7 +27,9 @@ type ErrorReply = { error: { code: string } };
 jest.setTimeout(180_000);
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-const HOST = 'web.acme.pier.localhost';
+/** This run's own space: another platform on the machine may have an `acme` (the README's example). */
+const SPACE = runSpace('acme');
+const HOST = `web.${SPACE}.pier.localhost`;
 const web = (label: string) => ({
   image: 'pier/busybox:latest',
   command: ['sh', '-c', `echo "$HOSTNAME ${label}" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp`],
@@ -39,7 +49,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
   let routerPort: number;
   const stateDir = mkdtempSync(join(tmpdir(), 'pier-deploy-'));
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
-  const base = '/spaces/acme/apps/web';
+  const base = `/spaces/${SPACE}/apps/web`;
 
   /** One GET through the router with the app's Host header: status and body. */
   function get(
@@ -93,16 +103,16 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     platform = await startPlatform('deploy', {}, { router: true });
     routerPort = Number(platform.env.PIER_ROUTER_HTTP_PORT);
     admin = await platform.login(platform.admin.email, platform.admin.password);
-    await platform.call(admin, 'POST', '/spaces', { name: 'acme' });
+    await platform.call(admin, 'POST', '/spaces', { name: SPACE });
     await startNodes(platform, admin, stateDir, ['one', 'two']);
     expect(
-      (await platform.call(admin, 'POST', '/spaces/acme/apps', { name: 'web', cluster: 'main' })).status,
+      (await platform.call(admin, 'POST', `/spaces/${SPACE}/apps`, { name: 'web', cluster: 'main' })).status,
     ).toBe(201);
   });
 
   afterAll(async () => {
     keepAlive.destroy();
-    await stopPlatformWithApps(platform, 'acme');
+    await stopPlatformWithApps(platform);
   });
 
   it('deploys v1 with 2 instances that both answer through the router', async () => {
@@ -137,7 +147,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       what: 'three answer',
     });
     const victim = (await ready(1))[0]!;
-    const [container] = await docker.listContainers({ filters: { label: [`pier.instance=${victim.id}`] } });
+    const [container] = await platformContainers(platform, [`pier.instance=${victim.id}`], { running: true });
     await docker.getContainer(container!.Id).kill({ signal: 'SIGKILL' });
     await expectEventually(
       async () => {
@@ -219,7 +229,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     startAgent(platform, 'one', join(stateDir, 'one'));
     await expectEventually(
       async () => {
-        const left = await docker.listContainers({ all: true, filters: { label: [`pier.node=${oneId}`] } });
+        const left = await platformContainers(platform, [`pier.node=${oneId}`]);
         expect(left).toHaveLength(0);
       },
       { timeoutMs: 60_000, what: 'node one strays removed' },
@@ -230,7 +240,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     const nodes = (await platform.call<{ items: { id: string; name: string }[] }>(admin, 'GET', '/nodes'))
       .body.items;
     const twoId = nodes.find((n) => n.name === 'two')!.id;
-    const before = (await docker.listContainers({ filters: { label: [`pier.node=${twoId}`] } }))
+    const before = (await platformContainers(platform, [`pier.node=${twoId}`], { running: true }))
       .map((c) => c.Id)
       .sort();
     expect(before.length).toBeGreaterThan(0);
@@ -241,7 +251,8 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
         'pier.managed': 'true',
         'pier.node': twoId,
         'pier.instance': '00000000-0000-4000-8000-000000000000',
-        'pier.space': 'acme',
+        'pier.installation': platform.installation,
+        'pier.space': SPACE,
         'pier.app': 'web',
         'pier.version': '2',
       },
@@ -253,9 +264,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     startAgent(platform, 'two', join(stateDir, 'two'));
     await expectEventually(
       async () => {
-        const after = (await docker.listContainers({ all: true, filters: { label: [`pier.node=${twoId}`] } }))
-          .map((c) => c.Id)
-          .sort();
+        const after = (await platformContainers(platform, [`pier.node=${twoId}`])).map((c) => c.Id).sort();
         expect(after).toEqual(before);
       },
       { timeoutMs: 60_000, what: 'same containers, stray gone' },
@@ -281,10 +290,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       { timeoutMs: 60_000, what: 'instances moved off the drained node' },
     );
     await expectEventually(
-      async () =>
-        expect(
-          await docker.listContainers({ all: true, filters: { label: [`pier.node=${twoId}`] } }),
-        ).toEqual([]),
+      async () => expect(await platformContainers(platform, [`pier.node=${twoId}`])).toEqual([]),
       { timeoutMs: 30_000, what: 'drained node empty' },
     );
     const { sent, failed } = await load.stop();
@@ -303,7 +309,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     await expectEventually(
       async () => {
         cookie = (await get()).cookie;
-        expect(cookie).toMatch(/^pier_acme_web=/);
+        expect(cookie.startsWith(`pier_${SPACE}_web=`)).toBe(true);
       },
       { timeoutMs: 15_000, what: 'a sticky cookie' },
     );
@@ -319,16 +325,16 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
   });
 
   it('surfaces an image that does not exist as failed instances with IMAGE_PULL_FAILED', async () => {
-    await platform.call(admin, 'POST', '/spaces/acme/apps', { name: 'ghost', cluster: 'main' });
-    await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/versions', {
+    await platform.call(admin, 'POST', `/spaces/${SPACE}/apps`, { name: 'ghost', cluster: 'main' });
+    await platform.call(admin, 'POST', `/spaces/${SPACE}/apps/ghost/versions`, {
       image: '127.0.0.1:5000/pier/does-not-exist:1',
       resources: { cpu: 10, memory: 16 },
     });
-    await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/versions/1/deploy', { instances: 1 });
+    await platform.call(admin, 'POST', `/spaces/${SPACE}/apps/ghost/versions/1/deploy`, { instances: 1 });
     await expectEventually(
       async () => {
         const [i] = (
-          await platform.call<{ items: Instance[] }>(admin, 'GET', '/spaces/acme/apps/ghost/instances')
+          await platform.call<{ items: Instance[] }>(admin, 'GET', `/spaces/${SPACE}/apps/ghost/instances`)
         ).body.items;
         expect(i).toMatchObject({ state: 'failed', code: 'IMAGE_PULL_FAILED' });
       },
@@ -337,7 +343,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     const feed = await platform.call<{ items: { type: string; summary: string }[] }>(
       admin,
       'GET',
-      '/spaces/acme/apps/ghost/events',
+      `/spaces/${SPACE}/apps/ghost/events`,
     );
     expect(
       feed.body.items.some((e) => e.type === 'InstanceFailed' && e.summary.includes('IMAGE_PULL_FAILED')),
@@ -357,7 +363,7 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toMatch(/ v2$/);
     });
-    const taken = await platform.call<ErrorReply>(admin, 'POST', '/spaces/acme/apps/ghost/domains', {
+    const taken = await platform.call<ErrorReply>(admin, 'POST', `/spaces/${SPACE}/apps/ghost/domains`, {
       host: 'www.example.test',
     });
     expect(taken.status).toBe(409);
@@ -367,15 +373,8 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       timeoutMs: 60_000,
       what: 'app deleted',
     });
-    // This platform's nodes only: other installations on the machine may run an acme/web of their own.
-    const nodes = (await platform.call<{ items: { id: string }[] }>(admin, 'GET', '/nodes')).body.items;
-    for (const node of nodes) {
-      const left = await docker.listContainers({
-        all: true,
-        filters: { label: ['pier.app=web', `pier.node=${node.id}`] },
-      });
-      expect(left).toEqual([]);
-    }
+    // This platform's containers only: other installations on the machine may run an acme/web of their own.
+    expect(await platformContainers(platform, [`pier.space=${SPACE}`, 'pier.app=web'])).toEqual([]);
     // The router follows the deletion from the event stream, a moment after the API shows it.
     await expectEventually(
       async () => {
@@ -389,8 +388,11 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     );
     // The custom domain is free again.
     expect(
-      (await platform.call(admin, 'POST', '/spaces/acme/apps/ghost/domains', { host: 'www.example.test' }))
-        .status,
+      (
+        await platform.call(admin, 'POST', `/spaces/${SPACE}/apps/ghost/domains`, {
+          host: 'www.example.test',
+        })
+      ).status,
     ).toBe(200);
   });
 

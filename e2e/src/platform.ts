@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import Docker from 'dockerode';
@@ -24,7 +25,14 @@ const SERVICES = ['clusters', 'auth', 'scheduler', 'gateway'] as const;
 
 /** The control plane (clusters, auth, gateway) as real processes from the built services. */
 export interface Platform {
+  /** Namespace of this platform's streams, subjects and schemas. */
   readonly prefix: string;
+  /**
+   * The `pier.installation` label its agents put on their containers and networks (the agent's default,
+   * the prefix): every Docker lookup and clean-up of a test goes through it, so that a test never sees
+   * nor touches what another installation on the machine runs (`platformContainers`).
+   */
+  readonly installation: string;
   readonly api: string;
   readonly env: Record<string, string>;
   readonly databaseUrl: string;
@@ -99,6 +107,7 @@ export async function startPlatform(
     httpJson<T>(method, `${api}${path}`, body, { authorization: `Bearer ${token}` });
   return {
     prefix,
+    installation: prefix,
     api,
     env,
     databaseUrl,
@@ -166,20 +175,65 @@ export async function startNodes(
   );
 }
 
-/** Stops the platform, then removes what it leaves behind: the containers of `space` and the streams. */
-export async function stopPlatformWithApps(platform: Platform | undefined, space: string): Promise<void> {
-  if (!platform) return;
-  await platform.stop();
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.space=${space}`] } })) {
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+/** The label filter of a platform's own Docker objects, with more `key=value` labels to narrow it. */
+export function ownLabels(platform: Pick<Platform, 'installation'>, ...labels: string[]): string[] {
+  return [`pier.installation=${platform.installation}`, ...labels];
+}
+
+/**
+ * The containers of this platform's agents only (by its `pier.installation` label), narrowed by more
+ * `key=value` labels: in any state unless `running`. Another platform on the machine may run the same
+ * space and app names; its containers never show here.
+ */
+export function platformContainers(
+  platform: Pick<Platform, 'installation'>,
+  labels: readonly string[] = [],
+  options: { running?: boolean } = {},
+): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({
+    all: !options.running,
+    filters: { label: ownLabels(platform, ...labels) },
+  });
+}
+
+/**
+ * Removes the platform's own containers and then its own networks (both by its installation label),
+ * whatever their space: what another installation runs on the machine stays untouched.
+ */
+export async function removePlatformDocker(platform: Pick<Platform, 'installation'>): Promise<void> {
+  for (const c of await platformContainers(platform)) {
     await docker
       .getContainer(c.Id)
       .remove({ force: true })
       .catch(() => undefined);
   }
+  for (const n of await docker.listNetworks({ filters: { label: ownLabels(platform) } })) {
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+  }
+}
+
+/** Stops the platform, then removes what it leaves behind: its containers, networks and streams. */
+export async function stopPlatformWithApps(platform: Platform | undefined): Promise<void> {
+  if (!platform) return;
+  await platform.stop();
+  await removePlatformDocker(platform);
   const nc = await connectTestNats();
   await deleteStreams(nc, platform.prefix);
   await nc.close();
+}
+
+/**
+ * A space name of this test run: `name` and a random suffix. The agents of every installation on an
+ * engine name a space's network `pier-<space>`, so a test that used a space name a platform in use
+ * also has (the README's `acme`) would put its containers on that platform's network.
+ */
+export function runSpace(name: string): string {
+  return `${name}-${randomBytes(3).toString('hex')}`;
 }
 
 /**

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { expectEventually, sigtermRecordingApp } from '@pier/testing';
-import { type Platform, startNodes, startPlatform, stopPlatformWithApps, viaRouter } from './platform';
+import {
+  type Platform,
+  platformContainers,
+  runSpace,
+  startNodes,
+  startPlatform,
+  stopPlatformWithApps,
+  viaRouter,
+} from './platform';
 
 type Instance = {
   id: string;
@@ -15,7 +23,7 @@ type Instance = {
 };
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-const SPACE = 'lab';
+const SPACE = runSpace('lab');
 jest.setTimeout(180_000);
 
 /**
@@ -36,7 +44,7 @@ describe('probes and graceful stop through the whole platform', () => {
       .items;
 
   async function containerOf(instanceId: string): Promise<string> {
-    const [c] = await docker.listContainers({ filters: { label: [`pier.instance=${instanceId}`] } });
+    const [c] = await platformContainers(platform, [`pier.instance=${instanceId}`], { running: true });
     if (!c) throw new Error(`no running container for instance ${instanceId}`);
     return c.Id;
   }
@@ -90,7 +98,7 @@ describe('probes and graceful stop through the whole platform', () => {
   });
 
   afterAll(async () => {
-    await stopPlatformWithApps(platform, SPACE);
+    await stopPlatformWithApps(platform);
   });
 
   it('never routes to an instance whose startup probe fails, and restarts it', async () => {
@@ -252,10 +260,7 @@ describe('probes and graceful stop through the whole platform', () => {
     // Killed (128 + 9): SIGTERM did not end it.
     expect(feed.body.items.some((e) => /stopped \(exit code 137\)/.test(e.summary))).toBe(true);
     await expectEventually(
-      async () =>
-        expect(
-          await docker.listContainers({ all: true, filters: { label: [`pier.instance=${instance!.id}`] } }),
-        ).toEqual([]),
+      async () => expect(await platformContainers(platform, [`pier.instance=${instance!.id}`])).toEqual([]),
       { timeoutMs: 10_000 },
     );
     expect((await get('stubborn')).status).toBe(503);

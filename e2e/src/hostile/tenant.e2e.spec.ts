@@ -6,6 +6,8 @@ import Docker from 'dockerode';
 import { expectEventually, TestRegistry } from '@pier/testing';
 import {
   type Platform,
+  platformContainers,
+  runSpace,
   startNodes,
   startPlatform,
   stopPlatformWithApps,
@@ -18,6 +20,10 @@ jest.setTimeout(240_000);
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const BASE = 'pier.localhost';
+/** This run's own spaces: their networks (`pier-<space>`) are shared by every installation on the engine. */
+const ALPHA = runSpace('alpha');
+const MALLET = runSpace('mallet');
+const DOOMED = runSpace('doomed');
 /** An httpd that names its space, and a CGI script that echoes the forwarding headers it was sent. */
 const web = (name: string) => ({
   image: 'pier/busybox:latest',
@@ -84,22 +90,15 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
       expect(created.status).toBe(201);
       users[name] = { id: created.body.id, token: await platform.login(email, password) };
     }
-    expect((await call(users.alice.token, 'POST', '/spaces', { name: 'alpha' })).status).toBe(201);
-    expect((await call(users.mallory.token, 'POST', '/spaces', { name: 'mallet' })).status).toBe(201);
+    expect((await call(users.alice.token, 'POST', '/spaces', { name: ALPHA })).status).toBe(201);
+    expect((await call(users.mallory.token, 'POST', '/spaces', { name: MALLET })).status).toBe(201);
     await startNodes(platform, admin, stateDir, ['one']);
-    await runApp(users.alice.token, 'alpha', 'web');
-    await runApp(users.mallory.token, 'mallet', 'x');
+    await runApp(users.alice.token, ALPHA, 'web');
+    await runApp(users.mallory.token, MALLET, 'x');
   });
 
   afterAll(async () => {
-    await stopPlatformWithApps(platform, 'alpha');
-    for (const space of ['mallet', 'doomed']) {
-      for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.space=${space}`] } }))
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-    }
+    await stopPlatformWithApps(platform);
   });
 
   describe('on the node', () => {
@@ -114,8 +113,8 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
       );
     /** The container of an app, and its address on its space's network. */
     const containerOf = async (space: string, app: string) => {
-      const [found] = await docker.listContainers({
-        filters: { label: [`pier.space=${space}`, `pier.app=${app}`] },
+      const [found] = await platformContainers(platform, [`pier.space=${space}`, `pier.app=${app}`], {
+        running: true,
       });
       const info = await docker.getContainer(found!.Id).inspect();
       return { id: found!.Id, ip: info.NetworkSettings.Networks[`pier-${space}`]!.IPAddress };
@@ -156,8 +155,8 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
         { http: { path: '/', port: 8080, headers: { 'X-Evil': 'a\r\nInjected: yes' } } },
       ];
       for (const readiness of bad) {
-        const reply = await call(users.mallory.token, 'POST', '/spaces/mallet/apps/x/versions', {
-          ...web('mallet'),
+        const reply = await call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/x/versions`, {
+          ...web(MALLET),
           probes: { readiness },
         });
         expect([reply.status, reply.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
@@ -169,38 +168,49 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
     it('runs a private image only for the space whose credentials can read it', async () => {
       const secret = registry.secret();
       expect(
-        (await call(users.alice.token, 'POST', '/spaces/alpha/secrets', { name: 'regcred', value: secret }))
-          .status,
+        (
+          await call(users.alice.token, 'POST', `/spaces/${ALPHA}/secrets`, {
+            name: 'regcred',
+            value: secret,
+          })
+        ).status,
       ).toBe(201);
       expect(
-        (await call(users.alice.token, 'POST', '/spaces/alpha/apps', { name: 'priv', cluster: 'main' }))
+        (await call(users.alice.token, 'POST', `/spaces/${ALPHA}/apps`, { name: 'priv', cluster: 'main' }))
           .status,
       ).toBe(201);
-      const own = { ...web('alpha'), image, registrySecret: 'regcred' };
-      expect((await call(users.alice.token, 'POST', '/spaces/alpha/apps/priv/versions', own)).status).toBe(
+      const own = { ...web(ALPHA), image, registrySecret: 'regcred' };
+      expect((await call(users.alice.token, 'POST', `/spaces/${ALPHA}/apps/priv/versions`, own)).status).toBe(
         201,
       );
       expect(
-        (await call(users.alice.token, 'POST', '/spaces/alpha/apps/priv/versions/1/deploy', { instances: 1 }))
-          .status,
+        (
+          await call(users.alice.token, 'POST', `/spaces/${ALPHA}/apps/priv/versions/1/deploy`, {
+            instances: 1,
+          })
+        ).status,
       ).toBe(202);
       await expectEventually(
-        async () => expect(await viaRouter(`priv.alpha.${BASE}`)).toEqual({ status: 200, body: 'alpha' }),
+        async () => expect(await viaRouter(`priv.${ALPHA}.${BASE}`)).toEqual({ status: 200, body: ALPHA }),
         { timeoutMs: 60_000, what: 'the private image running for its own space' },
       );
 
       // The image is on the node now; another space names it without credentials.
       expect(
-        (await call(users.mallory.token, 'POST', '/spaces/mallet/apps', { name: 'thief', cluster: 'main' }))
-          .status,
+        (
+          await call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps`, {
+            name: 'thief',
+            cluster: 'main',
+          })
+        ).status,
       ).toBe(201);
-      const stolen = { ...web('mallet'), image };
+      const stolen = { ...web(MALLET), image };
       expect(
-        (await call(users.mallory.token, 'POST', '/spaces/mallet/apps/thief/versions', stolen)).status,
+        (await call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/thief/versions`, stolen)).status,
       ).toBe(201);
       expect(
         (
-          await call(users.mallory.token, 'POST', '/spaces/mallet/apps/thief/versions/1/deploy', {
+          await call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/thief/versions/1/deploy`, {
             instances: 1,
           })
         ).status,
@@ -210,7 +220,7 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
           const { body } = await call<{ items: { state: string; code: string | null }[] }>(
             users.mallory.token,
             'GET',
-            '/spaces/mallet/apps/thief/instances',
+            `/spaces/${MALLET}/apps/thief/instances`,
           );
           expect(body.items).toEqual([
             expect.objectContaining({ state: 'failed', code: 'IMAGE_PULL_FAILED' }),
@@ -218,60 +228,60 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
         },
         { timeoutMs: 60_000, what: 'the stolen image refused' },
       );
-      const thieves = await docker.listContainers({ all: true, filters: { label: ['pier.app=thief'] } });
+      const thieves = await platformContainers(platform, ['pier.app=thief']);
       expect(thieves).toEqual([]);
-      await call(users.mallory.token, 'DELETE', '/spaces/mallet/apps/thief');
+      await call(users.mallory.token, 'DELETE', `/spaces/${MALLET}/apps/thief`);
     });
 
     it('keeps containers of different spaces from reaching each other, not those of one space', async () => {
-      const web1 = await containerOf('alpha', 'web');
-      const priv = await containerOf('alpha', 'priv');
-      const x = await containerOf('mallet', 'x');
+      const web1 = await containerOf(ALPHA, 'web');
+      const priv = await containerOf(ALPHA, 'priv');
+      const x = await containerOf(MALLET, 'x');
       // Docker frames exec output (an 8-byte header per chunk): look for the page in it.
       const within = await fetchFrom(priv.id, `http://${web1.ip}:8080/index.html`);
-      expect([within.ok, within.out.includes('alpha')]).toEqual([true, true]);
+      expect([within.ok, within.out.includes(ALPHA)]).toEqual([true, true]);
       expect((await fetchFrom(x.id, `http://${web1.ip}:8080/index.html`)).ok).toBe(false);
       expect((await fetchFrom(web1.id, `http://${x.ip}:8080/index.html`)).ok).toBe(false);
     });
   });
 
   describe('domains', () => {
-    const claim = (token: string, host: string, app = 'x', space = 'mallet') =>
+    const claim = (token: string, host: string, app = 'x', space = MALLET) =>
       call(token, 'POST', `/spaces/${space}/apps/${app}/domains`, { host });
 
     it('never lets a tenant take another space’s default domain or namespace', async () => {
-      for (const host of [`web.alpha.${BASE}`, `api.web.alpha.${BASE}`, `future.alpha.${BASE}`]) {
+      for (const host of [`web.${ALPHA}.${BASE}`, `api.web.${ALPHA}.${BASE}`, `future.${ALPHA}.${BASE}`]) {
         const reply = await claim(users.mallory.token, host);
         expect([host, reply.status, reply.body.error.code]).toEqual([host, 403, 'DOMAIN_RESERVED']);
       }
       // The victim's requests still arrive in the victim's container, every one.
       for (let i = 0; i < 20; i++)
-        expect(await viaRouter(`web.alpha.${BASE}`)).toEqual({ status: 200, body: 'alpha' });
+        expect(await viaRouter(`web.${ALPHA}.${BASE}`)).toEqual({ status: 200, body: ALPHA });
     });
 
     it('keeps other hosts under the base domain for platform admins', async () => {
       expect((await claim(users.mallory.token, `shop.${BASE}`)).body.error.code).toBe('DOMAIN_RESERVED');
       expect((await claim(admin, `shop.${BASE}`)).status).toBe(200);
       await expectEventually(async () =>
-        expect(await viaRouter(`shop.${BASE}`)).toEqual({ status: 200, body: 'mallet' }),
+        expect(await viaRouter(`shop.${BASE}`)).toEqual({ status: 200, body: MALLET }),
       );
-      expect((await claim(users.mallory.token, `v2.x.mallet.${BASE}`)).status).toBe(200);
+      expect((await claim(users.mallory.token, `v2.x.${MALLET}.${BASE}`)).status).toBe(200);
     });
 
     it('stores no claim for an app that does not exist, and removes any valid host', async () => {
       const squat = await claim(users.mallory.token, 'squat.example.com', 'ghost');
       expect([squat.status, squat.body.error.code]).toEqual([404, 'APP_NOT_FOUND']);
-      expect((await claim(users.alice.token, 'squat.example.com', 'web', 'alpha')).status).toBe(200);
+      expect((await claim(users.alice.token, 'squat.example.com', 'web', ALPHA)).status).toBe(200);
       const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`;
       expect(long).toHaveLength(253);
       expect((await claim(users.mallory.token, long)).status).toBe(200);
-      const removed = await call(users.mallory.token, 'DELETE', `/spaces/mallet/apps/x/domains/${long}`);
+      const removed = await call(users.mallory.token, 'DELETE', `/spaces/${MALLET}/apps/x/domains/${long}`);
       expect(removed.status).toBe(200);
     });
   });
 
   it('replaces the forwarding headers a client sends before they reach the app', async () => {
-    const reply = await viaRouter(`web.alpha.${BASE}`, '/cgi-bin/who', {
+    const reply = await viaRouter(`web.${ALPHA}.${BASE}`, '/cgi-bin/who', {
       'x-forwarded-for': '203.0.113.66',
       'x-real-ip': '203.0.113.66',
       forwarded: 'for=203.0.113.66',
@@ -282,7 +292,9 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
   describe('quotas', () => {
     it('gives new spaces the platform’s default quota', async () => {
       const defaults = { maxApps: 100, maxInstances: 500, maxCpuMillicores: 128_000, maxMemoryMiB: 262_144 };
-      expect((await call<Quota>(users.mallory.token, 'GET', '/spaces/mallet/quota')).body).toEqual(defaults);
+      expect((await call<Quota>(users.mallory.token, 'GET', `/spaces/${MALLET}/quota`)).body).toEqual(
+        defaults,
+      );
       const me = await call<{ user: { personalSpace: string } }>(users.mallory.token, 'GET', '/me');
       const personal = await call<Quota>(
         users.mallory.token,
@@ -294,20 +306,20 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
 
     it('lets only one of two parallel deploys past maxInstances', async () => {
       const quota = { maxApps: null, maxInstances: 2, maxCpuMillicores: null, maxMemoryMiB: null };
-      expect((await call(admin, 'PUT', '/spaces/mallet/quota', quota)).status).toBe(200);
+      expect((await call(admin, 'PUT', `/spaces/${MALLET}/quota`, quota)).status).toBe(200);
       expect(
-        (await call(users.mallory.token, 'POST', '/spaces/mallet/apps/x/versions', web('v2'))).status,
+        (await call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/x/versions`, web('v2'))).status,
       ).toBe(201);
       const [a, b] = await Promise.all([
-        call(users.mallory.token, 'POST', '/spaces/mallet/apps/x/versions/1/scale', { instances: 2 }),
-        call(users.mallory.token, 'POST', '/spaces/mallet/apps/x/versions/2/deploy', { instances: 1 }),
+        call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/x/versions/1/scale`, { instances: 2 }),
+        call(users.mallory.token, 'POST', `/spaces/${MALLET}/apps/x/versions/2/deploy`, { instances: 1 }),
       ]);
       expect([a.status, b.status].sort()).toEqual([202, 422]);
       expect([a, b].find((r) => r.status === 422)!.body.error.code).toBe('QUOTA_EXCEEDED');
       const app = await call<{ versions: { desiredInstances: number }[] }>(
         users.mallory.token,
         'GET',
-        '/spaces/mallet/apps/x',
+        `/spaces/${MALLET}/apps/x`,
       );
       expect(app.body.versions.reduce((sum, v) => sum + v.desiredInstances, 0)).toBe(2);
     });
@@ -322,36 +334,37 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
   });
 
   it('deletes a space with everything in it, and one created later under its name shares nothing', async () => {
-    expect((await call(users.alice.token, 'POST', '/spaces', { name: 'doomed' })).status).toBe(201);
+    expect((await call(users.alice.token, 'POST', '/spaces', { name: DOOMED })).status).toBe(201);
     const quota = { maxApps: 7, maxInstances: 7, maxCpuMillicores: null, maxMemoryMiB: null };
-    expect((await call(admin, 'PUT', '/spaces/doomed/quota', quota)).status).toBe(200);
-    await runApp(users.alice.token, 'doomed', 'site');
+    expect((await call(admin, 'PUT', `/spaces/${DOOMED}/quota`, quota)).status).toBe(200);
+    await runApp(users.alice.token, DOOMED, 'site');
     const secret = { kind: 'generic', data: { PASSWORD: 'alice-only' } };
     expect(
-      (await call(users.alice.token, 'POST', '/spaces/doomed/secrets', { name: 'db', value: secret })).status,
+      (await call(users.alice.token, 'POST', `/spaces/${DOOMED}/secrets`, { name: 'db', value: secret }))
+        .status,
     ).toBe(201);
 
-    const refused = await call(users.alice.token, 'DELETE', '/spaces/doomed');
+    const refused = await call(users.alice.token, 'DELETE', `/spaces/${DOOMED}`);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'SPACE_NOT_EMPTY']);
     expect(refused.body.error.details).toMatchObject({ apps: 1, secrets: 1 });
-    expect(await viaRouter(`site.doomed.${BASE}`)).toEqual({ status: 200, body: 'doomed' });
+    expect(await viaRouter(`site.${DOOMED}.${BASE}`)).toEqual({ status: 200, body: DOOMED });
 
     const deleting = await call<{ state: string }>(
       users.alice.token,
       'DELETE',
-      '/spaces/doomed?cascade=true',
+      `/spaces/${DOOMED}?cascade=true`,
     );
     expect(deleting.status).toBe(202);
     if (deleting.body.state === 'deleting') {
-      const early = await call(admin, 'POST', '/spaces', { name: 'doomed' });
+      const early = await call(admin, 'POST', '/spaces', { name: DOOMED });
       expect([early.status, early.body.error.code]).toEqual([409, 'SPACE_DELETING']);
     }
     // Gone for everyone at once, admins included, and its app stops serving.
-    expect((await call(admin, 'GET', '/spaces/doomed/apps/site')).status).toBe(404);
+    expect((await call(admin, 'GET', `/spaces/${DOOMED}/apps/site`)).status).toBe(404);
     await expectEventually(
       async () => {
-        expect((await viaRouter(`site.doomed.${BASE}`)).status).toBe(404);
-        const left = await docker.listContainers({ all: true, filters: { label: ['pier.space=doomed'] } });
+        expect((await viaRouter(`site.${DOOMED}.${BASE}`)).status).toBe(404);
+        const left = await platformContainers(platform, [`pier.space=${DOOMED}`]);
         expect(left).toHaveLength(0);
       },
       { timeoutMs: 60_000, what: 'the deleted space’s app stopped and removed' },
@@ -359,27 +372,27 @@ describe('hostile tenant: domains, quotas and a space’s whole life', () => {
 
     const reborn = await expectEventually(
       async () => {
-        const reply = await call(admin, 'POST', '/spaces', { name: 'doomed' });
+        const reply = await call(admin, 'POST', '/spaces', { name: DOOMED });
         expect(reply.status).toBe(201);
         return reply;
       },
       { timeoutMs: 30_000, intervalMs: 500, what: 'the name free again' },
     );
     expect(reborn.status).toBe(201);
-    const apps = await call<{ items: unknown[] }>(admin, 'GET', '/spaces/doomed/apps');
+    const apps = await call<{ items: unknown[] }>(admin, 'GET', `/spaces/${DOOMED}/apps`);
     expect(apps.body.items).toEqual([]);
-    expect((await call(admin, 'GET', '/spaces/doomed/secrets')).body).toEqual({ items: [] });
-    expect((await call(admin, 'POST', '/spaces/doomed/secrets', { name: 'db', value: secret })).status).toBe(
-      201,
-    );
-    expect((await call<Quota>(admin, 'GET', '/spaces/doomed/quota')).body.maxApps).toBe(100);
+    expect((await call(admin, 'GET', `/spaces/${DOOMED}/secrets`)).body).toEqual({ items: [] });
+    expect(
+      (await call(admin, 'POST', `/spaces/${DOOMED}/secrets`, { name: 'db', value: secret })).status,
+    ).toBe(201);
+    expect((await call<Quota>(admin, 'GET', `/spaces/${DOOMED}/quota`)).body.maxApps).toBe(100);
     const audit = await call<{ items: { actor: { id: string } }[] }>(
       admin,
       'GET',
-      '/spaces/doomed/audit?limit=200',
+      `/spaces/${DOOMED}/audit?limit=200`,
     );
     expect(audit.body.items.filter((e) => e.actor.id === users.alice.id)).toEqual([]);
     // Alice is not a member of the new space: it is not hers.
-    expect((await call(users.alice.token, 'GET', '/spaces/doomed')).status).toBe(404);
+    expect((await call(users.alice.token, 'GET', `/spaces/${DOOMED}`)).status).toBe(404);
   });
 });

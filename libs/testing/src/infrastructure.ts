@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import { testEnv } from './test-env';
+import { assertTestNamespace, testEnv } from './test-env';
 
 /** Connects to the test NATS server, or fails with what to do about it. */
 export async function connectTestNats(name = 'test'): Promise<NatsConnection> {
@@ -41,8 +41,9 @@ export async function ensureTestDatabase(url = testEnv.PIER_TEST_DATABASE_URL): 
   return url;
 }
 
-/** Drops a test schema and everything in it. */
+/** Drops a test schema and everything in it; refuses a schema that is no test namespace. */
 export async function dropSchema(url: string, schema: string): Promise<void> {
+  assertTestNamespace(schema, 'the schema');
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
@@ -67,8 +68,12 @@ export async function queryDatabase<T = Record<string, unknown>>(
   }
 }
 
-/** Deletes every stream whose name starts with the prefix (test clean-up). */
+/**
+ * Deletes every stream of the prefix (test clean-up): names starting with the prefix and `_`. Refuses a
+ * prefix that is no test namespace, so that no clean-up ever deletes the streams of a platform in use.
+ */
 export async function deleteStreams(nc: NatsConnection, prefix: string): Promise<void> {
+  assertTestNamespace(prefix, 'the streams of');
   const { jetstreamManager } = await import('@nats-io/jetstream');
   const jsm = await jetstreamManager(nc);
   const upper = prefix.toUpperCase().replace(/-/g, '_');

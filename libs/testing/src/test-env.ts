@@ -22,3 +22,18 @@ export function uniqueName(label: string): string {
     .slice(0, 20);
   return `t_${clean}_${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * Whether `name` is a namespace `uniqueName` made (or one derived from it by a suffix, like the schema
+ * `<prefix>_auth`). Test clean-ups delete streams and drop schemas only under such names: the test NATS
+ * and Postgres may be those of a platform in use (up.sh's prefix is `pier`), which a test must never touch.
+ */
+export function isTestNamespace(name: string): boolean {
+  return /^t_[a-z0-9_]{1,20}_[0-9a-f]{8}(_[a-z0-9_]+)?$/.test(name);
+}
+
+/** Throws unless `name` is a test namespace (see `isTestNamespace`). */
+export function assertTestNamespace(name: string, what: string): void {
+  if (!isTestNamespace(name))
+    throw new Error(`refusing to clean up ${what} "${name}": not a test namespace made by uniqueName`);
+}

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@pier/config';
-import { agentConfigSchema, instanceRuntimeSettings } from './config';
+import { agentConfigSchema, installationOf, instanceRuntimeSettings } from './config';
 
 describe('agent configuration: limits of every container', () => {
   it('defaults to 1024 processes and json-file logs rotated at 10m, 3 files kept', () => {
@@ -33,5 +33,22 @@ describe('agent configuration: limits of every container', () => {
       });
     expect(bad).toThrow(ConfigError);
     expect(bad).toThrow(/PIER_AGENT_PIDS_LIMIT[\s\S]*PIER_AGENT_LOG_MAX_SIZE[\s\S]*PIER_AGENT_LOG_MAX_FILES/);
+  });
+});
+
+describe('agent configuration: the installation label', () => {
+  it('is the event-stream prefix unless PIER_INSTALLATION names another', () => {
+    expect(installationOf(loadConfig(agentConfigSchema, {}))).toBe('pier');
+    expect(installationOf(loadConfig(agentConfigSchema, { PIER_PREFIX: 't_run_1' }))).toBe('t_run_1');
+    expect(
+      installationOf(loadConfig(agentConfigSchema, { PIER_PREFIX: 'pier', PIER_INSTALLATION: 'lab-2' })),
+    ).toBe('lab-2');
+  });
+
+  it('refuses a value that is no label value', () => {
+    expect(() => loadConfig(agentConfigSchema, { PIER_INSTALLATION: 'a b' })).toThrow(/PIER_INSTALLATION/);
+    expect(() => loadConfig(agentConfigSchema, { PIER_INSTALLATION: 'x'.repeat(64) })).toThrow(
+      /PIER_INSTALLATION/,
+    );
   });
 });

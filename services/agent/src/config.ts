@@ -55,10 +55,20 @@ export const agentConfigSchema = z.object({
     .default(DEFAULT_CONTAINER_LIMITS.logMaxSize),
   /** Log files kept per container, the current one included. */
   PIER_AGENT_LOG_MAX_FILES: envInt(DEFAULT_CONTAINER_LIMITS.logMaxFiles, 1, 100),
+  /**
+   * Value of the `pier.installation` label on this agent's containers and networks; unset = `PIER_PREFIX`
+   * (see `installationOf`).
+   */
+  PIER_INSTALLATION: labelValueSchema.pipe(z.string().min(1)).optional(),
   DOCKER_HOST: z.string().optional(),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** The `pier.installation` label's value: `PIER_INSTALLATION`, else the event-stream prefix. */
+export function installationOf(config: AgentConfig): string {
+  return config.PIER_INSTALLATION ?? config.PIER_PREFIX;
+}
 
 /** The instance runtime's settings from the agent's configuration (the node id comes from the join). */
 export function instanceRuntimeSettings(config: AgentConfig): {

@@ -5,7 +5,7 @@ import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcClient } from '@pier/messaging';
 import { createLogger, createMetricsRegistry, Gauge, initTelemetry, type Logger } from '@pier/observability';
 import { AgentStartError, NodeAgent } from './application/node-agent';
-import { agentConfigSchema, instanceRuntimeSettings } from './config';
+import { agentConfigSchema, installationOf, instanceRuntimeSettings } from './config';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
 import { DockerDriver } from './infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     url: config.PIER_NATS_URL,
     name: `pier-agent-${config.PIER_AGENT_NAME ?? 'node'}`,
   });
-  const driver = new DockerDriver({ dockerHost: config.DOCKER_HOST });
+  const driver = new DockerDriver({ dockerHost: config.DOCKER_HOST, installation: installationOf(config) });
   const rpc = new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS);
   const registry = createMetricsRegistry('agent');
   const agent = new NodeAgent(

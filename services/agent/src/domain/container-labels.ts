@@ -15,6 +15,12 @@ export const LABELS = {
   app: 'pier.app',
   version: 'pier.version',
   restarts: 'pier.restarts',
+  /**
+   * The installation (by default its event-stream prefix) whose agent made the container or network, set
+   * by the Docker driver: several installations, or a test run beside a platform in use, share an engine,
+   * and each finds and cleans up its own by it.
+   */
+  installation: 'pier.installation',
 } as const;
 
 /** A network of the agent: one per space, shared by every instance of that space on the engine. */

@@ -16,7 +16,11 @@ export class DockerNetworks {
   /** Launches of this process under way per network name. */
   private readonly launching = new Map<string, number>();
 
-  constructor(private readonly docker: Docker) {}
+  /** @param extraLabels added to the networks this creates (the installation's). */
+  constructor(
+    private readonly docker: Docker,
+    private readonly extraLabels: Readonly<Record<string, string>> = {},
+  ) {}
 
   /**
    * Resolves the network (creating it when missing) and marks a launch on it under way until `release`:
@@ -104,7 +108,7 @@ export class DockerNetworks {
       await this.docker.createNetwork({
         Name: network.name,
         Driver: 'bridge',
-        Labels: { ...network.labels },
+        Labels: { ...network.labels, ...this.extraLabels },
         CheckDuplicate: true,
       });
     } catch (error) {

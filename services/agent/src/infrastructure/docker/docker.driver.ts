@@ -9,6 +9,7 @@ import {
   type NetworkSummary,
   type RegistryAuth,
 } from '../../application/ports';
+import { LABELS } from '../../domain/container-labels';
 import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
 import { execIn } from './docker-exec';
 import { DockerImages } from './docker-images';
@@ -22,11 +23,14 @@ export class DockerDriver implements ContainerDriver {
   private readonly docker: Docker;
   private readonly images: DockerImages;
   private readonly networks: DockerNetworks;
+  /** `pier.installation` on everything this driver creates (none when unset). */
+  private readonly installationLabel: Readonly<Record<string, string>>;
 
-  constructor(options: { dockerHost?: string } = {}) {
+  constructor(options: { dockerHost?: string; installation?: string } = {}) {
     this.docker = new Docker(dockerOptions(options.dockerHost));
+    this.installationLabel = options.installation ? { [LABELS.installation]: options.installation } : {};
     this.images = new DockerImages(this.docker);
-    this.networks = new DockerNetworks(this.docker);
+    this.networks = new DockerNetworks(this.docker, this.installationLabel);
   }
 
   async fingerprint(): Promise<Fingerprint> {
@@ -86,7 +90,9 @@ export class DockerDriver implements ContainerDriver {
   }
 
   private async createAndStart(spec: ContainerSpec, networkId: string): Promise<ContainerState> {
-    const container = await this.docker.createContainer(createOptions(spec, networkId));
+    const options = createOptions(spec, networkId);
+    options.Labels = { ...options.Labels, ...this.installationLabel };
+    const container = await this.docker.createContainer(options);
     try {
       await container.start();
     } catch (error) {
@@ -146,8 +152,9 @@ export class DockerDriver implements ContainerDriver {
     }));
   }
 
+  /** Networks of this driver's installation only: another installation's are none of its business. */
   listNetworks(labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
-    return this.networks.list(labels);
+    return this.networks.list({ ...labels, ...this.installationLabel });
   }
 
   removeUnusedNetwork(networkId: string): Promise<boolean> {
