@@ -1,6 +1,24 @@
 import { ConfigError, loadConfig } from '@pier/config';
 import { agentConfigSchema, installationOf, instanceRuntimeSettings } from './config';
 
+describe('agent configuration: leaving the cluster', () => {
+  it('does not leave on stop by default, and waits up to 2 minutes when it does leave', () => {
+    const config = loadConfig(agentConfigSchema, {});
+    expect(config.PIER_AGENT_LEAVE_ON_STOP).toBe(false);
+    expect(config.PIER_AGENT_LEAVE_TIMEOUT_MS).toBe(120_000);
+    expect(loadConfig(agentConfigSchema, { PIER_AGENT_LEAVE_ON_STOP: 'true' }).PIER_AGENT_LEAVE_ON_STOP).toBe(
+      true,
+    );
+  });
+
+  it('refuses a value that is no boolean, and a timeout out of range, naming each variable', () => {
+    const bad = () =>
+      loadConfig(agentConfigSchema, { PIER_AGENT_LEAVE_ON_STOP: 'leave', PIER_AGENT_LEAVE_TIMEOUT_MS: '10' });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/PIER_AGENT_LEAVE_ON_STOP[\s\S]*PIER_AGENT_LEAVE_TIMEOUT_MS/);
+  });
+});
+
 describe('agent configuration: limits of every container', () => {
   it('defaults to 1024 processes and json-file logs rotated at 10m, 3 files kept', () => {
     const config = loadConfig(agentConfigSchema, {});

@@ -1,4 +1,4 @@
-import { commonEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
+import { commonEnv, envBoolean, envInt, envPort, eventStoreEnv } from '@pier/config';
 import { labelKeySchema, labelValueSchema, zoneSchema } from '@pier/contracts';
 import { z } from 'zod';
 import { DEFAULT_CONTAINER_LIMITS, type NodeContainerLimits } from './domain/container-hardening';
@@ -46,6 +46,15 @@ export const agentConfigSchema = z.object({
   PIER_AGENT_ADVERTISE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   /** How long stopping an instance waits for the routers to drain it before going on. */
   PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(5000, 0, 60_000),
+  /**
+   * Whether stopping the agent (SIGTERM, SIGINT) also leaves the cluster: the node becomes `left`, its
+   * instances are placed elsewhere and the agent exits once it has removed their containers. Off by
+   * default: a stopped agent (an upgrade, a restart) keeps its node and its running containers, which the
+   * next agent adopts. `main.js leave` leaves once, whatever this says.
+   */
+  PIER_AGENT_LEAVE_ON_STOP: envBoolean(false),
+  /** How long leaving waits for the node's instances to be unassigned and their containers removed. */
+  PIER_AGENT_LEAVE_TIMEOUT_MS: envInt(120_000, 1000, 3_600_000),
   /** Most processes and threads one container may have: a fork bomb stops there, not at the node's. */
   PIER_AGENT_PIDS_LIMIT: envInt(DEFAULT_CONTAINER_LIMITS.pidsLimit, 16, 4_194_304),
   /** Size at which a container's log file (json-file) is rotated: a number and k, m or g. */

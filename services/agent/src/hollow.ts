@@ -112,13 +112,17 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    // Like the real agent: stop following (containers are in memory and vanish with the process), then leave.
+    // Stop following, then leave: unlike a real node's, these containers are in memory and vanish with
+    // the process, so nothing of the node would be there for a next agent to adopt.
     await bounded(hollows.length, config.PIER_HOLLOW_START_CONCURRENCY, async (i) => {
       const h = hollows[i]!;
       await h.runtime
         ?.shutdown()
         .catch((error: unknown) => logger.warn({ err: error }, 'runtime shutdown failed'));
-      await h.agent.stop(`hollow agent received ${signal}`);
+      await h.agent
+        .leave(`hollow agent received ${signal}`)
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not leave; the node will be lost'));
+      h.agent.disconnect();
     });
     emit('stopped', { agents: hollows.length });
     for (const s of shared) await s.nc.drain().catch(() => undefined);

@@ -15,8 +15,28 @@ import { NatsControlPlane } from './infrastructure/nats/nats.control-plane';
 
 const AGENT_VERSION = '0.1.0';
 
+const USAGE = `usage: node main.js [leave]
+  (none)  join (PIER_AGENT_JOIN_TOKEN) or rejoin the cluster and run this node's instances until SIGTERM;
+          stopping keeps the node in the cluster and its containers running, for the next agent to adopt
+  leave   leave the cluster for good: rejoin, leave (the node becomes \`left\` and its instances are placed
+          elsewhere), remove this node's containers, exit. Drain the node first to move them without downtime.
+`;
+
 async function main(): Promise<void> {
+  const [command, ...extra] = process.argv.slice(2);
+  if ((command !== undefined && command !== 'leave') || extra.length > 0) {
+    process.stderr.write(USAGE);
+    process.exit(2);
+  }
+  const leaveNow = command === 'leave';
   const config = loadConfigOrExit(agentConfigSchema, 'pier-agent');
+  const identities = new IdentityFileStore(config.PIER_AGENT_STATE_DIR);
+  if (leaveNow && !(await identities.read())?.clusterId) {
+    process.stderr.write(
+      `pier-agent: leave: this node has not joined a cluster (no identity in ${config.PIER_AGENT_STATE_DIR})\n`,
+    );
+    process.exit(3);
+  }
   const telemetry = initTelemetry({
     serviceName: 'pier-agent',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -34,7 +54,7 @@ async function main(): Promise<void> {
   const agent = new NodeAgent(
     driver,
     new NatsControlPlane(nc, subjects, rpc),
-    new IdentityFileStore(config.PIER_AGENT_STATE_DIR),
+    identities,
     {
       joinToken: config.PIER_AGENT_JOIN_TOKEN,
       name: config.PIER_AGENT_NAME,
@@ -49,21 +69,58 @@ async function main(): Promise<void> {
 
   let runtime: InstanceRuntime | undefined;
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  /** Leaves the cluster, then waits until the runtime has removed every instance; false if it failed. */
+  const leaveCluster = async (reason: string): Promise<boolean> => {
+    try {
+      await agent.leave(reason);
+    } catch (error) {
+      logger.error({ err: error }, 'could not leave the cluster');
+      return false;
+    }
+    if (!runtime) return true;
+    const vacated = await runtime.vacated(config.PIER_AGENT_LEAVE_TIMEOUT_MS);
+    if (!vacated) {
+      logger.error(
+        { timeoutMs: config.PIER_AGENT_LEAVE_TIMEOUT_MS },
+        'left the cluster, but instances of this node still run (is the scheduler running?)',
+      );
+    }
+    return vacated;
+  };
+  const shutdown = async (why: string, leave: boolean) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    // Containers keep running: only an unassignment stops an instance; the next agent adopts them.
+    logger.info({ why, leave }, leave ? 'leaving the cluster' : 'stopping; the node stays in the cluster');
+    const code = leave && !(await leaveCluster(why)) ? 1 : 0;
+    // Runners detach: containers keep running (only an unassignment stops an instance), for the next
+    // agent to adopt within the node-lost window.
     await runtime
       ?.shutdown()
       .catch((error: unknown) => logger.warn({ err: error }, 'runtime shutdown failed'));
-    await agent.stop(`agent received ${signal}`);
+    agent.disconnect();
     await nc.drain().catch(() => undefined);
     await telemetry.shutdown().catch(() => undefined);
-    process.exit(0);
+    if (leave && code === 0) process.stderr.write(`pier-agent: left the cluster (${why})\n`);
+    process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  const onSignal = (signal: string) =>
+    void shutdown(
+      config.PIER_AGENT_LEAVE_ON_STOP
+        ? `agent received ${signal} with PIER_AGENT_LEAVE_ON_STOP=true`
+        : `agent received ${signal}`,
+      config.PIER_AGENT_LEAVE_ON_STOP,
+    );
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  if (leaveNow) {
+    // Rejoining waits out an unreachable control plane, and leaving needs the scheduler: the command
+    // gives up rather than wait forever.
+    setTimeout(() => {
+      logger.fatal('leave: the control plane did not complete the leave in time');
+      process.stderr.write('pier-agent: leave: gave up waiting for the control plane\n');
+      process.exit(1);
+    }, 2 * config.PIER_AGENT_LEAVE_TIMEOUT_MS).unref();
+  }
 
   try {
     const joined = await agent.start();
@@ -80,6 +137,10 @@ async function main(): Promise<void> {
       metrics: registry,
     });
     await runtime.start();
+    if (leaveNow) {
+      await shutdown('leave command', true);
+      return;
+    }
   } catch (error) {
     const code = error instanceof AgentStartError ? error.exitCode : 1;
     logger.fatal({ err: error }, 'agent could not start');

@@ -60,11 +60,31 @@ describe('NodeAgent', () => {
     expect(plane.calls).toEqual([`join ${agent.nodeId} host-1`]);
     await new Promise((r) => setTimeout(r, 50));
     expect(plane.beats.length).toBeGreaterThan(1);
-    await agent.stop();
-    expect(plane.calls).toEqual([`join ${agent.nodeId} host-1`, `leave ${agent.nodeId}`]);
+    agent.disconnect();
+    // Disconnecting is not leaving: the node stays in the cluster for the next agent to take over.
+    expect(plane.calls).toEqual([`join ${agent.nodeId} host-1`]);
     const sent = plane.beats.length;
     await new Promise((r) => setTimeout(r, 30));
     expect(plane.beats.length).toBe(sent);
+  });
+
+  it('leaves only when told to, with its credential and the reason, and reports a refused leave', async () => {
+    const plane = new ScriptedControlPlane();
+    const identities = new MemoryIdentities();
+    const agent = new NodeAgent(driver, plane, identities, { ...settings, joinToken: 'pjt_x' }, logger);
+    await expect(agent.leave('too early')).rejects.toThrow('has not joined');
+    await agent.start();
+    const left: Parameters<ControlPlane['leave']>[0][] = [];
+    plane.leave = async (request) => {
+      left.push(request);
+    };
+    await agent.leave('decommissioned');
+    expect(left).toEqual([
+      { nodeId: agent.nodeId, credential: identities.current!.credential, reason: 'decommissioned' },
+    ]);
+    plane.leave = () => Promise.reject(new PierError('SERVICE_UNAVAILABLE', 'down'));
+    await expect(agent.leave('again')).rejects.toThrow('down');
+    agent.disconnect();
   });
 
   it('rejoins as the same node when it already has an identity', async () => {
@@ -76,7 +96,7 @@ describe('NodeAgent', () => {
     const plane = new ScriptedControlPlane();
     const agent = new NodeAgent(driver, plane, new MemoryIdentities(identity), settings, logger);
     await agent.start();
-    await agent.stop();
+    agent.disconnect();
     expect(plane.calls[0]).toBe(`rejoin ${identity.nodeId}`);
   });
 
@@ -93,7 +113,7 @@ describe('NodeAgent', () => {
       logger,
     );
     await agent.start();
-    await agent.stop();
+    agent.disconnect();
     expect(plane.calls.filter((c) => c.startsWith('join'))).toHaveLength(2);
   });
 
@@ -147,7 +167,7 @@ describe('NodeAgent', () => {
       logger,
     );
     await agent.start();
-    await agent.stop();
+    agent.disconnect();
     expect(seen).toEqual([{ cpuMillicores: 500, memoryMiB: 1024 }]);
   });
 });

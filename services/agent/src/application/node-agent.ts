@@ -45,7 +45,7 @@ const TRANSIENT = new Set(['SERVICE_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'CONCURRE
 
 /**
  * The node side of cluster membership: joins once with a token (or rejoins with its stored identity),
- * then sends heartbeats until it is told to stop, and leaves cleanly.
+ * then sends heartbeats until it disconnects. Stopping the agent is not leaving: only `leave` is.
  */
 export class NodeAgent {
   private identity?: Required<NodeIdentity>;
@@ -118,21 +118,30 @@ export class NodeAgent {
     return accepted;
   }
 
-  /** Stops heartbeats and tells the control plane this node is leaving on purpose. */
-  async stop(reason = 'agent stopped'): Promise<void> {
+  /**
+   * Stops heartbeats and nothing else: the node stays in the cluster and its containers keep running, so
+   * an agent started again within the node-lost window (an upgrade, a restart) finds everything as it was
+   * and adopts it. Should it not come back, the control plane declares the node lost.
+   */
+  disconnect(): void {
     this.stopping = true;
     clearInterval(this.timer);
-    if (!this.identity) return;
-    try {
-      await this.controlPlane.leave({
-        nodeId: this.identity.nodeId,
-        credential: this.identity.credential,
-        reason,
-      });
-      this.logger.info({ nodeId: this.identity.nodeId }, 'left the cluster');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not announce leaving; the node will be marked lost');
-    }
+  }
+
+  /**
+   * Tells the control plane that this node leaves the cluster for good: the node becomes `left` and every
+   * instance of it is unassigned and placed elsewhere. An explicit act (`main.js leave`,
+   * `PIER_AGENT_LEAVE_ON_STOP`), never a side effect of stopping. Rejects when the control plane did not
+   * record it. Heartbeats go on until `disconnect`, while the runtime stops what was unassigned.
+   */
+  async leave(reason: string): Promise<void> {
+    if (!this.identity) throw new Error('the agent has not joined a cluster: nothing to leave');
+    await this.controlPlane.leave({
+      nodeId: this.identity.nodeId,
+      credential: this.identity.credential,
+      reason,
+    });
+    this.logger.info({ nodeId: this.identity.nodeId, reason }, 'left the cluster');
   }
 
   private beat(): void {

@@ -26,7 +26,59 @@ class ScriptedFeed implements AssignmentFeed {
   async stop() {}
 }
 
+function strayDriver(removed: string[], onList: () => void = () => undefined): ContainerDriver {
+  return {
+    list: async () => {
+      onList();
+      return removed.includes('stray') ? [] : [STRAY];
+    },
+    inspect: async () => ({
+      id: 'stray',
+      labels: STRAY.labels,
+      running: true,
+      exitCode: null,
+      oomKilled: false,
+      startedAt: 0,
+      finishedAt: null,
+      error: '',
+      ports: [],
+    }),
+    stop: async () => undefined,
+    destroy: async (id: string) => void removed.push(id),
+  } as unknown as ContainerDriver;
+}
+
+function runtimeOn(driver: ContainerDriver, feed: AssignmentFeed): InstanceRuntime {
+  const events: InstanceEventLog = { append: async () => undefined };
+  return new InstanceRuntime(
+    {
+      driver,
+      feed,
+      events,
+      platform: {} as PlatformServices,
+      prober: {} as never,
+      logger: createLogger('test', 'silent'),
+    },
+    { nodeId: NODE, advertiseHost: '127.0.0.1', reconcileIntervalMs: 10, strayGraceSeconds: 0 },
+  );
+}
+
 describe('InstanceRuntime', () => {
+  it('counts as vacated only once caught up and no container of the node is left', async () => {
+    const removed: string[] = [];
+    const feed = new ScriptedFeed();
+    const runtime = runtimeOn(strayDriver(removed), feed);
+    await runtime.start();
+    try {
+      expect(await runtime.vacated(100)).toBe(false);
+      feed.caught = true;
+      expect(await runtime.vacated(10_000)).toBe(true);
+      expect(removed).toEqual(['stray']);
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+
   it('removes a stray only once the assignment feed has caught up', async () => {
     const removed: string[] = [];
     let passes = 0;

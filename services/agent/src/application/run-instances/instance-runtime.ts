@@ -123,6 +123,34 @@ export class InstanceRuntime {
     await this.reaper.idle();
   }
 
+  /**
+   * Resolves true once the node runs nothing: every assignment read and unassigned, every instance
+   * stopped and no container of the node left (what leaving the cluster waits for, the scheduler
+   * unassigning each instance of a node that left); false if that is not so after `timeoutMs`.
+   */
+  async vacated(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (
+        this.caughtUp &&
+        this.desired.size === 0 &&
+        this.active.size === 0 &&
+        this.stopping.size === 0 &&
+        (await this.deps.driver.list({ [LABELS.node]: this.settings.nodeId })).length === 0
+      ) {
+        return true;
+      }
+      if (Date.now() >= deadline) {
+        this.log.warn(
+          { assigned: [...this.desired.keys()], stopping: [...this.stopping.keys()] },
+          'the node still runs instances',
+        );
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   private apply(event: NodeAssignmentEvent): void {
     if (event.data.nodeId !== this.settings.nodeId) {
       this.log.warn({ type: event.type, nodeId: event.data.nodeId }, 'assignment for another node ignored');
