@@ -13,7 +13,34 @@ describe('router configuration', () => {
       PIER_BASE_DOMAIN: 'pier.localhost',
       PIER_ROUTER_STATE_DIR: '/var/lib/pier/router',
       PIER_ROUTER_HAPROXY_BIN: '/usr/sbin/haproxy',
+      PIER_ROUTER_SERVER_MAXCONN: 16,
+      PIER_ROUTER_QUEUE_TIMEOUT_MS: 3000,
+      PIER_ROUTER_HARD_STOP_AFTER_S: 86_400,
     });
+  });
+
+  it('bounds maxconn, the queue timeout and hard-stop-after', () => {
+    expect(() =>
+      loadConfig(routerConfigSchema, {
+        PIER_ROUTER_SERVER_MAXCONN: '0',
+        PIER_ROUTER_QUEUE_TIMEOUT_MS: '600000',
+        PIER_ROUTER_HARD_STOP_AFTER_S: '10',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining('PIER_ROUTER_SERVER_MAXCONN'),
+          expect.stringContaining('PIER_ROUTER_QUEUE_TIMEOUT_MS'),
+          expect.stringContaining('PIER_ROUTER_HARD_STOP_AFTER_S'),
+        ],
+      }),
+    );
+    expect(
+      loadConfig(routerConfigSchema, {
+        PIER_ROUTER_SERVER_MAXCONN: '4',
+        PIER_ROUTER_HARD_STOP_AFTER_S: '3600',
+      }),
+    ).toMatchObject({ PIER_ROUTER_SERVER_MAXCONN: 4, PIER_ROUTER_HARD_STOP_AFTER_S: 3600 });
   });
 
   it('lists every bad variable at once', () => {

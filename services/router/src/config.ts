@@ -51,6 +51,24 @@ export const routerConfigSchema = z
      * `X-Real-IP` are passed on; everyone else's are replaced with what the router sees.
      */
     PIER_ROUTER_TRUSTED_PROXIES: addressList,
+    /**
+     * Requests HAProxy sends one instance at once; the rest wait in HAProxy's queue. Small apps (a
+     * busybox httpd keeps a 9-deep accept queue and drops SYNs beyond it) need this bounded.
+     */
+    PIER_ROUTER_SERVER_MAXCONN: envInt(16, 1, 10_000),
+    /**
+     * How long a request may wait in that queue for an instance; then 503 APP_OVERLOADED with
+     * `Retry-After`. A few seconds: a client is better told than kept waiting.
+     */
+    PIER_ROUTER_QUEUE_TIMEOUT_MS: envInt(3000, 100, 60_000),
+    /**
+     * How long a worker replaced by a reload may keep its open connections (WebSockets, SSE) before it
+     * is stopped hard. Until then it lives as long as its last connection, or until `timeout tunnel`
+     * (1 h idle) ends it: a long limit keeps long-lived connections of every app alive across the rare
+     * reloads, at the cost of old workers (each a copy of the configuration) piling up if reloads
+     * are frequent. Default one day; at least a minute, at most 30 days.
+     */
+    PIER_ROUTER_HARD_STOP_AFTER_S: envInt(86_400, 60, 30 * 86_400),
   })
   .refine(
     (c) =>

@@ -17,7 +17,7 @@ import { DrainInstanceHandler } from './application/drain-instance/drain-instanc
 import { DATA_PLANE, type DataPlane, ROUTER_LOGGER, RUNTIME_EVENT_FEED } from './application/ports';
 import { RouteSynchronizer } from './application/sync-routes/route-synchronizer';
 import { type RouterConfig } from './config';
-import { inRotation } from './domain/route-table';
+import { inRotation, panics } from './domain/route-table';
 import { HaproxyDriver } from './infrastructure/haproxy/haproxy.driver';
 import { JetStreamRuntimeEventFeed } from './infrastructure/nats/runtime-event.feed';
 import { registerRouterEndpoints } from './interface/nats/router.rpc-endpoints';
@@ -68,6 +68,20 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       registers: [this.metrics],
       collect() {
         this.set([...routes.current().instances.values()].filter(inRotation).length);
+      },
+    });
+    new Gauge({
+      name: 'pier_router_panic',
+      help:
+        'Versions in panic: no instance passes readiness, so the router keeps sending to the running ' +
+        'instances that had been ready (the value is how many); absent when not in panic',
+      labelNames: ['space', 'app', 'version'],
+      registers: [this.metrics],
+      collect() {
+        this.reset();
+        for (const p of panics(routes.current())) {
+          this.set({ space: p.space, app: p.app, version: String(p.version) }, p.instances);
+        }
       },
     });
     this.logger.info({ prefix: this.config.PIER_PREFIX }, 'router started');
@@ -121,6 +135,9 @@ export class RouterModule {
                 metricsPort: config.PIER_ROUTER_METRICS_PORT,
                 stopGraceMs: config.PIER_ROUTER_STOP_GRACE_MS,
                 trustedProxies: config.PIER_ROUTER_TRUSTED_PROXIES,
+                serverMaxconn: config.PIER_ROUTER_SERVER_MAXCONN,
+                queueTimeoutMs: config.PIER_ROUTER_QUEUE_TIMEOUT_MS,
+                hardStopAfterSeconds: config.PIER_ROUTER_HARD_STOP_AFTER_S,
               },
               logger,
               registry,

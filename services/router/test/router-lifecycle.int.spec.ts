@@ -119,8 +119,12 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     const inFlight = request(setup.httpPort, host('slow'), { path: '/hold' });
     await expectEventually(() => expect(slow.inFlight).toBe(1));
     for (let i = 0; i < 5; i++) {
-      // Each new domain changes the layout: a reload.
-      await publish(store, runtime.domainAdded('acme', 'slow', `reload-${i}.example.test`));
+      // Each new version changes the layout: a reload (a domain alone would not).
+      await publish(
+        store,
+        runtime.versionCreated('acme', 'slow', i + 2),
+        runtime.domainAdded('acme', 'slow', `reload-${i}.example.test`),
+      );
       await expectEventually(() => expect(r.driver.status().reloads).toBeGreaterThan(reloads + i));
     }
     expect((await r.driver.processes()).workers).not.toEqual(before);
@@ -150,7 +154,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     try {
       expect((await request(setup.httpPort, host('steady'), { agent })).status).toBe(200);
       const reloads = r.driver.status().reloads;
-      await publish(store, runtime.domainAdded('acme', 'steady', 'idle-reload.example.test'));
+      await publish(store, runtime.versionCreated('acme', 'steady', 2));
       await expectEventually(() => expect(r.driver.status().reloads).toBeGreaterThan(reloads));
       // The old worker has had time to act on its soft stop; by default it would close the idle connection.
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -207,8 +211,11 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
       metricsPort: setup.metricsPort,
       statsSocket: paths.statsSocket,
       hostsMapFile: paths.hostsMap,
+      mapsDir: paths.mapsDir,
       minSlots: 8,
       hardStopAfterSeconds: 600,
+      serverMaxconn: 16,
+      queueTimeoutMs: 3000,
       trustedProxies: [],
     };
     await writeConfig(HAPROXY, paths, renderHaproxyConfig(emptyRouteTable(), settings));

@@ -27,6 +27,8 @@ export interface DataPlaneStatus {
   readonly restarts: number;
   /** Membership changes applied without a reload. */
   readonly runtimeCommands: number;
+  /** Maps (hosts, weights) replaced without a reload. */
+  readonly mapUpdates: number;
 }
 
 /** The proxy that carries the traffic, driven from the route table. */
@@ -34,8 +36,9 @@ export interface DataPlane {
   /** Starts serving `table`, or takes over a proxy a previous router left running and brings it to `table`. */
   start(table: RouteTable): Promise<void>;
   /**
-   * Brings the data plane to `table` and resolves once the change is in effect: membership and readiness
-   * through the runtime API, anything else (apps, hosts, versions, weights) by a seamless reload. While
+   * Brings the data plane to `table` and resolves once the change is in effect: membership, readiness,
+   * weights and hosts through the runtime API, anything else (apps, versions, sticky sessions, slot
+   * growth) by a seamless reload. While
    * the proxy is being restarted it resolves at once: the restart serves the latest table.
    */
   apply(table: RouteTable): Promise<void>;

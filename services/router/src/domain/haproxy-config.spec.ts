@@ -10,8 +10,11 @@ const settings: HaproxySettings = {
   metricsPort: 18405,
   statsSocket: '/run/pier/haproxy.sock',
   hostsMapFile: '/run/pier/hosts.map',
+  mapsDir: '/run/pier/maps',
   minSlots: 4,
-  hardStopAfterSeconds: 600,
+  hardStopAfterSeconds: 86400,
+  serverMaxconn: 16,
+  queueTimeoutMs: 3000,
   trustedProxies: [],
 };
 
@@ -66,15 +69,15 @@ const render = (t = table()) => renderHaproxyConfig(t, settings);
 const section = (name: string, t?: RouteTable) => sections(render(t).text).get(name) ?? [];
 const frontend = (t?: RouteTable) => section('frontend http', t);
 
-/** The bucket ranges an app's rules give each version. */
-function ranges(lines: readonly string[], app: string): { backend: string; from: number; to: number }[] {
-  return lines.flatMap((l) => {
-    const m = new RegExp(
-      `^use_backend (\\S+) if app:${app} \\S+ \\{ var\\(txn.pier_r\\) -m int (\\d+):(\\d+) \\}$`,
-    ).exec(l);
-    return m ? [{ backend: m[1]!, from: Number(m[2]), to: Number(m[3]) }] : [];
-  });
-}
+/** An app's split map, by path. */
+const splitOf = (app: string, t?: RouteTable) =>
+  render(t)
+    .maps.find((m) => m.path === `/run/pier/maps/${app}.map`)!
+    .content.split('\n')
+    .filter(Boolean);
+
+const equalMaps = (a: ReturnType<typeof render>, b: ReturnType<typeof render>) =>
+  JSON.stringify(a.maps) === JSON.stringify(b.maps);
 
 /** The JSON in `string '…'` of an `http-request return` or `http-error` line. */
 const jsonBody = (line: string | undefined) => JSON.parse(/string '(.*)'$/.exec(line ?? '')![1]!) as unknown;
@@ -117,30 +120,36 @@ describe('HAProxy configuration', () => {
     });
   });
 
-  it('splits by weight over 10000 buckets, in steps of 0.01 %, and never routes to a version at 0', () => {
-    const web = ranges(frontend(), 'acme.web');
-    expect(web).toEqual([
-      { backend: 'acme.web.v1', from: 0, to: 7999 },
-      { backend: 'acme.web.v2', from: 8000, to: 9999 },
+  it('splits by weight over 10000 buckets, in steps of 0.01 %, in a map, and never routes to a version at 0', () => {
+    expect(splitOf('acme_web')).toEqual([
+      '0:7999 1',
+      '8000:9999 2',
+      // Spill order, heaviest first, then which versions have a weight (for sticky cookies).
+      '10001 1',
+      '10002 2',
+      '2000001 1',
+      '2000002 1',
     ]);
     expect(frontend()).toContain('http-request set-var(txn.pier_r) rand(10000)');
     const fine = table([...history, runtime.trafficSet('acme', 'web', { 1: 99.99, 2: 0.01 })]);
-    expect(ranges(frontend(fine), 'acme.web')).toEqual([
-      { backend: 'acme.web.v1', from: 0, to: 9998 },
-      { backend: 'acme.web.v2', from: 9999, to: 9999 },
-    ]);
-    const text = render().text;
-    expect(text).not.toContain('acme.web.v3');
-    expect(render().servers.some((s) => s.instanceId === W3)).toBe(false);
+    expect(splitOf('acme_web', fine).slice(0, 2)).toEqual(['0:9998 1', '9999:9999 2']);
+    // Version 3 (at 0) has a backend, so a weight for it is a map change; the map gives it no bucket.
+    expect(render().text).toContain('backend acme.web.v3');
+    expect(splitOf('acme_web').some((l) => l.endsWith(' 3'))).toBe(false);
+    expect(render().servers.find((s) => s.instanceId === W3)).toMatchObject({ enabled: true });
+    // An app without weights has an empty map: every request goes to its 503.
+    expect(splitOf('acme_empty')).toEqual([]);
   });
 
-  it('spills to another weighted version with a ready instance, then answers 503 for the app', () => {
+  it('routes by the bucket in the app’s map, spills to the heaviest weighted version with a server, then answers 503', () => {
     const rules = frontend().filter((l) => /^use_backend .* if app:acme\.web( |$)/.test(l));
+    const map = 'map_int_int(/run/pier/maps/acme_web.map,0)';
+    const v = (n: number) => `use_backend acme.web.v${n} if app:acme.web up:acme.web.v${n}`;
     expect(rules).toEqual([
-      'use_backend acme.web.v1 if app:acme.web up:acme.web.v1 { var(txn.pier_r) -m int 0:7999 }',
-      'use_backend acme.web.v2 if app:acme.web up:acme.web.v2 { var(txn.pier_r) -m int 8000:9999 }',
-      'use_backend acme.web.v1 if app:acme.web up:acme.web.v1',
-      'use_backend acme.web.v2 if app:acme.web up:acme.web.v2',
+      ...[1, 2, 3].map((n) => `${v(n)} { var(txn.pier_r),${map} -m int ${n} }`),
+      ...[1, 2, 3].flatMap((rank) =>
+        [1, 2, 3].map((n) => `${v(n)} { int(${10000 + rank}),${map} -m int ${n} }`),
+      ),
       'use_backend acme.web.unavailable if app:acme.web',
     ]);
     // A worker finishing its connections after a reload sees no usable server anywhere: it keeps routing.
@@ -148,27 +157,50 @@ describe('HAProxy configuration', () => {
     expect(frontend()).toContain('acl up:acme.web.v1 stopping');
   });
 
-  it('answers 503 NO_READY_INSTANCE naming the app when none is ready, from the app and from a version', () => {
-    const expected = {
+  it('answers 503 NO_READY_INSTANCE naming the app when none is ready, and APP_OVERLOADED with Retry-After from a version whose instances are busy', () => {
+    const unavailable = section('backend acme.web.unavailable');
+    expect(unavailable[0]).toMatch(/^http-request return status 503 content-type application\/json string '/);
+    expect(jsonBody(unavailable[0])).toEqual({
       error: {
         code: 'NO_READY_INSTANCE',
         message: 'no instance of app web in space acme is ready',
         details: { space: 'acme', app: 'web' },
       },
-    };
-    const unavailable = section('backend acme.web.unavailable');
-    expect(unavailable[0]).toMatch(/^http-request return status 503 content-type application\/json string '/);
-    expect(jsonBody(unavailable[0])).toEqual(expected);
-    const v1 = section('backend acme.web.v1');
-    expect(
-      jsonBody(v1.find((l) => l.startsWith('http-error status 503 content-type application/json'))),
-    ).toEqual(expected);
+    });
+    const error = section('backend acme.web.v1').find((l) => l.startsWith('http-error status 503'));
+    expect(error).toMatch(/^http-error status 503 content-type application\/json hdr Retry-After 3 string '/);
+    expect(jsonBody(error)).toEqual({
+      error: {
+        code: 'APP_OVERLOADED',
+        message: 'app web in space acme has more requests than its instances take; try again shortly',
+        details: { space: 'acme', app: 'web' },
+      },
+    });
     expect(frontend()).toContain('use_backend acme.empty.unavailable if app:acme.empty');
   });
 
-  it('stops routing an app whose deletion started', () => {
+  it('sends each instance at most maxconn requests at once and lets the rest wait a bounded time', () => {
+    expect(section('backend acme.web.v1')).toContain('server s1 127.0.0.1:41001 maxconn 16');
+    expect(section('defaults')).toContain('timeout queue 3000ms');
+    const other = renderHaproxyConfig(table(), { ...settings, serverMaxconn: 4, queueTimeoutMs: 1500 }).text;
+    expect(sections(other).get('backend acme.web.v1')).toContain('server s1 127.0.0.1:41001 maxconn 4');
+    expect(sections(other).get('defaults')).toContain('timeout queue 1500ms');
+    expect(sections(other).get('backend acme.web.v1')).toContainEqual(
+      expect.stringMatching(/^http-error status 503 .* hdr Retry-After 2 /),
+    );
+  });
+
+  it('lets a replaced worker keep long-lived connections as long as hard-stop-after allows', () => {
+    expect(section('global')).toContain('hard-stop-after 86400s');
+    const short = renderHaproxyConfig(table(), { ...settings, hardStopAfterSeconds: 120 }).text;
+    expect(sections(short).get('global')).toContain('hard-stop-after 120s');
+  });
+
+  it('stops routing an app whose deletion started at once, through the hosts map', () => {
     expect(render().hostsMap).not.toContain('acme_old');
-    expect(render().text).not.toContain('acme.old');
+    const before = render(table(history.slice(0, -1)));
+    expect(before.hostsMap).toContain('old.acme.pier.localhost acme_old');
+    expect(render().layout).toBe(before.layout);
   });
 
   it('retries idempotent requests on another instance, and only connection failures for the others', () => {
@@ -228,24 +260,26 @@ describe('HAProxy configuration', () => {
 
   it('pins a sticky client to its version and instance with a cookie, ahead of the random split', () => {
     const api = frontend().filter((l) => l.includes('if app:acme.api '));
+    // Only while the cookie's version has a weight.
     expect(api[0]).toBe(
-      'use_backend acme.api.v1 if app:acme.api up:acme.api.v1 { req.cook(pier_acme_api),field(1,.) -m str 1 }',
+      'use_backend acme.api.v1 if app:acme.api up:acme.api.v1 { req.cook(pier_acme_api),field(1,.) -m str 1 } ' +
+        '{ int(2000001),map_int_int(/run/pier/maps/acme_api.map,0) -m int 1 }',
     );
-    expect(api[1]).toContain('{ var(txn.pier_r) -m int 0:9999 }');
+    expect(api[1]).toContain('{ var(txn.pier_r),map_int_int(/run/pier/maps/acme_api.map,0) -m int 1 }');
     const backend = section('backend acme.api.v1');
     expect(backend).toContain('cookie pier_acme_api insert indirect nocache httponly');
-    expect(backend).toContain('server s1 127.0.0.1:42001 cookie 1.s1');
-    expect(backend).toContain('server s2 127.0.0.1:1 disabled cookie 1.s2');
+    expect(backend).toContain('server s1 127.0.0.1:42001 maxconn 16 cookie 1.s1');
+    expect(backend).toContain('server s2 127.0.0.1:1 maxconn 16 disabled cookie 1.s2');
     expect(section('backend acme.web.v1').some((l) => l.includes('cookie'))).toBe(false);
     expect(frontend().some((l) => l.includes('req.cook(pier_acme_web)'))).toBe(false);
   });
 
   it('renders every slot of a version: ready instances in rotation, the others and empty slots disabled', () => {
     expect(section('backend acme.web.v1').filter((l) => l.startsWith('server '))).toEqual([
-      'server s1 127.0.0.1:41001',
-      'server s2 127.0.0.1:41002 disabled',
-      'server s3 127.0.0.1:1 disabled',
-      'server s4 127.0.0.1:1 disabled',
+      'server s1 127.0.0.1:41001 maxconn 16',
+      'server s2 127.0.0.1:41002 maxconn 16 disabled',
+      'server s3 127.0.0.1:1 maxconn 16 disabled',
+      'server s4 127.0.0.1:1 maxconn 16 disabled',
     ]);
     expect(render().servers.filter((s) => s.backend === 'acme.web.v1')).toEqual([
       {
@@ -277,30 +311,61 @@ describe('HAProxy configuration', () => {
     expect(servers).toHaveLength(8);
   });
 
-  it('keeps the layout when only membership or readiness change, and changes it for anything else', () => {
+  it('keeps the layout when membership, readiness, weights, hosts or a deletion request change, and changes it for anything else', () => {
     const base = render();
     const sameLayout = [
       runtime.instanceReady(W2),
-      runtime.instanceNotReady(W1),
+      runtime.instanceExited(W1),
       runtime.instanceStarted(W1, 45000, { restarts: 1 }),
       runtime.stopRequested(W1),
       runtime.instanceStopped(W1),
+      runtime.domainAdded('acme', 'web', 'new.example.com'),
+      runtime.domainRemoved('acme', 'web', 'shop.example.com'),
+      runtime.trafficSet('acme', 'web', { 1: 50, 2: 50 }),
+      runtime.trafficSet('acme', 'web', { 1: 80, 2: 10, 3: 10 }),
+      runtime.trafficSet('acme', 'web', { 1: 0, 2: 0, 3: 100 }),
+      runtime.deletionRequested('acme', 'web'),
     ];
     for (const e of sameLayout) {
       const next = render(table([...history, e]));
       expect(next.layout).toBe(base.layout);
-      expect(next.text).not.toBe(base.text);
+      expect({ event: e.type, unchanged: next.text === base.text && equalMaps(next, base) }).toEqual({
+        event: e.type,
+        unchanged: false,
+      });
     }
     const newLayout = [
-      runtime.domainAdded('acme', 'web', 'new.example.com'),
-      runtime.trafficSet('acme', 'web', { 1: 50, 2: 50 }),
-      runtime.trafficSet('acme', 'web', { 1: 80, 2: 10, 3: 10 }),
       runtime.appCreated('acme', 'other'),
-      runtime.deletionRequested('acme', 'web'),
+      runtime.appDeleted('acme', 'old'),
+      runtime.versionCreated('acme', 'web', 4),
       runtime.stickySessionsSet('acme', 'web', true),
       runtime.stickySessionsSet('acme', 'api', false),
     ];
     for (const e of newLayout) expect(render(table([...history, e])).layout).not.toBe(base.layout);
+  });
+
+  it('keeps a version whose last ready instance fails readiness on its running instances that had been ready (panic), never on one still starting', () => {
+    const enabled = (t: RouteTable) =>
+      render(t)
+        .servers.filter((s) => s.backend === 'acme.web.v1' && s.enabled)
+        .map((s) => s.instanceId);
+    expect(enabled(table())).toEqual([W1]);
+    // W1 (ready before) fails its probe; W2 started and never was ready.
+    const panic = table([...history, runtime.instanceNotReady(W1)]);
+    expect(enabled(panic)).toEqual([W1]);
+    // W2 becomes ready: out of panic, W1 waits for its probe again.
+    expect(enabled(table([...history, runtime.instanceNotReady(W1), runtime.instanceReady(W2)]))).toEqual([
+      W2,
+    ]);
+    // W1's container exits: it is not running, so nothing is left to send to.
+    expect(enabled(table([...history, runtime.instanceNotReady(W1), runtime.instanceExited(W1)]))).toEqual(
+      [],
+    );
+    // A restarted container is starting again: not kept until it is ready once more.
+    const restarted = [runtime.instanceExited(W1), runtime.instanceStarted(W1, 45000, { restarts: 1 })];
+    expect(enabled(table([...history, ...restarted]))).toEqual([]);
+    // A stop requested takes it out for good, panic or not.
+    expect(enabled(table([...history, runtime.instanceNotReady(W1), runtime.stopRequested(W1)]))).toEqual([]);
   });
 
   it('is a pure function of the table and the settings', () => {

@@ -1,5 +1,14 @@
-import { type AppRoute, type Endpoint, inRotation, type RouteTable, type VersionRoute } from './route-table';
-import { routableWeights, TRAFFIC_BUCKETS, trafficRanges } from './traffic-split';
+import { hostsMap, SPILL_KEY, splitMap, WEIGHTED_KEY } from './haproxy-maps';
+import {
+  type AppRoute,
+  type Endpoint,
+  inRotation,
+  panicEligible,
+  panicOf,
+  type RouteTable,
+  type VersionRoute,
+} from './route-table';
+import { routableVersions, TRAFFIC_BUCKETS } from './traffic-split';
 
 /** What the rendered configuration depends on besides the route table. */
 export interface HaproxySettings {
@@ -13,10 +22,19 @@ export interface HaproxySettings {
   readonly statsSocket: string;
   /** The host → app map file the configuration reads. */
   readonly hostsMapFile: string;
+  /** The directory of the apps' split maps (`<space>_<app>.map`). */
+  readonly mapsDir: string;
   /** Fewest server slots of a version backend; more come in powers of two. */
   readonly minSlots: number;
-  /** How long a worker replaced by a reload may keep serving its open connections (WebSockets…). */
+  /**
+   * How long a worker replaced by a reload may keep serving its open connections (WebSockets, SSE):
+   * until the last one closes or `timeout tunnel` ends it, at most this long.
+   */
   readonly hardStopAfterSeconds: number;
+  /** Requests one instance is sent at once; the others wait in HAProxy's queue. */
+  readonly serverMaxconn: number;
+  /** How long a request may wait in the queue for an instance before it is answered 503 APP_OVERLOADED. */
+  readonly queueTimeoutMs: number;
   /**
    * Addresses (IPs or CIDRs) of proxies in front of the router whose `X-Forwarded-*`, `Forwarded` and
    * `X-Real-IP` headers are believed; from anyone else these headers are replaced.
@@ -31,8 +49,14 @@ export interface HaproxyServer {
   /** The instance holding the slot, if any. */
   readonly instanceId: string | null;
   readonly endpoint: Endpoint | null;
-  /** In rotation: `ready` in HAProxy; otherwise in maintenance. */
+  /** In rotation (or kept in panic): `ready` in HAProxy; otherwise in maintenance. */
   readonly enabled: boolean;
+}
+
+/** A map file of the configuration and its content (`<key> <value>` lines). */
+export interface HaproxyMap {
+  readonly path: string;
+  readonly content: string;
 }
 
 /** A complete data-plane configuration. */
@@ -41,9 +65,12 @@ export interface HaproxyConfig {
   readonly text: string;
   /** The hosts map: `<host> <space>_<app>` per line. */
   readonly hostsMap: string;
+  /** Every map file the configuration reads: the hosts map first, then each app's split map. */
+  readonly maps: readonly HaproxyMap[];
   /**
-   * Everything except server addresses and states. Two configurations with the same layout differ only
-   * in what the runtime API can set, so going from one to the other needs no reload.
+   * Everything except server addresses and states and the maps' contents (hosts, weights). Two
+   * configurations with the same layout differ only in what the runtime API can set, so going from one
+   * to the other needs no reload.
    */
   readonly layout: string;
   readonly servers: readonly HaproxyServer[];
@@ -58,6 +85,20 @@ export const unavailableBackend = (app: { space: string; app: string }): string 
 export const NOT_FOUND_BACKEND = 'pier.not-found';
 /** The sticky-session cookie of an app; its value is `<version>.<server>`. */
 export const stickyCookie = (app: { space: string; app: string }): string => `pier_${app.space}_${app.app}`;
+
+/** An app's split map file. */
+export const splitMapFile = (mapsDir: string, id: string): string => `${mapsDir}/${id}.map`;
+
+/** The JSON error body of an app whose instances are all busy: the queue for them timed out. */
+export function appOverloadedBody(app: { space: string; app: string }): string {
+  return JSON.stringify({
+    error: {
+      code: 'APP_OVERLOADED',
+      message: `app ${app.app} in space ${app.space} has more requests than its instances take; try again shortly`,
+      details: { space: app.space, app: app.app },
+    },
+  });
+}
 
 /** The JSON error body of an app without a ready instance. */
 export function noReadyInstanceBody(app: { space: string; app: string }): string {
@@ -84,18 +125,17 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
  *
  * A request is routed by its `Host` (port ignored, case-insensitive) through the hosts map to an app;
  * then, for apps with sticky sessions, by the version in its cookie; then by a random bucket in
- * [0, 10000) to the version owning that range; a version without a ready instance spills to the app's
- * other weighted versions, and with none left the app answers 503. Within a version, round robin over
- * its ready instances.
+ * [0, 10000) looked up in the app's split map; a version without a usable server spills to the app's
+ * other weighted versions, heaviest first, and with none left the app answers 503. Within a version,
+ * round robin over its servers, each taking `serverMaxconn` requests at once. Every version that can be
+ * routed has a backend whatever its weight, so weights and hosts live in maps only.
  */
 export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings): HaproxyConfig {
-  const apps = [...table.apps.entries()]
-    .filter(([, app]) => !app.deleting)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const apps = [...table.apps.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const servers: HaproxyServer[] = [];
   const backends: { app: AppRoute; version: VersionRoute; servers: HaproxyServer[] }[] = [];
   for (const [, app] of apps) {
-    for (const versionNumber of [...routableWeights(app).keys()].sort((a, b) => a - b)) {
+    for (const versionNumber of routableVersions(app)) {
       const version = app.versions.get(versionNumber)!;
       const slots = slotsOf(table, app, version, settings.minSlots);
       backends.push({ app, version, servers: slots });
@@ -105,49 +145,36 @@ export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings
   const render = (masked: boolean) =>
     [
       globalSection(settings),
-      defaultsSection(),
+      defaultsSection(settings),
       frontendSection(apps, settings),
       metricsSection(settings),
       notFoundSection(),
       ...apps.map(([, app]) => unavailableSection(app)),
-      ...backends.map((b) => versionSection(b.app, b.version, b.servers, masked)),
+      ...backends.map((b) => versionSection(b.app, b.version, b.servers, settings, masked)),
     ].join('\n');
-  const hostsMap = [...hostOwners(apps)]
-    .map(([host, id]) => `${host} ${id}\n`)
-    .sort()
-    .join('');
-  return { text: render(false), hostsMap, layout: `${render(true)}\n#map\n${hostsMap}`, servers };
+  const hosts = hostsMap(apps);
+  const maps: HaproxyMap[] = [
+    { path: settings.hostsMapFile, content: hosts },
+    ...apps.map(([id, app]) => ({ path: splitMapFile(settings.mapsDir, id), content: splitMap(app) })),
+  ];
+  return { text: render(false), hostsMap: hosts, maps, layout: render(true), servers };
 }
 
 /**
- * One app per host. The scheduler never lets two apps claim one host, but a table replayed from events
- * stored before it checked may hold both: a host is then its default domain's app's, and otherwise the
- * first app's by id, so every replica routes it the same way and no app takes over another's default
- * domain.
+ * The slots of a version backend: every slot the version ever used, rounded up to a power of two. A
+ * slot is enabled when its instance is in rotation or, the version being in panic, kept in it.
  */
-function hostOwners(apps: readonly (readonly [string, AppRoute])[]): Map<string, string> {
-  const owners = new Map<string, string>();
-  for (const [id, app] of apps) owners.set(app.defaultDomain, id);
-  for (const [id, app] of apps) for (const host of app.domains) if (!owners.has(host)) owners.set(host, id);
-  return owners;
-}
-
-/** The slots of a version backend: every slot the version ever used, rounded up to a power of two. */
 function slotsOf(table: RouteTable, app: AppRoute, version: VersionRoute, minSlots: number): HaproxyServer[] {
   let count = Math.max(1, minSlots);
   while (count < version.slots.length) count *= 2;
   const backend = versionBackend(app, version.version);
+  const panic = panicOf(table, version).length > 0;
   return Array.from({ length: count }, (_, i) => {
     const instanceId = version.slots[i] ?? null;
     const instance = instanceId ? table.instances.get(instanceId) : undefined;
     const endpoint = instance?.endpoint && isIpLiteral(instance.endpoint.host) ? instance.endpoint : null;
-    return {
-      backend,
-      name: `s${i + 1}`,
-      instanceId,
-      endpoint,
-      enabled: !!instance && inRotation(instance) && endpoint !== null,
-    };
+    const serves = !!instance && (inRotation(instance) || (panic && panicEligible(instance)));
+    return { backend, name: `s${i + 1}`, instanceId, endpoint, enabled: serves && endpoint !== null };
   });
 }
 
@@ -157,16 +184,18 @@ function globalSection(s: HaproxySettings): string {
     'stats timeout 30s',
     // Notices only (server state changes, reloads): no per-request access log.
     'log stderr format raw local0 notice',
+    // A reload leaves the old worker serving its open connections (WebSockets, SSE) until they close or
+    // `timeout tunnel` ends them; this bounds how long, and so how many old workers can pile up.
     `hard-stop-after ${s.hardStopAfterSeconds}s`,
   ]);
 }
 
-function defaultsSection(): string {
+function defaultsSection(s: HaproxySettings): string {
   return lines('defaults', [
     'mode http',
     'log global',
     'option forwardfor',
-    // A reload (layout or weight change) must not close the keep-alive connections clients hold: the old
+    // A reload (a layout change) must not close the keep-alive connections clients hold: the old
     // worker answers the next request on each with `Connection: close` instead, so a client never writes
     // into a connection that is being closed.
     'option idle-close-on-response',
@@ -179,7 +208,10 @@ function defaultsSection(): string {
     'timeout server 60s',
     'timeout http-request 10s',
     'timeout http-keep-alive 10s',
-    'timeout queue 10s',
+    // A request waits this long for one of its version's instances to take it (each takes `maxconn`
+    // at once), then gets 503 APP_OVERLOADED: a bounded queue in HAProxy instead of an overflowing
+    // accept queue in the app.
+    `timeout queue ${s.queueTimeoutMs}ms`,
     // Upgraded connections (WebSockets) live by this one.
     'timeout tunnel 1h',
     'timeout client-fin 5s',
@@ -195,7 +227,7 @@ function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: Hapr
     `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS})`,
     ...forwardedHeaders(s.trustedProxies),
   ];
-  for (const [id, app] of apps) body.push('', ...appRules(id, app));
+  for (const [id, app] of apps) body.push('', ...appRules(id, app, s));
   body.push('', `default_backend ${NOT_FOUND_BACKEND}`);
   return lines('frontend http', body);
 }
@@ -225,14 +257,15 @@ function forwardedHeaders(trusted: readonly string[]): string[] {
   ];
 }
 
-function appRules(id: string, app: AppRoute): string[] {
-  const weights = routableWeights(app);
-  const ranges = trafficRanges(weights);
-  const name = `${app.space}.${app.app}`;
-  const isApp = `app:${name}`;
-  const rules = [`# ${app.space}/${app.app}`, `acl ${isApp} var(txn.pier_app) -m str ${id}`];
+function appRules(id: string, app: AppRoute, s: HaproxySettings): string[] {
+  const versions = routableVersions(app);
+  const isApp = `app:${app.space}.${app.app}`;
+  const split = (key: string) => `${key},map_int_int(${splitMapFile(s.mapsDir, id)},0)`;
   const up = (version: number) => `up:${versionBackend(app, version)}`;
-  for (const { version } of ranges) {
+  const route = (version: number, condition: string) =>
+    `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ${condition}`;
+  const rules = [`# ${app.space}/${app.app}`, `acl ${isApp} var(txn.pier_app) -m str ${id}`];
+  for (const version of versions) {
     // A worker that is stopping after a reload reports no usable server in any backend: it keeps
     // routing by weight instead of answering 503 to the requests it still finishes.
     rules.push(
@@ -241,23 +274,20 @@ function appRules(id: string, app: AppRoute): string[] {
     );
   }
   if (app.stickySessions) {
-    for (const { version } of ranges) {
-      rules.push(
-        `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ` +
-          `{ req.cook(${stickyCookie(app)}),field(1,.) -m str ${version} }`,
-      );
+    // The cookie's version, while it has a weight.
+    for (const version of versions) {
+      const cookie = `{ req.cook(${stickyCookie(app)}),field(1,.) -m str ${version} }`;
+      rules.push(route(version, `${cookie} { ${split(`int(${WEIGHTED_KEY + version})`)} -m int 1 }`));
     }
   }
-  for (const { version, from, to } of ranges) {
-    rules.push(
-      `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ` +
-        `{ var(txn.pier_r) -m int ${from}:${to} }`,
-    );
+  for (const version of versions) {
+    rules.push(route(version, `{ ${split('var(txn.pier_r)')} -m int ${version} }`));
   }
-  // The chosen version has no ready instance: the heaviest other version that has one takes it.
-  const spill = [...ranges].sort((a, b) => b.to - b.from - (a.to - a.from) || a.version - b.version);
-  for (const { version } of spill) {
-    rules.push(`use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)}`);
+  // The chosen version has no usable server: the heaviest other weighted version that has one takes it.
+  for (let rank = 1; rank <= versions.length; rank++) {
+    for (const version of versions) {
+      rules.push(route(version, `{ ${split(`int(${SPILL_KEY + rank})`)} -m int ${version} }`));
+    }
   }
   rules.push(`use_backend ${unavailableBackend(app)} if ${isApp}`);
   return rules;
@@ -287,15 +317,19 @@ function versionSection(
   app: AppRoute,
   version: VersionRoute,
   servers: readonly HaproxyServer[],
+  s: HaproxySettings,
   masked: boolean,
 ): string {
   const body = ['balance roundrobin'];
   if (app.stickySessions) body.push(`cookie ${stickyCookie(app)} insert indirect nocache httponly`);
+  const retryAfter = Math.max(1, Math.ceil(s.queueTimeoutMs / 1000));
   body.push(
     // A request that may have reached the instance is retried only when repeating it is harmless.
     `http-request disable-l7-retry unless { method ${IDEMPOTENT_METHODS.join(' ')} }`,
-    // HAProxy's own 503 (every instance failed or none is ready) in Pier's error format.
-    `http-error status 503 content-type application/json string '${noReadyInstanceBody(app)}'`,
+    // HAProxy's own 503 here: the app has servers, but none took the request in time (the queue timed
+    // out, or every attempt failed). NO_READY_INSTANCE is the app's `unavailable` backend's alone.
+    `http-error status 503 content-type application/json hdr Retry-After ${retryAfter} ` +
+      `string '${appOverloadedBody(app)}'`,
   );
   for (const server of servers) {
     const target = masked
@@ -305,7 +339,7 @@ function versionSection(
         : PLACEHOLDER;
     const disabled = !masked && !server.enabled ? ' disabled' : '';
     const cookie = app.stickySessions ? ` cookie ${version.version}.${server.name}` : '';
-    body.push(`server ${server.name} ${target}${disabled}${cookie}`);
+    body.push(`server ${server.name} ${target} maxconn ${s.serverMaxconn}${disabled}${cookie}`);
   }
   return lines(`backend ${versionBackend(app, version.version)}`, body);
 }

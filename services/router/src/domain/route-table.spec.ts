@@ -7,6 +7,7 @@ import {
   evolveAll,
   hostsOf,
   inRotation,
+  panics,
   type RouteTable,
 } from './route-table';
 
@@ -115,6 +116,28 @@ describe('route table', () => {
       t = evolve(t, runtime.instanceReady(I1));
       expect(inRotation(instance(t, I1))).toBe(true);
       expect(slots(t)).toEqual([I1]);
+    });
+
+    it('is in panic when readiness failures leave a version none in rotation, with the running instances that had been ready', () => {
+      const started = [
+        ...deployed,
+        runtime.instanceRequested(I2, 'acme', 'web', 1),
+        runtime.instanceStarted(I1, 41001),
+        runtime.instanceStarted(I2, 41002),
+      ];
+      // Nothing was ever ready: no panic, the app simply has no ready instance.
+      expect(panics(given(...started))).toEqual([]);
+      let t = given(...started, runtime.instanceReady(I1));
+      expect(panics(t)).toEqual([]);
+      t = evolve(t, runtime.instanceNotReady(I1));
+      expect(panics(t)).toEqual([{ space: 'acme', app: 'web', version: 1, instances: 1 }]);
+      expect(panics(evolve(t, runtime.instanceReady(I2)))).toEqual([]);
+      expect(panics(evolve(t, runtime.instanceExited(I1)))).toEqual([]);
+      expect(panics(evolve(t, runtime.stopRequested(I1)))).toEqual([]);
+      expect(panics(evolve(t, runtime.deletionRequested('acme', 'web')))).toEqual([]);
+      // Ready again after a restart, then failing: in panic again.
+      const again = [runtime.instanceStarted(I1, 41003, { restarts: 1 }), runtime.instanceReady(I1)];
+      expect(panics(evolveAll(t, [...again, runtime.instanceNotReady(I1)]))).toHaveLength(1);
     });
 
     it('takes a stopping instance out for good, and forgets it once stopped', () => {

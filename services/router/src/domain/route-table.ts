@@ -17,6 +17,12 @@ export interface InstanceRoute {
   readonly endpoint: Endpoint | null;
   /** The last readiness fact: `InstanceReady` sets it, not-ready, exit and failure clear it. */
   readonly ready: boolean;
+  /**
+   * Ready at least once since its container last started, and running since: `InstanceReady` sets it, a
+   * (re)start, an exit or a failure clears it, a failed readiness probe does not. Such an instance may
+   * carry traffic in panic (see `panicOf`); one that never became ready may not.
+   */
+  readonly servedBefore: boolean;
   /** A stop was requested (or a drain asked for): out of rotation for good. */
   readonly stopping: boolean;
 }
@@ -65,6 +71,49 @@ export function emptyRouteTable(): RouteTable {
 /** Whether an instance should get new requests now. */
 export function inRotation(instance: InstanceRoute): boolean {
   return instance.ready && !instance.stopping && instance.endpoint !== null;
+}
+
+/** Whether an instance may be sent requests in panic: running, not stopping, and ready since it started. */
+export function panicEligible(instance: InstanceRoute): boolean {
+  return instance.servedBefore && !instance.stopping && instance.endpoint !== null;
+}
+
+/**
+ * The panic threshold (as Envoy's): when readiness failures leave a version with no instance in
+ * rotation, a probe timing out under load would otherwise turn a slow app into an outage. The version
+ * then keeps every running instance that had been ready since it started; instances that never became
+ * ready (still starting) get nothing. Returns the instances kept, none when the version is not in panic.
+ */
+export function panicOf(table: RouteTable, version: VersionRoute): InstanceRoute[] {
+  const instances = version.slots.flatMap((id) => {
+    const instance = id ? table.instances.get(id) : undefined;
+    return instance ? [instance] : [];
+  });
+  if (instances.some(inRotation)) return [];
+  return instances.filter(panicEligible);
+}
+
+/** A version in panic: its app and how many instances it keeps sending to. */
+export interface VersionPanic {
+  readonly space: string;
+  readonly app: string;
+  readonly version: number;
+  readonly instances: number;
+}
+
+/** Every version of an app being served that is in panic, in app and version order. */
+export function panics(table: RouteTable): VersionPanic[] {
+  const found: VersionPanic[] = [];
+  for (const app of [...table.apps.values()].sort((a, b) =>
+    appId(a.space, a.app) < appId(b.space, b.app) ? -1 : 1,
+  )) {
+    if (app.deleting) continue;
+    for (const version of [...app.versions.values()].sort((a, b) => a.version - b.version)) {
+      const kept = panicOf(table, version).length;
+      if (kept > 0) found.push({ space: app.space, app: app.app, version: version.version, instances: kept });
+    }
+  }
+  return found;
 }
 
 /** The hosts an app answers on: its default domain first, then its custom domains. */
@@ -171,6 +220,7 @@ function apply(draft: Draft, e: RuntimeEvent): void {
         version: e.data.version,
         endpoint: null,
         ready: false,
+        servedBefore: false,
         stopping: false,
       });
       return;
@@ -178,12 +228,15 @@ function apply(draft: Draft, e: RuntimeEvent): void {
     case 'InstanceStarted':
       return started(draft, e.data);
     case 'InstanceReady':
-      return draft.updateInstance(e.data.instanceId, (i) => (i.ready ? i : { ...i, ready: true }));
+      return draft.updateInstance(e.data.instanceId, (i) =>
+        i.ready && i.servedBefore ? i : { ...i, ready: true, servedBefore: true },
+      );
     case 'InstanceNotReady':
-    case 'InstanceExited':
       return draft.updateInstance(e.data.instanceId, (i) => (i.ready ? { ...i, ready: false } : i));
+    case 'InstanceExited':
+      return draft.updateInstance(e.data.instanceId, notRunning);
     case 'InstanceFailed':
-      draft.updateInstance(e.data.instanceId, (i) => (i.ready ? { ...i, ready: false } : i));
+      draft.updateInstance(e.data.instanceId, notRunning);
       draft.freeSlot(e.data.instanceId);
       return;
     case 'InstanceStopRequested':
@@ -195,6 +248,13 @@ function apply(draft: Draft, e: RuntimeEvent): void {
     default:
       return;
   }
+}
+
+/** The container is gone (exited, failed): neither ready nor running. */
+function notRunning(instance: InstanceRoute): InstanceRoute {
+  return instance.ready || instance.servedBefore
+    ? { ...instance, ready: false, servedBefore: false }
+    : instance;
 }
 
 function drain(draft: Draft, instanceId: string): void {
@@ -214,6 +274,7 @@ function started(draft: Draft, data: Extract<RuntimeEvent, { type: 'InstanceStar
     ...instance,
     endpoint: published ? { host: data.host, port: published.hostPort } : null,
     ready: false,
+    servedBefore: false,
   });
   if (published && !instance.stopping) draft.takeSlot(instance);
 }

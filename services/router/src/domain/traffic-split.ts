@@ -23,6 +23,17 @@ export function routableWeights(app: AppRoute): Map<number, number> {
 }
 
 /**
+ * The versions the data plane can route, whatever their weight: those with an HTTP port, in order. The
+ * data plane has a backend for each, so a weight going from 0 to positive (or back) changes no layout.
+ */
+export function routableVersions(app: AppRoute): number[] {
+  return [...app.versions.values()]
+    .filter((v) => v.httpPort != null)
+    .map((v) => v.version)
+    .sort((a, b) => a - b);
+}
+
+/**
  * Splits the buckets between versions in proportion to their weights, lowest version first, ranges
  * adjacent and covering all `TRAFFIC_BUCKETS` exactly. Weights summing to 10000 (the contract) map one
  * to one; any other sum (a weighted version that cannot be routed) is rescaled by largest remainder, so

@@ -10,6 +10,10 @@ export interface Backend {
   readonly received: number;
   /** Requests being answered now. */
   readonly inFlight: number;
+  /** The most requests it was answering at once. */
+  readonly mostInFlight: number;
+  /** TCP connections accepted so far (a client's keep-alive connection counts once). */
+  readonly connections: number;
   /** Answers the requests to `/hold`, which wait for this. */
   release(): void;
   close(): Promise<void>;
@@ -37,11 +41,14 @@ export interface Echo {
 export async function startBackend(name: string): Promise<Backend> {
   let received = 0;
   let inFlight = 0;
+  let mostInFlight = 0;
+  let connections = 0;
   const sockets = new Set<Socket>();
   const held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     received++;
     inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
     const url = new URL(req.url ?? '/', 'http://x');
     const delay = Number(url.searchParams.get('ms') ?? 0);
     req.resume();
@@ -59,6 +66,7 @@ export async function startBackend(name: string): Promise<Backend> {
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
+    connections++;
     s.on('close', () => sockets.delete(s));
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
@@ -81,6 +89,12 @@ export async function startBackend(name: string): Promise<Backend> {
     },
     get inFlight() {
       return inFlight;
+    },
+    get mostInFlight() {
+      return mostInFlight;
+    },
+    get connections() {
+      return connections;
     },
     release: () => held.splice(0).forEach((answer) => answer()),
     close: () =>
@@ -191,6 +205,83 @@ export function upgradeAndEcho(
         }
       });
       socket.write(message);
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: status ${res.statusCode}`)));
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error('no upgrade within 15 s')));
+    req.end();
+  });
+}
+
+/** An upgraded (WebSocket) connection through the router, kept open to exchange messages. */
+export interface Tunnel {
+  /** The backend that accepted the upgrade. */
+  readonly backend: string;
+  /** Sends `message` and resolves with what the backend echoed (rejects if the tunnel was closed). */
+  exchange(message: string): Promise<string>;
+  /** Whether the router or the backend closed the connection. */
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Opens an upgraded connection through the router and keeps it open. */
+export function openTunnel(port: number, host: string): Promise<Tunnel> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/socket',
+      headers: {
+        host,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-version': '13',
+      },
+    });
+    req.on('upgrade', (res, socket: Socket) => {
+      // Held open for as long as the test wants: no idle timeout of the request's.
+      socket.setTimeout(0);
+      let closed = false;
+      let received = '';
+      let waiter: { expected: number; resolve(text: string): void; reject(error: Error): void } | undefined;
+      const settle = () => {
+        if (waiter && received.length >= waiter.expected) {
+          const w = waiter;
+          waiter = undefined;
+          const text = received;
+          received = '';
+          w.resolve(text);
+        }
+      };
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+        settle();
+      });
+      socket.on('close', () => {
+        closed = true;
+        waiter?.reject(new Error('the tunnel was closed'));
+        waiter = undefined;
+      });
+      socket.on('error', () => undefined);
+      resolve({
+        backend: String(res.headers['x-backend']),
+        get closed() {
+          return closed;
+        },
+        exchange: (message) =>
+          new Promise<string>((done, fail) => {
+            if (closed) return fail(new Error('the tunnel was closed'));
+            const timer = setTimeout(() => waiter?.reject(new Error('no echo within 10 s')), 10_000);
+            waiter = {
+              expected: message.length,
+              resolve: (text) => (clearTimeout(timer), done(text)),
+              reject: (error) => (clearTimeout(timer), fail(error)),
+            };
+            socket.write(message);
+          }),
+        close: () => socket.destroy(),
+      });
     });
     req.on('response', (res) => reject(new Error(`no upgrade: status ${res.statusCode}`)));
     req.on('error', reject);

@@ -6,6 +6,8 @@ import { NestFactory } from '@nestjs/core';
 import { type PierEvent } from '@pier/contracts';
 import { type EventStore } from '@pier/eventstore';
 import { createLogger } from '@pier/observability';
+import { METRICS_REGISTRY } from '@pier/nest';
+import { type Registry } from '@pier/observability';
 import { freePort } from '@pier/testing';
 import { ROUTER_DATA_PLANE, RouterModule, routerConfigSchema } from '../../src';
 import { RouteSynchronizer } from '../../src/application/sync-routes/route-synchronizer';
@@ -36,11 +38,19 @@ export interface RouterUnderTest {
   readonly app: INestApplicationContext;
   readonly driver: HaproxyDriver;
   readonly routes: RouteSynchronizer;
+  /** The service's own metrics, in Prometheus' text format (what `/metrics` on the ops port serves). */
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Starts the router service in-process, as `main.ts` would (without the HTTP ops listener). */
-export async function startRouter(setup: RouterSetup): Promise<RouterUnderTest> {
+/**
+ * Starts the router service in-process, as `main.ts` would (without the HTTP ops listener); `env` adds
+ * or overrides settings.
+ */
+export async function startRouter(
+  setup: RouterSetup,
+  env: Record<string, string> = {},
+): Promise<RouterUnderTest> {
   const config = routerConfigSchema.parse({
     PIER_PREFIX: setup.prefix,
     PIER_ROUTER_STATE_DIR: setup.stateDir,
@@ -48,6 +58,7 @@ export async function startRouter(setup: RouterSetup): Promise<RouterUnderTest> 
     PIER_ROUTER_HTTPS_PORT: String(setup.httpsPort),
     PIER_ROUTER_METRICS_PORT: String(setup.metricsPort),
     PIER_ROUTER_STOP_GRACE_MS: '2000',
+    ...env,
   });
   const app = await NestFactory.createApplicationContext(
     RouterModule.forRoot(config, createLogger('router', process.env.PIER_TEST_LOG_LEVEL ?? 'silent')),
@@ -58,6 +69,7 @@ export async function startRouter(setup: RouterSetup): Promise<RouterUnderTest> 
     app,
     driver: app.get<HaproxyDriver>(ROUTER_DATA_PLANE),
     routes: app.get(RouteSynchronizer),
+    metrics: () => app.get<Registry>(METRICS_REGISTRY).metrics(),
     close: () => app.close(),
   };
 }

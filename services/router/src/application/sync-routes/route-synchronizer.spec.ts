@@ -49,7 +49,7 @@ class FakeDataPlane implements DataPlane {
   }
   async check() {}
   status(): DataPlaneStatus {
-    return { running: true, reloads: 0, restarts: 0, runtimeCommands: 0 };
+    return { running: true, reloads: 0, restarts: 0, runtimeCommands: 0, mapUpdates: 0 };
   }
 }
 

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type HaproxyConfig } from '../../domain/haproxy-config';
+import { type HaproxyConfig, type HaproxyMap } from '../../domain/haproxy-config';
 
 const run = promisify(execFile);
 
@@ -11,6 +11,8 @@ export interface HaproxyPaths {
   readonly stateDir: string;
   readonly config: string;
   readonly hostsMap: string;
+  /** The apps' split maps (weights), one file per app. */
+  readonly mapsDir: string;
   /** The master CLI: reload, process list. */
   readonly masterSocket: string;
   /** The current worker's runtime API: server addresses and states. */
@@ -26,6 +28,7 @@ export function haproxyPaths(stateDir: string): HaproxyPaths {
     stateDir,
     config: join(stateDir, 'haproxy.cfg'),
     hostsMap: join(stateDir, 'hosts.map'),
+    mapsDir: join(stateDir, 'maps'),
     masterSocket: join(stateDir, 'master.sock'),
     statsSocket: join(stateDir, 'haproxy.sock'),
     pidFile: join(stateDir, 'haproxy.pid'),
@@ -34,12 +37,18 @@ export function haproxyPaths(stateDir: string): HaproxyPaths {
 }
 
 /**
- * Writes the configuration and its hosts map (each replaced atomically), then has HAProxy check them:
- * a configuration HAProxy would refuse never reaches a reload.
+ * Writes the configuration and its maps (each replaced atomically; maps of apps no longer served are
+ * removed), then has HAProxy check them: a configuration HAProxy would refuse never reaches a reload.
  */
 export async function writeConfig(binary: string, paths: HaproxyPaths, config: HaproxyConfig): Promise<void> {
   await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  await writeAtomically(paths.hostsMap, config.hostsMap);
+  await mkdir(paths.mapsDir, { recursive: true, mode: 0o700 });
+  await writeMaps(config.maps);
+  const wanted = new Set(config.maps.map((m) => m.path));
+  for (const name of await readdir(paths.mapsDir)) {
+    const path = join(paths.mapsDir, name);
+    if (!wanted.has(path)) await rm(path, { force: true });
+  }
   await writeAtomically(paths.config, config.text);
   try {
     await run(binary, ['-c', '-q', '-f', paths.config], { timeout: 30_000 });
@@ -47,6 +56,14 @@ export async function writeConfig(binary: string, paths: HaproxyPaths, config: H
     const { stderr, stdout, message } = error as { stderr?: string; stdout?: string; message: string };
     throw new Error(`HAProxy rejects ${paths.config}: ${(stderr || stdout || message).trim()}`);
   }
+}
+
+/**
+ * Writes map files as the runtime API has set them, so that the files always hold what HAProxy serves
+ * (a reload or a restart reads them).
+ */
+export async function writeMaps(maps: readonly HaproxyMap[]): Promise<void> {
+  for (const map of maps) await writeAtomically(map.path, map.content);
 }
 
 async function writeAtomically(path: string, content: string): Promise<void> {

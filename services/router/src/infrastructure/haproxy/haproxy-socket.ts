@@ -29,7 +29,8 @@ export function haproxyCommand(socketPath: string, command: string, timeoutMs = 
 }
 
 /** Runtime API answers that mean the command was refused. */
-const REFUSED = /^(No such|Require |Invalid|Unknown command|Permission denied|.*not (found|allowed))/im;
+const REFUSED =
+  /^(No such|Require |Invalid|Unknown |Permission denied|Version number|Missing |.*not (found|allowed|a number)|.*unable to|.*failed)/im;
 
 /** Sends a runtime API command and fails when HAProxy refuses it. */
 export async function runtimeCommand(

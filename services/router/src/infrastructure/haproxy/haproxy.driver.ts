@@ -1,9 +1,14 @@
 import { counter, type Logger, type Registry } from '@pier/observability';
 import { type DataPlane, type DataPlaneStatus } from '../../application/ports';
 import { type HaproxyConfig, type HaproxySettings, renderHaproxyConfig } from '../../domain/haproxy-config';
-import { runtimeCommands } from '../../domain/haproxy-runtime';
+import {
+  changedMaps,
+  mapReplaceCommands,
+  preparedVersion,
+  runtimeCommands,
+} from '../../domain/haproxy-runtime';
 import { type RouteTable } from '../../domain/route-table';
-import { haproxyPaths, type HaproxyPaths, logTail, writeConfig } from './haproxy-files';
+import { haproxyPaths, type HaproxyPaths, logTail, writeConfig, writeMaps } from './haproxy-files';
 import { HaproxyMaster } from './haproxy-master';
 import { haproxyCommand, runtimeCommand } from './haproxy-socket';
 import { type ProcessList } from './show-proc';
@@ -18,7 +23,12 @@ export interface HaproxyDriverOptions {
   readonly metricsBind: string;
   readonly metricsPort: number;
   readonly minSlots?: number;
+  /** How long a worker replaced by a reload may keep its open connections (default 1 day). */
   readonly hardStopAfterSeconds?: number;
+  /** Requests an instance is sent at once (default 16); more wait in HAProxy's queue. */
+  readonly serverMaxconn?: number;
+  /** How long a request may wait in that queue before a 503 APP_OVERLOADED (default 3 s). */
+  readonly queueTimeoutMs?: number;
   /** Proxies (IPs or CIDRs) whose forwarding headers are believed; none by default. */
   readonly trustedProxies?: readonly string[];
   /** How long a start or a reload may take. */
@@ -34,8 +44,8 @@ const STABLE_AFTER_MS = 30_000;
 
 /**
  * The data plane on HAProxy. Owns one master-worker HAProxy: renders the route table into its
- * configuration, sends membership and readiness changes through the runtime API, reloads seamlessly
- * for anything else, and restarts the proxy (with the latest table) when it dies. Every operation runs
+ * configuration, sends membership, readiness, weights and hosts through the runtime API (server states
+ * and map swaps), reloads seamlessly when the layout changes, and restarts the proxy (with the latest table) when it dies. Every operation runs
  * one at a time, so a reload and runtime commands never interleave.
  */
 export class HaproxyDriver implements DataPlane {
@@ -51,11 +61,12 @@ export class HaproxyDriver implements DataPlane {
   private restartTimer?: NodeJS.Timeout;
   private backoffMs: number;
   private startedAt = 0;
-  private readonly counts = { reloads: 0, restarts: 0, runtimeCommands: 0 };
+  private readonly counts = { reloads: 0, restarts: 0, runtimeCommands: 0, mapUpdates: 0 };
   private readonly metrics?: {
     reloads: ReturnType<typeof counter>;
     restarts: ReturnType<typeof counter>;
     commands: ReturnType<typeof counter>;
+    maps: ReturnType<typeof counter>;
   };
 
   constructor(
@@ -71,8 +82,11 @@ export class HaproxyDriver implements DataPlane {
       metricsPort: options.metricsPort,
       statsSocket: this.paths.statsSocket,
       hostsMapFile: this.paths.hostsMap,
+      mapsDir: this.paths.mapsDir,
       minSlots: options.minSlots ?? 8,
-      hardStopAfterSeconds: options.hardStopAfterSeconds ?? 600,
+      hardStopAfterSeconds: options.hardStopAfterSeconds ?? 86_400,
+      serverMaxconn: options.serverMaxconn ?? 16,
+      queueTimeoutMs: options.queueTimeoutMs ?? 3000,
       trustedProxies: options.trustedProxies ?? [],
     };
     this.backoffMs = this.backoff.initial;
@@ -84,6 +98,10 @@ export class HaproxyDriver implements DataPlane {
         commands: counter(
           registry,
           spec('pier_router_runtime_commands_total', 'Server changes sent through the runtime API'),
+        ),
+        maps: counter(
+          registry,
+          spec('pier_router_map_updates_total', 'Maps (hosts, weights) replaced through the runtime API'),
         ),
       };
     }
@@ -192,6 +210,7 @@ export class HaproxyDriver implements DataPlane {
     this.logger.info({ workers: list.workers, reloads: this.counts.reloads }, 'HAProxy reloaded');
   }
 
+  /** Server states first (a version about to get traffic is ready before the maps send it any), then maps. */
   private async sendRuntimeCommands(current: HaproxyConfig, next: HaproxyConfig): Promise<void> {
     for (const command of runtimeCommands(current.servers, next.servers)) {
       await runtimeCommand(this.paths.statsSocket, command, 2000);
@@ -199,6 +218,19 @@ export class HaproxyDriver implements DataPlane {
       this.metrics?.commands.inc();
       this.logger.debug({ command }, 'HAProxy runtime API');
     }
+    const maps = changedMaps(current.maps, next.maps);
+    for (const map of maps) {
+      const version = preparedVersion(
+        await runtimeCommand(this.paths.statsSocket, `prepare map ${map.path}`, 2000),
+      );
+      for (const command of mapReplaceCommands(map, version)) {
+        await runtimeCommand(this.paths.statsSocket, command, 2000);
+      }
+      this.counts.mapUpdates++;
+      this.metrics?.maps.inc();
+      this.logger.debug({ map: map.path }, 'HAProxy map replaced through the runtime API');
+    }
+    await writeMaps(maps);
     this.applied = next;
   }
 
