@@ -6,7 +6,8 @@
 # Idempotent: what already runs is left alone, so a second run changes nothing.
 #
 #   ./deploy/local/up.sh             state in $PIER_STATE_DIR, by default <repo>/.pier
-#   ./deploy/local/down.sh           stops it again
+#   ./deploy/local/down.sh           stops it again; the nodes stay in the cluster and their containers
+#                                    keep running: the next up.sh restarts the agents, which adopt them
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
@@ -198,6 +199,10 @@ main() {
 
   # Services started before a new build keep running the old code; down.sh and up.sh restart them.
   start_service clusters "$PIER_CLUSTERS_PORT"
+  # Agents stopped by down.sh come back now, before the scheduler: their nodes heartbeat again well within
+  # the node-lost window, so their running containers are adopted, not replaced.
+  local -a rejoined=()
+  mapfile -t rejoined < <("$DEPLOY_DIR/agent.sh" --rejoin-all)
   # Creates the first platform admin from PIER_ADMIN_EMAIL / PIER_ADMIN_PASSWORD when it is missing.
   start_service auth "$PIER_AUTH_PORT"
   start_service scheduler "$PIER_SCHEDULER_PORT"
@@ -208,13 +213,12 @@ main() {
   api_login
   ensure_default_cluster
 
-  local node_id
-  if pid_alive "$RUN_DIR/agent-$FIRST_AGENT.pid"; then
-    log "agent $FIRST_AGENT: already running (pid $(<"$RUN_DIR/agent-$FIRST_AGENT.pid"))"
-    node_id=$(jq -r '.nodeId // "?"' "$AGENTS_DIR/$FIRST_AGENT/identity.json" 2>/dev/null || echo '?')
-  else
-    node_id=$("$DEPLOY_DIR/agent.sh" "$FIRST_AGENT")
-  fi
+  # Joins (or rejoins) the first agent, or waits until its node is ready when it runs already.
+  local node_id name
+  node_id=$("$DEPLOY_DIR/agent.sh" "$FIRST_AGENT")
+  for name in "${rejoined[@]}"; do
+    [[ $name == "$FIRST_AGENT" ]] || "$DEPLOY_DIR/agent.sh" "$name" >/dev/null
+  done
 
   cat <<EOF
 
@@ -224,7 +228,9 @@ Pier is running.
   cluster:      default ($(<"$CLUSTER_ID_FILE")), agent $FIRST_AGENT = node $node_id
   state:        $STATE_DIR (logs in $LOG_DIR)
   more agents:  ./deploy/local/agent.sh NAME
-  stop:         ./deploy/local/down.sh   (--purge also deletes the state directory)
+  stop:         ./deploy/local/down.sh   (the nodes stay in the cluster and their containers stay; up.sh
+                brings the agents back, which adopt them; --purge also deletes the state and the containers)
+  leave:        ./deploy/local/agent.sh --leave [--drain] NAME   (one node), ./deploy/local/down.sh --leave (all)
 EOF
   # printf, not the here-document: the password goes to the terminal only, and only on the run that
   # generated it.
