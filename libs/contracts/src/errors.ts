@@ -77,6 +77,11 @@ export const ERROR_CODES = [
   'TLS_CERTIFICATE_NOT_YET_VALID',
   /** Answered by the router (HAProxy), not the API: the app has no ready instance to serve a request. */
   'NO_READY_INSTANCE',
+  /**
+   * Answered by the router (HAProxy), not the API: the app's instances are all busy (each takes a bounded
+   * number of requests at once) and the request waited its bounded time in the queue; with `Retry-After`.
+   */
+  'APP_OVERLOADED',
   'SERVICE_UNAVAILABLE',
   'DEADLINE_EXCEEDED',
   'INTERNAL',

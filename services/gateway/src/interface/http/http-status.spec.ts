@@ -11,6 +11,12 @@ describe('HTTP_STATUS', () => {
       .filter(([, status]) => status >= 500)
       .map(([code]) => code)
       .sort();
-    expect(serverSide).toEqual(['DEADLINE_EXCEEDED', 'INTERNAL', 'NO_READY_INSTANCE', 'SERVICE_UNAVAILABLE']);
+    expect(serverSide).toEqual([
+      'APP_OVERLOADED',
+      'DEADLINE_EXCEEDED',
+      'INTERNAL',
+      'NO_READY_INSTANCE',
+      'SERVICE_UNAVAILABLE',
+    ]);
   });
 });

@@ -76,5 +76,6 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
   NO_READY_INSTANCE: 503,
+  APP_OVERLOADED: 503,
   DEADLINE_EXCEEDED: 504,
 };
