@@ -211,6 +211,17 @@ async function applyInstanceEvent(
   };
   const phase = (p: string) =>
     `phase = CASE WHEN stop_requested AND '${p}' <> 'stopped' THEN 'stopping' ELSE '${p}' END`;
+  const panicBefore = PANIC_TRIGGERS.has(e.type) ? await routerPanic(m, id) : null;
+  await applyTransition(e, transition, phase);
+  if (panicBefore) await notePanicChange(m, id, position, panicBefore);
+}
+
+/** An instance transition: its row and its feed line (see `applyInstanceEvent`). */
+async function applyTransition(
+  e: PierEvent,
+  transition: (set: string, values: unknown[], summary: string) => Promise<unknown>,
+  phase: (p: string) => string,
+): Promise<void> {
   switch (e.type) {
     case 'InstanceUnschedulable':
       return void (await transition(
@@ -274,6 +285,74 @@ async function applyInstanceEvent(
     default:
       return;
   }
+}
+
+/** Instance events that can put a version in or out of the router's panic. */
+const PANIC_TRIGGERS: ReadonlySet<string> = new Set([
+  'InstanceStarted',
+  'InstanceReady',
+  'InstanceNotReady',
+  'InstanceExited',
+  'InstanceFailed',
+  'InstanceStopRequested',
+]);
+
+/** How the router sees an instance's version: instances in rotation, and those it keeps in panic. */
+interface VersionRouting {
+  readonly version: number;
+  readonly ready: number;
+  readonly kept: number;
+}
+
+/**
+ * The router's panic threshold (services/router `panicOf`), from the same instance events: a version
+ * whose instances with an HTTP port are none ready, not stopping, while some running ones had been
+ * ready since they last started (their latest start, ready, exit or failure is a ready), keeps sending
+ * to those. Null for an unknown instance.
+ */
+async function routerPanic(m: EntityManager, instanceId: string): Promise<VersionRouting | null> {
+  const [row] = await m.query(
+    `WITH target AS (SELECT space, app, version FROM instances WHERE id = $1),
+     live AS (
+       SELECT i.phase,
+         (SELECT e.type FROM app_events e
+          WHERE e.space = i.space AND e.app = i.app AND e.instance_id = i.id
+            AND e.type IN ('InstanceStarted', 'InstanceReady', 'InstanceExited', 'InstanceFailed')
+          ORDER BY e.position DESC LIMIT 1) AS last
+       FROM instances i JOIN target t ON i.space = t.space AND i.app = t.app AND i.version = t.version
+       WHERE NOT i.stop_requested AND i.phase <> 'stopped' AND i.host_ports @> '[{"protocol": "http"}]')
+     SELECT t.version,
+       (SELECT count(*) FROM live WHERE phase = 'ready') AS ready,
+       (SELECT count(*) FROM live WHERE phase <> 'ready' AND last = 'InstanceReady') AS kept
+     FROM target t`,
+    [instanceId],
+  );
+  return row ? { version: row.version, ready: Number(row.ready), kept: Number(row.kept) } : null;
+}
+
+const inPanic = (r: VersionRouting) => r.ready === 0 && r.kept > 0;
+
+/**
+ * Says in the feed when the event put the instance's version in the router's panic or took it out: a
+ * clause added to the event's own line (one line per stream position), derived from events alone, so a
+ * rebuild of the feed and every scheduler replica write the same words.
+ */
+async function notePanicChange(
+  m: EntityManager,
+  instanceId: string,
+  position: number,
+  before: VersionRouting,
+): Promise<void> {
+  const after = await routerPanic(m, instanceId);
+  if (!after || inPanic(before) === inPanic(after)) return;
+  const v = after.version;
+  const note = inPanic(after)
+    ? `; router: version ${v} has no ready instance; keeps sending to its ${after.kept} running ` +
+      `instance${after.kept === 1 ? '' : 's'} that had been ready (panic)`
+    : after.ready > 0
+      ? `; router: version ${v} has a ready instance again (panic over)`
+      : `; router: version ${v} has no running instance that had been ready left (panic over)`;
+  await m.query('UPDATE app_events SET summary = summary || $2 WHERE position = $1', [position, note]);
 }
 
 /**
