@@ -98,6 +98,38 @@ describe('pierEvents', () => {
     );
   });
 
+  it('round-trips a recorded scheduler plan with every kind of action, and refuses an unknown kind', () => {
+    const id = '6f1c7c56-4a2c-4b7e-9b43-0a0e6d7f1a10';
+    const event = {
+      type: 'SchedulerPlanRecorded' as const,
+      data: {
+        holder: 'host/1/abcd',
+        term: 3,
+        actions: [
+          {
+            kind: 'request',
+            instanceId: id,
+            space: 'acme',
+            app: 'web',
+            version: 1,
+            clusterId: id,
+            replaces: null,
+          },
+          { kind: 'place', instanceId: id, nodeId: id },
+          { kind: 'unschedulable', instanceId: id, reason: '0/0 nodes: the cluster has no nodes' },
+          { kind: 'stop', instanceId: id, reason: 'scale-down' },
+          { kind: 'complete-deletion', space: 'acme', app: 'web' },
+        ],
+      },
+      metadata: { ...metadata(1), actor: { kind: 'service' as const, id: 'scheduler' } },
+    };
+    expect(
+      pierEvents.parse(JSON.parse(new TextDecoder().decode(pierEvents.serialize(event as never)))),
+    ).toEqual(event);
+    const unknownKind = { ...event, data: { ...event.data, actions: [{ kind: 'migrate', instanceId: id }] } };
+    expect(() => pierEvents.parse(unknownKind)).toThrow(MessageParseError);
+  });
+
   describe('the probe on readiness and health transitions', () => {
     const instanceId = '6f1c7c56-4a2c-4b7e-9b43-0a0e6d7f1a10';
     const stored = (type: string, data: object) =>

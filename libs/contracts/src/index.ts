@@ -10,6 +10,7 @@ export * from './events/cluster.events';
 export * from './events/node.events';
 export * from './events/auth.events';
 export * from './events/runtime.events';
+export * from './events/scheduling.events';
 export * from './app-spec';
 export * from './events/catalog';
 export * from './rpc/rpc';

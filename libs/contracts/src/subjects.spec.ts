@@ -10,6 +10,10 @@ describe('subjectsFor', () => {
     expect(s.aggregate('space', 'acme')).toBe('pier.events.tenancy.space.acme');
     expect(s.context('tenancy')).toBe('pier.events.tenancy.>');
     expect(s.aggregate('counter', 'c1')).toBe('pier.events.other.counter.c1');
+    // The scheduler's lease lies outside the runtime context, out of its projections' sight.
+    expect(s.aggregate('scheduler-lease', 'scheduler')).toBe(
+      'pier.events.scheduling.scheduler-lease.scheduler',
+    );
     expect(s.rpc('clusters', 'get-node')).toBe('pier.rpc.clusters.get-node');
     expect(s.heartbeat('c1', 'n1')).toBe('pier.hb.c1.n1');
     expect(subjectsFor('t_x-1').eventStream).toBe('T_X_1_EVENTS');

@@ -46,6 +46,8 @@ export const AGGREGATE_CONTEXTS = {
   instance: 'runtime',
   'node-assignment': 'runtime',
   domain: 'runtime',
+  // The scheduler's lease and plan journal: no projection of the runtime context sees them.
+  'scheduler-lease': 'scheduling',
 } as const;
 export type BoundedContext = (typeof AGGREGATE_CONTEXTS)[keyof typeof AGGREGATE_CONTEXTS] | 'other';
 

@@ -164,6 +164,16 @@ export class EventStore<E extends Message = Message> {
   }
 
   /**
+   * The last event of an aggregate with its position, or undefined when it has none: what a single
+   * writer that appends at the aggregate's version needs to know of it, without reading its history.
+   */
+  async lastEvent(aggregateType: string, aggregateId: string): Promise<StoredEvent<E> | undefined> {
+    const subject = this.subjects.aggregate(aggregateType, aggregateId);
+    const last = await this.jsm.streams.getMessage(this.subjects.eventStream, { last_by_subj: subject });
+    return last ? this.toStored(last.subject, last.data, last.seq) : undefined;
+  }
+
+  /**
    * Reads the events of one aggregate, oldest first, with the aggregate's version: every event, or
    * those after position `after` (what a caller that already folded up to there needs).
    */

@@ -48,6 +48,16 @@ describe('EventStore on JetStream', () => {
     expect((await store.load('counter', 'race')).events).toHaveLength(2);
   });
 
+  it('reads the last event of an aggregate with its position, and nothing for one without events', async () => {
+    await store.append('counter', 'last', [incremented('last', 1)], 0);
+    const { version } = await store.append('counter', 'last', [incremented('last', 2)], 'any');
+    await store.append('counter', 'last-other', [incremented('last-other', 3)], 0);
+    const last = await store.lastEvent('counter', 'last');
+    expect(last).toMatchObject({ aggregateType: 'counter', aggregateId: 'last', position: version });
+    expect(last!.event.data.by).toBe(2);
+    expect(await store.lastEvent('counter', 'never')).toBeUndefined();
+  });
+
   it('rejects creating an aggregate that already exists', async () => {
     await store.append('counter', 'once', [incremented('once')], 0);
     await expect(store.append('counter', 'once', [incremented('once')], 0)).rejects.toMatchObject({

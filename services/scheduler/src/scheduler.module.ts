@@ -27,18 +27,16 @@ import {
   SCHEDULER_SETTINGS,
   TENANCY,
 } from './application/ports';
-import { Reconciler } from './application/reconciler';
-import { SchedulerLoop } from './application/scheduler.loop';
 import { World } from './application/world';
 import { type SchedulerConfig } from './config';
 import { AuthTenancy } from './infrastructure/nats/auth.tenancy';
-import { followWorld } from './infrastructure/nats/world.feed';
 import { AdvisoryLockLeadership } from './infrastructure/postgres/advisory-lock.leadership';
 import { schedulerMigrations } from './infrastructure/postgres/migrations';
 import { appsProjection, instancesProjection } from './infrastructure/postgres/runtime.projection';
 import { RuntimeReadModel } from './infrastructure/postgres/runtime.read-model';
 import { SpaceLockQuotaGate } from './infrastructure/postgres/space-lock.quota-gate';
 import { registerSchedulerEndpoints } from './interface/nats/scheduler.rpc-endpoints';
+import { startSchedulerReplica } from './scheduler.replica';
 
 const CONFIG = Symbol('SchedulerConfig');
 const NATS = Symbol('Nats');
@@ -50,8 +48,7 @@ const INSTANCES_PROJECTION = Symbol('InstancesProjection');
 @Injectable()
 class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private rpc?: RpcServer;
-  private feed?: { stop(): Promise<void> };
-  private loop?: SchedulerLoop;
+  private replica?: { stop(): Promise<void> };
 
   constructor(
     @Inject(CONFIG) private readonly config: SchedulerConfig,
@@ -70,18 +67,13 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationBootstrap(): Promise<void> {
     await this.appsProjection.start();
     await this.instancesProjection.start();
-    const reconciler = new Reconciler(this.store, this.world, this.logger);
-    // Nothing is planned before the world has folded in everything stored up to now.
-    reconciler.expectPosition(await this.store.lastPosition());
-    const leadership = new AdvisoryLockLeadership(this.db, `pier-scheduler:${this.config.PIER_PREFIX}`);
-    this.loop = new SchedulerLoop(
-      reconciler,
-      leadership,
-      this.config.PIER_SCHEDULER_INTERVAL_MS,
-      this.logger,
-    );
-    this.feed = await followWorld(this.store, this.world, this.logger, () => this.loop?.kick());
-    this.loop.start();
+    this.replica = await startSchedulerReplica({
+      store: this.store,
+      world: this.world,
+      leadership: new AdvisoryLockLeadership(this.db, `pier-scheduler:${this.config.PIER_PREFIX}`),
+      intervalMs: this.config.PIER_SCHEDULER_INTERVAL_MS,
+      logger: this.logger,
+    });
     const world = this.world;
     new Gauge({
       name: 'pier_instances',
@@ -106,8 +98,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     await this.rpc?.close();
-    await this.loop?.stop();
-    await this.feed?.stop();
+    await this.replica?.stop();
     await this.appsProjection.stop();
     await this.instancesProjection.stop();
     await this.nats.drain().catch(() => undefined);

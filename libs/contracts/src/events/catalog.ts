@@ -3,9 +3,11 @@ import { type ClusterEvent, clusterEventDefinitions, ClusterNameReserved } from 
 import { type AuthEvent, authEventDefinitions } from './auth.events';
 import { type NodeEvent, nodeEventDefinitions } from './node.events';
 import { type RuntimeEvent, runtimeEventDefinitions } from './runtime.events';
+import { type SchedulerLeaseEvent, schedulingEventDefinitions } from './scheduling.events';
 
 /** Every domain event Pier stores. */
-export type PierEvent = ClusterEvent | NodeEvent | ClusterNameReserved | AuthEvent | RuntimeEvent;
+export type PierEvent =
+  ClusterEvent | NodeEvent | ClusterNameReserved | AuthEvent | RuntimeEvent | SchedulerLeaseEvent;
 
 /** Reads any stored version of any Pier event. */
 export const pierEvents = new MessageCatalog<PierEvent>([
@@ -14,4 +16,5 @@ export const pierEvents = new MessageCatalog<PierEvent>([
   ...nodeEventDefinitions,
   ...authEventDefinitions,
   ...runtimeEventDefinitions,
+  ...schedulingEventDefinitions,
 ]);

@@ -1,8 +1,10 @@
-import { type PierEvent } from '@pier/contracts';
+import { type PierEvent, type RecordedAction } from '@pier/contracts';
 import { type StoredEvent } from '@pier/eventstore';
 import { type AppState, evolveApp } from '../domain/app/app.state';
-import { evolveInstance, type InstanceState } from '../domain/instance/instance.state';
+import { evolveInstance, type InstanceState, isActive } from '../domain/instance/instance.state';
 import { type NodeInfo, type Snapshot } from '../domain/scheduling/planner';
+
+type Recorded<K extends RecordedAction['kind']> = Extract<RecordedAction, { kind: K }>;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -19,6 +21,20 @@ export class World {
   readonly assigned = new Map<string, Set<string>>();
   /** Position of the last event folded in. */
   position = 0;
+  /** Who holds the scheduler lease, as its subject says. */
+  lease?: { readonly holder: string; readonly term: number };
+  /** The node each assigned instance is assigned to. */
+  private readonly assignedNode = new Map<string, string>();
+  /** Version of each instance's subject: the position of its last event. */
+  private readonly instanceVersions = new Map<string, number>();
+  /**
+   * Decisions recorded in the lease journal (ADR 0007) that the world has not seen applied yet. They
+   * count as done in the snapshot, so no leader decides them again, and `pending()` hands them to
+   * whichever leader applies them.
+   */
+  private readonly recordedRequests = new Map<string, { action: Recorded<'request'>; at: string }>();
+  private readonly recordedPlacements = new Map<string, Recorded<'place'>>();
+  private readonly recordedStops = new Map<string, Recorded<'stop'>>();
 
   apply(stored: StoredEvent<PierEvent>): void {
     this.position = Math.max(this.position, stored.position);
@@ -53,9 +69,18 @@ export class World {
         return;
       case 'InstanceAssigned':
         this.assignedTo(e.data.nodeId).add(e.data.instanceId);
+        this.assignedNode.set(e.data.instanceId, e.data.nodeId);
         return;
       case 'InstanceUnassigned':
         this.assignedTo(e.data.nodeId).delete(e.data.instanceId);
+        if (this.assignedNode.get(e.data.instanceId) === e.data.nodeId)
+          this.assignedNode.delete(e.data.instanceId);
+        return;
+      case 'SchedulerLeaseTaken':
+        this.lease = { holder: e.data.holder, term: e.data.term };
+        return;
+      case 'SchedulerPlanRecorded':
+        for (const action of e.data.actions) this.record(action, e.metadata.occurredAt);
         return;
       default:
         break;
@@ -70,19 +95,97 @@ export class World {
         e as Parameters<typeof evolveInstance>[1],
       );
       if (next) this.instances.set(stored.aggregateId, next);
+      this.instanceVersions.set(stored.aggregateId, stored.position);
     }
   }
 
+  /** The node an instance is assigned to, if any. */
+  nodeOf(instanceId: string): string | undefined {
+    return this.assignedNode.get(instanceId);
+  }
+
+  /** The version of an instance's subject as far as the world has seen (0: none). */
+  instanceVersion(instanceId: string): number {
+    return this.instanceVersions.get(instanceId) ?? 0;
+  }
+
+  /**
+   * Recorded decisions not seen applied yet, requests first (a placement or stop may wait for its
+   * instance's request). Entries that are done, or moot because the instance stopped, are forgotten.
+   */
+  pending(): RecordedAction[] {
+    this.settle();
+    return [
+      ...[...this.recordedRequests.values()].map((r) => r.action),
+      ...this.recordedPlacements.values(),
+      ...this.recordedStops.values(),
+    ];
+  }
+
+  private record(action: RecordedAction, at: string): void {
+    switch (action.kind) {
+      case 'request':
+        if (!this.instances.has(action.instanceId))
+          this.recordedRequests.set(action.instanceId, { action, at });
+        return;
+      case 'place':
+        this.recordedPlacements.set(action.instanceId, action);
+        return;
+      case 'stop':
+        this.recordedStops.set(action.instanceId, action);
+        return;
+      default:
+        return; // applied by the pass that decided them, or not at all: the next plan decides again
+    }
+  }
+
+  private settle(): void {
+    for (const id of this.recordedRequests.keys())
+      if (this.instances.has(id)) this.recordedRequests.delete(id);
+    for (const [id, { nodeId }] of this.recordedPlacements) {
+      const instance = this.instances.get(id);
+      if (!instance) continue;
+      const done = instance.nodeId === nodeId && this.assignedNode.get(id) === nodeId;
+      if (done || !isActive(instance)) this.recordedPlacements.delete(id);
+    }
+    for (const id of this.recordedStops.keys()) {
+      const instance = this.instances.get(id);
+      if (instance?.stopRequested && !this.assignedNode.has(id)) this.recordedStops.delete(id);
+    }
+  }
+
+  /** What the planner sees: the instances as they are, with every recorded decision as if applied. */
   snapshot(): Snapshot {
+    this.settle();
     const apps = [...this.apps.values()].filter((a) => !a.deleted);
     const live = new Set(apps.map((a) => `${a.space}_${a.app}`));
+    const instances = [...this.instances.values()];
+    for (const { action, at } of this.recordedRequests.values()) {
+      const { instanceId, space, app, version, clusterId, replaces } = action;
+      instances.push({
+        ...{ id: instanceId, space, app, version, clusterId, replaces, nodeId: null, phase: 'pending' },
+        ...{ reason: null, code: null, restarts: 0, host: null, hostPorts: [], startedAt: null },
+        ...{ stopRequested: false, updatedAt: at },
+      });
+    }
     return {
       apps,
-      instances: [...this.instances.values()].filter(
-        (i) => i.phase !== 'stopped' && live.has(`${i.space}_${i.app}`),
-      ),
+      instances: instances
+        .map((i) => this.asDecided(i))
+        .filter((i) => i.phase !== 'stopped' && live.has(`${i.space}_${i.app}`)),
       nodes: [...this.nodes.values()],
     };
+  }
+
+  private asDecided(instance: InstanceState): InstanceState {
+    let i = instance;
+    const placement = this.recordedPlacements.get(i.id);
+    if (placement && i.nodeId === null)
+      i = { ...i, nodeId: placement.nodeId, phase: 'starting', reason: null };
+    const stop = this.recordedStops.get(i.id);
+    if (stop && !i.stopRequested)
+      i = { ...i, stopRequested: true, phase: 'stopping', reason: `stop: ${stop.reason}` };
+    return i;
   }
 
   private assignedTo(nodeId: string): Set<string> {

@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  APP,
+  AppCreated,
+  appId,
+  CLUSTER,
+  ClusterCreated,
+  createMessage,
+  NODE,
+  NodeJoined,
+  type PierEvent,
+  pierEvents,
+  SCHEDULER_LEASE,
+  subjectsFor,
+  VersionCreated,
+  VersionScaled,
+} from '@pier/contracts';
+import { EventStore } from '@pier/eventstore';
+import { createLogger } from '@pier/observability';
+import { createServiceDataSource, openDataSource } from '@pier/persistence';
+import {
+  connectTestNats,
+  deleteStreams,
+  dropSchema,
+  ensureTestDatabase,
+  expectEventually,
+  queryDatabase,
+  testEnv,
+  uniqueName,
+} from '@pier/testing';
+import { type DataSource } from 'typeorm';
+import { type Leadership } from '../src/application/scheduler.loop';
+import { World } from '../src/application/world';
+import { isActive } from '../src/domain/instance/instance.state';
+import { followWorld } from '../src/infrastructure/nats/world.feed';
+import { AdvisoryLockLeadership } from '../src/infrastructure/postgres/advisory-lock.leadership';
+import { SCHEDULER_GROUP, startSchedulerReplica } from '../src/scheduler.replica';
+
+/**
+ * Two scheduler replicas on one stream and one database, each with its own NATS connection, Postgres
+ * connections and world, composed as the service composes them. The leader loses its lock session
+ * (pg_terminate_backend) or its NATS connection; in the end every app has exactly its desired
+ * instances: none requested twice, none stopped as a surplus, none missing.
+ */
+describe('scheduler leadership fencing (real NATS and Postgres)', () => {
+  const prefix = uniqueName('scheduler-fence');
+  const subjects = subjectsFor(prefix);
+  const clusterId = randomUUID();
+  const actor = { kind: 'system', id: 'test' } as const;
+  let url: string;
+  let nc: NatsConnection;
+  let store: EventStore<PierEvent>;
+  const observed = new World();
+  let feed: { stop(): Promise<void> };
+  const replicas: Replica[] = [];
+
+  const cause = () => {
+    const id = randomUUID();
+    return { messageId: id, correlationId: id, actor };
+  };
+  const now = () => new Date().toISOString();
+
+  interface Replica {
+    readonly name: string;
+    readonly log: string[];
+    stop(): Promise<void>;
+  }
+
+  /** A replica as the service composes it; `election` wraps its advisory lock (see the stuck case). */
+  async function startReplica(
+    name: string,
+    options: { natsUrl?: string; election?: (real: Leadership) => Leadership } = {},
+  ): Promise<Replica> {
+    const log: string[] = [];
+    const logger = createLogger(
+      `scheduler-${name}`,
+      'info',
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          log.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const conn = await connect({
+      servers: options.natsUrl ?? testEnv.PIER_TEST_NATS_URL,
+      name: `scheduler-${name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      timeout: 3000,
+    });
+    const replicaStore = await EventStore.open(conn, subjects, pierEvents);
+    const db: DataSource = await openDataSource(
+      createServiceDataSource({
+        url,
+        schema: prefix,
+        entities: [],
+        migrations: [],
+        applicationName: `${prefix}-${name}`,
+      }),
+    );
+    const real = new AdvisoryLockLeadership(db, `pier-scheduler:${prefix}`);
+    const running = await startSchedulerReplica({
+      store: replicaStore,
+      world: new World(),
+      leadership: options.election?.(real) ?? real,
+      intervalMs: 50,
+      logger,
+      holder: name,
+    });
+    const replica: Replica = {
+      name,
+      log,
+      async stop() {
+        await running.stop().catch(() => undefined);
+        await conn.close().catch(() => undefined);
+        await db.destroy().catch(() => undefined);
+      },
+    };
+    replicas.push(replica);
+    return replica;
+  }
+
+  /** The replica whose Postgres session holds the advisory lock, if any. */
+  async function lockHolder(): Promise<string | undefined> {
+    const rows = await queryDatabase<{ application_name: string }>(
+      url,
+      `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE $1`,
+      [`${prefix}-%`],
+    );
+    return rows[0]?.application_name.slice(prefix.length + 1);
+  }
+
+  async function killLockSession(name: string): Promise<void> {
+    const rows = await queryDatabase(
+      url,
+      `SELECT pg_terminate_backend(l.pid) AS killed FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1`,
+      [`${prefix}-${name}`],
+    );
+    expect(rows).toEqual([{ killed: true }]);
+  }
+
+  const spec = { image: 'pier/busybox:latest', resources: { cpu: 10, memory: 16 } };
+
+  async function createApp(name: string, instances: number): Promise<void> {
+    const id = appId('acme', name);
+    const { version } = await store.append(
+      APP,
+      id,
+      [
+        createMessage(
+          AppCreated,
+          { space: 'acme', app: name, clusterId, defaultDomain: `${name}.acme.pier.localhost` },
+          cause(),
+          now(),
+        ),
+        createMessage(VersionCreated, { space: 'acme', app: name, version: 1, spec }, cause(), now()),
+      ],
+      0,
+    );
+    await scale(name, instances, version);
+  }
+
+  async function scale(name: string, instances: number, expected: number | 'any' = 'any'): Promise<void> {
+    await store.append(
+      APP,
+      appId('acme', name),
+      [
+        createMessage(
+          VersionScaled,
+          { space: 'acme', app: name, version: 1, instances, reason: 'scale' },
+          cause(),
+          now(),
+        ),
+      ],
+      expected,
+    );
+  }
+
+  /** Every instance ever requested for each app, as the test's own world folded them. */
+  function instancesOf(name: string) {
+    return [...observed.instances.values()].filter((i) => i.space === 'acme' && i.app === name);
+  }
+
+  /**
+   * Exactly `desired` instances of each app, placed: none requested beyond it, none stopped as a
+   * surplus, none assigned twice.
+   */
+  async function expectExactly(desired: Record<string, number>): Promise<void> {
+    await expectEventually(
+      () => {
+        for (const [name, count] of Object.entries(desired)) {
+          const all = instancesOf(name);
+          const placed = all.filter((i) => isActive(i) && i.nodeId !== null);
+          expect({ name, placed: placed.length }).toEqual({ name, placed: count });
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'every app at its desired count' },
+    );
+    for (const [name, count] of Object.entries(desired)) {
+      const all = instancesOf(name);
+      expect({
+        name,
+        requested: all.length,
+        stopped: all.filter((i) => !isActive(i)).map((i) => i.reason),
+      }).toEqual({
+        name,
+        requested: count,
+        stopped: [],
+      });
+    }
+    const assignments = [...observed.assigned.values()].flatMap((set) => [...set]);
+    expect(assignments.length).toBe(new Set(assignments).size);
+  }
+
+  /** After each take of the lease, only its taker recorded anything until the next take. */
+  async function expectJournalFenced(): Promise<void> {
+    const { events } = await store.load(SCHEDULER_LEASE, SCHEDULER_GROUP);
+    let holder: string | undefined;
+    for (const { event } of events) {
+      if (event.type === 'SchedulerLeaseTaken') holder = event.data.holder;
+      else if (event.type === 'SchedulerPlanRecorded') expect(event.data.holder).toBe(holder);
+    }
+  }
+
+  beforeAll(async () => {
+    url = await ensureTestDatabase();
+    nc = await connectTestNats('scheduler-fence');
+    store = await EventStore.open(nc, subjects, pierEvents);
+    await store.append(
+      CLUSTER,
+      clusterId,
+      [createMessage(ClusterCreated, { clusterId, name: 'main', description: '' }, cause(), now())],
+      0,
+    );
+    const nodeId = randomUUID();
+    await store.append(
+      NODE,
+      nodeId,
+      [
+        createMessage(
+          NodeJoined,
+          {
+            nodeId,
+            clusterId,
+            name: 'n1',
+            labels: {},
+            zone: 'z1',
+            joinTokenId: randomUUID(),
+            credentialSha256: '0'.repeat(64),
+            capacity: { cpuMillicores: 64_000, memoryMiB: 65_536 },
+            engine: { driver: 'docker', version: '20.10', os: 'linux', arch: 'x86_64', kernel: '6' },
+            agentVersion: 'test',
+            hostname: 'n1',
+          },
+          cause(),
+          now(),
+        ),
+      ],
+      0,
+    );
+    feed = await followWorld(store, observed, createLogger('observer', 'silent'), () => undefined);
+  }, 60_000);
+
+  afterEach(async () => {
+    for (const r of replicas.splice(0)) await r.stop();
+  }, 60_000);
+
+  afterAll(async () => {
+    await feed?.stop();
+    await deleteStreams(nc, prefix);
+    await nc.close();
+    await dropSchema(url, prefix);
+  }, 60_000);
+
+  it('a leader that lost its lock session but still believes it leads cannot add instances', async () => {
+    // The stale leader's election is the defect of issue 10: once won, it answers "held" without
+    // asking Postgres. Only the fence can keep it from acting once another replica leads.
+    const a = await startReplica('a1', {
+      election: (real) => {
+        let won = false;
+        return {
+          acquire: async () => (won ||= await real.acquire()),
+          release: async () => {
+            won = false;
+            await real.release();
+          },
+        };
+      },
+    });
+    await expectEventually(async () => expect(await lockHolder()).toBe('a1'), { timeoutMs: 30_000 });
+    await startReplica('b1');
+    await createApp('before-a', 2);
+    await expectExactly({ 'before-a': 2 });
+
+    await killLockSession('a1');
+    await expectEventually(async () => expect(await lockHolder()).toBe('b1'), { timeoutMs: 30_000 });
+    await expectEventually(() => expect(observed.lease?.holder).toBe('b1'), { timeoutMs: 30_000 });
+    const desired: Record<string, number> = { 'before-a': 4 };
+    await scale('before-a', 4);
+    for (let n = 0; n < 8; n++) {
+      desired[`after-a-${n}`] = 3;
+      await createApp(`after-a-${n}`, 3);
+    }
+    await expectExactly(desired);
+    // a1 tried to record a plan after b1 took the lease, and the store refused it.
+    expect(a.log.join('')).toContain('lease lost');
+    await expectJournalFenced();
+  }, 180_000);
+
+  it('the leader whose lock session is terminated stands down; the other replica takes over', async () => {
+    const a = await startReplica('a2');
+    await expectEventually(async () => expect(await lockHolder()).toBe('a2'), { timeoutMs: 30_000 });
+    await startReplica('b2');
+    await createApp('before-kill', 2);
+    await expectExactly({ 'before-kill': 2 });
+
+    // Cut while a plan is being applied: apps that need instances arrive, then the session dies.
+    const desired: Record<string, number> = { 'before-kill': 2 };
+    const creating = (async () => {
+      for (let n = 0; n < 8; n++) {
+        desired[`during-kill-${n}`] = 3;
+        await createApp(`during-kill-${n}`, 3);
+      }
+    })();
+    await killLockSession('a2');
+    await creating;
+    // a2 may win the lock back on a new session before b2 asks; cut it again until b2 has it.
+    await expectEventually(
+      async () => {
+        if ((await lockHolder()) === 'a2') await killLockSession('a2');
+        expect(await lockHolder()).toBe('b2');
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'b2 holds the lock' },
+    );
+    for (let n = 0; n < 4; n++) {
+      desired[`after-kill-${n}`] = 2;
+      await createApp(`after-kill-${n}`, 2);
+    }
+    await expectExactly(desired);
+    // a2 found its session gone at its next pass and stood down.
+    expect(a.log.join('')).toContain('scheduler stands down');
+    await expectJournalFenced();
+  }, 180_000);
+
+  it('the leader cut from NATS steps down, another replica schedules meanwhile, and nothing doubles when it returns', async () => {
+    const proxy = await TcpProxy.start(new URL(testEnv.PIER_TEST_NATS_URL.replace(/^nats:/, 'http:')));
+    try {
+      const a = await startReplica('a3', { natsUrl: `nats://127.0.0.1:${proxy.port}` });
+      await expectEventually(async () => expect(await lockHolder()).toBe('a3'), { timeoutMs: 30_000 });
+      await startReplica('b3');
+      await createApp('before-cut', 2);
+      await expectExactly({ 'before-cut': 2 });
+
+      const desired: Record<string, number> = { 'before-cut': 2 };
+      proxy.cut();
+      for (let n = 0; n < 6; n++) {
+        desired[`during-cut-${n}`] = 3;
+        await createApp(`during-cut-${n}`, 3);
+      }
+      // While the old leader cannot reach NATS, the other replica must schedule.
+      await expectExactly(desired);
+      expect(await lockHolder()).toBe('b3');
+      expect(a.log.join('')).toContain('NATS connection lost');
+
+      proxy.restore();
+      for (let n = 0; n < 4; n++) {
+        desired[`after-cut-${n}`] = 2;
+        await createApp(`after-cut-${n}`, 2);
+      }
+      await expectExactly(desired);
+      await expectJournalFenced();
+    } finally {
+      await proxy.close();
+    }
+  }, 180_000);
+});
+
+/** A TCP proxy to NATS whose connections the test can cut (and refuse) and later let through again. */
+class TcpProxy {
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  private open = true;
+
+  private constructor(private readonly target: URL) {
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  static async start(target: URL): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Drops every connection and refuses new ones until `restore`. */
+  cut(): void {
+    this.open = false;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    if (!this.open) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    upstream.connect(Number(this.target.port), this.target.hostname);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+}
