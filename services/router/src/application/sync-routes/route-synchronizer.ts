@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type PierEvent } from '@pier/contracts';
 import { type Logger } from '@pier/observability';
-import { drainInstance, emptyRouteTable, evolve, evolveAll, type RouteTable } from '../../domain/route-table';
+import {
+  drainInstance,
+  emptyRouteTable,
+  evolve,
+  evolveAll,
+  panics,
+  type RouteTable,
+} from '../../domain/route-table';
 import {
   DATA_PLANE,
   type DataPlane,
@@ -37,6 +44,8 @@ export class RouteSynchronizer {
   private lastPosition = 0;
   /** Events of the history, folded in one batch once it has been read. */
   private backlog: PierEvent[] | undefined = [];
+  /** Versions in panic in the table last applied (`space/app/version` → instances kept), for the log. */
+  private panicking = new Map<string, number>();
 
   constructor(
     @Inject(RUNTIME_EVENT_FEED) private readonly events: RuntimeEventFeed,
@@ -54,6 +63,7 @@ export class RouteSynchronizer {
       'route table rebuilt from events',
     );
     await this.dataPlane.start(this.table);
+    this.logPanics(this.table);
     this.live = true;
     // Events that arrived while the data plane started (a failure is logged and retried).
     await this.sync().catch(() => undefined);
@@ -115,13 +125,32 @@ export class RouteSynchronizer {
     if (this.live) this.sync().catch(() => undefined);
   }
 
+  /** Says when a version enters or leaves panic (the metric `pier_router_panic` shows it all along). */
+  private logPanics(table: RouteTable): void {
+    const now = new Map(panics(table).map((p) => [`${p.space}/${p.app}/${p.version}`, p.instances]));
+    for (const [key, instances] of now) {
+      if (!this.panicking.has(key)) {
+        this.logger.warn(
+          { version: key, instances },
+          'no instance of the version is ready: panic, requests go to its running instances that had been ready',
+        );
+      }
+    }
+    for (const key of this.panicking.keys()) {
+      if (!now.has(key)) this.logger.info({ version: key }, 'version out of panic');
+    }
+    this.panicking = now;
+  }
+
   private async pump(): Promise<void> {
     this.applying = true;
     while (this.waiting && !this.stopped) {
       const batch = this.waiting;
       this.waiting = undefined;
       try {
-        await this.dataPlane.apply(this.table);
+        const table = this.table;
+        await this.dataPlane.apply(table);
+        this.logPanics(table);
         batch.resolve();
       } catch (error) {
         this.logger.error({ err: error }, 'could not apply the route table to the data plane; retrying');
