@@ -1,18 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
+import { connectTestNats, expectEventually, type RunningProcess, startNodeProcess } from '@pier/testing';
 import {
-  connectTestNats,
-  deleteStreams,
-  expectEventually,
-  type RunningProcess,
-  startNodeProcess,
-} from '@pier/testing';
-import { type Platform, serviceScript, startAgent, startNodes, startPlatform } from './platform';
+  type Platform,
+  runSpace,
+  serviceScript,
+  startAgent,
+  startNodes,
+  startPlatform,
+  stopPlatformWithApps,
+} from './platform';
 
 type Instance = {
   id: string;
@@ -49,16 +50,14 @@ describe('agent restart keeps its instances; leaving is explicit (real processes
   let store: EventStore<PierEvent>;
   const stateDir = mkdtempSync(join(tmpdir(), 'pier-agent-restart-'));
   // Spaces are named per run: another installation on this engine may run a space of the same name.
-  const space = `restart-${randomBytes(3).toString('hex')}`;
+  const space = runSpace('restart');
   const base = `/spaces/${space}/apps/web`;
-  const nodeIds = new Set<string>();
 
   beforeAll(async () => {
     platform = await startPlatform('agent-restart', { PIER_NODE_LOST_AFTER_MS: String(LOST_AFTER_MS) });
     admin = await platform.login(platform.admin.email, platform.admin.password);
     expect((await platform.call(admin, 'POST', '/spaces', { name: space })).status).toBe(201);
     await startNodes(platform, admin, stateDir, ['one', 'two']);
-    for (const n of await nodes()) nodeIds.add(n.id);
     expect(
       (await platform.call(admin, 'POST', `/spaces/${space}/apps`, { name: 'web', cluster: 'main' })).status,
     ).toBe(201);
@@ -70,23 +69,9 @@ describe('agent restart keeps its instances; leaving is explicit (real processes
   });
 
   afterAll(async () => {
-    await platform?.stop();
-    // Only what this test's nodes ran: other platforms on the machine keep theirs.
-    for (const nodeId of nodeIds) {
-      for (const c of await docker.listContainers({
-        all: true,
-        filters: { label: [`pier.node=${nodeId}`] },
-      })) {
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-    }
-    if (store) {
-      await deleteStreams(store.connection, platform.prefix);
-      await store.connection.close();
-    }
+    await store?.connection.close();
+    // Its own containers, networks and streams only: other platforms on the machine keep theirs.
+    await stopPlatformWithApps(platform);
   });
 
   const nodes = async () => (await platform.call<{ items: Node[] }>(admin, 'GET', '/nodes')).body.items;
@@ -228,7 +213,6 @@ describe('agent restart keeps its instances; leaving is explicit (real processes
       what: 'node three ready',
     });
     const threeId = (await node('three')).id;
-    nodeIds.add(threeId);
     // Node two is drained so that a third instance can only go to node three.
     expect((await platform.call(admin, 'POST', `/nodes/${two.id}/cordon`)).status).toBe(200);
     await platform.call(admin, 'POST', `${base}/versions/1/scale`, { instances: 3 });
@@ -242,7 +226,10 @@ describe('agent restart keeps its instances; leaving is explicit (real processes
     expect((await platform.call(admin, 'POST', `/nodes/${two.id}/uncordon`)).status).toBe(200);
 
     expect(await three.stop('SIGTERM', 90_000)).toBe(0);
-    expect((await node('three')).state).toBe('left');
+    await expectEventually(async () => expect((await node('three')).state).toBe('left'), {
+      timeoutMs: 30_000,
+      what: 'node three left',
+    });
     expect(await containersOf(threeId)).toEqual([]);
     await expectEventually(
       async () => {
