@@ -1,0 +1,285 @@
+import { writeFileSync } from 'node:fs';
+import { expectEventually, httpJson } from '@pier/testing';
+import { removePlatformDocker, viaRouter } from '../platform';
+import { FaultPlatform, type ServiceName } from './fault-platform';
+import { auditStream, rebuildClustersReadModel, settledProblems } from './invariants';
+import { restartDockerd } from './own-infrastructure';
+import { type FaultName, FAULTS, type TrialResult, formatFaultTable, seededRandom } from './trials';
+
+/**
+ * The fault-injection suite (issue 10): one platform of real processes under deploy/local/lib.sh's
+ * supervisor, with NATS and Postgres of its own. Each trial scales the app (2 ↔ 3 instances) under
+ * steady load through the router and injects one fault at a random point of that (seeded, printed):
+ * SIGKILL of each service in turn, a node whose agent dies for good, a restart of NATS, of Postgres, a
+ * down/up cycle of every process, and a restart of the machine's Docker engine, last. After each the
+ * deploy must settle with exactly the desired instances and one container each, no orphan container,
+ * every event in the stream once, the clusters read model rebuilt from the stream equal to the live one
+ * row for row, and no failed request except those a killed router had in flight.
+ *
+ * Settings (environment): PIER_FAULTS_TRIALS (trials per fault, 1), PIER_FAULTS_SEED (random points),
+ * PIER_FAULTS_ONLY (comma-separated fault names), PIER_FAULTS_REPORT (a JSON file for bench:faults).
+ */
+const TRIALS = Number(process.env.PIER_FAULTS_TRIALS ?? 1);
+const SEED = Number(process.env.PIER_FAULTS_SEED ?? Math.floor(Math.random() * 1e9));
+const ONLY = process.env.PIER_FAULTS_ONLY?.split(',').filter(Boolean);
+const SELECTED = FAULTS.filter((f) => !ONLY || ONLY.includes(f.name));
+/** Requests running at once in the steady load: the most a killed router can have in flight. */
+const WORKERS = 4;
+const RECOVERY_TIMEOUT_MS = 150_000;
+
+jest.setTimeout(Math.max(1, TRIALS) * SELECTED.length * 240_000 + 180_000);
+
+const web = {
+  image: 'pier/busybox:latest',
+  command: ['sh', '-c', 'echo "$HOSTNAME" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'],
+  ports: [{ containerPort: 8080, protocol: 'http' }],
+  resources: { cpu: 50, memory: 16 },
+  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
+  stop: { gracePeriodSeconds: 2 },
+};
+
+describe('fault injection: deploy and scale under load survive every fault (real processes)', () => {
+  const platform = new FaultPlatform();
+  const random = seededRandom(SEED);
+  const results: TrialResult[] = [];
+  let token = '';
+  let target = 2;
+  const space = 'faults';
+  const base = `/spaces/${space}/apps/web`;
+
+  /** An API call that, like a user, tries again while the platform answers nothing or 5xx. */
+  async function call<T = unknown>(method: string, path: string, body?: unknown) {
+    return expectEventually(
+      async () => {
+        if (!token) token = await login();
+        let reply;
+        try {
+          reply = await httpJson<T>(method, `${platform.api}${path}`, body, {
+            authorization: `Bearer ${token}`,
+          });
+        } catch (error) {
+          throw new Error(`${method} ${path}: ${(error as Error).message}`);
+        }
+        if (reply.status === 401) token = '';
+        if (reply.status === 401 || reply.status >= 500)
+          throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+        return reply;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: `${method} ${path}` },
+    );
+  }
+
+  async function login(): Promise<string> {
+    const reply = await httpJson<{ accessToken: string }>(
+      'POST',
+      `${platform.api}/auth/login`,
+      platform.admin,
+    );
+    if (reply.status !== 200) throw new Error(`login answered ${reply.status}`);
+    return reply.body.accessToken;
+  }
+
+  const instances = async () =>
+    (
+      await call<{ items: { id: string; version: number; nodeId: string | null; state: string }[] }>(
+        'GET',
+        `${base}/instances`,
+      )
+    ).body.items;
+
+  /** Distinct instances answering 20 requests through the router (0 when one of them fails). */
+  async function responders(): Promise<number> {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await viaRouter(platform.routerHttpPort, `web.${space}.pier.localhost`);
+      if (r.status !== 200) return 0;
+      seen.add(r.body);
+    }
+    return seen.size;
+  }
+
+  /** Loads still running: a trial that failed half-way leaves its load to `afterEach`. */
+  const loads: { stop(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    await Promise.all(loads.splice(0).map((l) => l.stop()));
+  });
+
+  /** Requests through the router, WORKERS at a time, until stopped; every non-200 answer counts. */
+  function steadyLoad() {
+    let running = true;
+    let sent = 0;
+    const failed: string[] = [];
+    const worker = async () => {
+      while (running) {
+        const r = await viaRouter(platform.routerHttpPort, `web.${space}.pier.localhost`);
+        sent++;
+        if (r.status !== 200) failed.push(`${new Date().toISOString()} ${r.status} ${r.body.slice(0, 80)}`);
+        if (r.status === 0) await new Promise((done) => setTimeout(done, 20));
+      }
+    };
+    const workers = Array.from({ length: WORKERS }, worker);
+    return {
+      async stop() {
+        running = false;
+        await Promise.all(workers);
+        return { sent, failed };
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    process.stdout.write(`fault suite: seed ${SEED} (PIER_FAULTS_SEED), ${TRIALS} trial(s) per fault\n`);
+    await platform.start();
+    const cluster = await call<{ id: string }>('POST', '/clusters', { name: 'main' });
+    const join = await call<{ token: string }>('POST', `/clusters/${cluster.body.id}/join-tokens`, {
+      maxUses: null,
+    });
+    await platform.addAgent('one', join.body.token);
+    await platform.addAgent('two', join.body.token);
+    expect((await call('POST', '/spaces', { name: space })).status).toBe(201);
+    expect((await call('POST', `/spaces/${space}/apps`, { name: 'web', cluster: 'main' })).status).toBe(201);
+    expect((await call('POST', `${base}/versions`, web)).status).toBe(201);
+    expect((await call('POST', `${base}/versions/1/deploy`, { instances: target })).status).toBe(202);
+    await expectEventually(
+      async () => expect(await settledProblems(platform, await instances(), target)).toEqual([]),
+      {
+        timeoutMs: 90_000,
+        what: 'the first deploy settled',
+      },
+    );
+  });
+
+  afterAll(async () => {
+    if (results.length) process.stdout.write(`\n${formatFaultTable(results, SEED)}\n`);
+    if (process.env.PIER_FAULTS_REPORT)
+      writeFileSync(
+        process.env.PIER_FAULTS_REPORT,
+        `${JSON.stringify({ seed: SEED, trials: TRIALS, results }, null, 2)}\n`,
+      );
+    await platform.stop();
+    await removePlatformDocker(platform);
+  });
+
+  /** Injects the fault; resolves with when it struck and, for a killed process, the name to wait for. */
+  async function inject(fault: FaultName, trial: number): Promise<{ at: number; restarted?: string }> {
+    if (fault.startsWith('kill-')) {
+      const service = fault.slice('kill-'.length) as ServiceName | 'agent';
+      const name = service === 'agent' ? `agent-${platform.agentNames[trial % 2]}` : service;
+      const at = Date.now();
+      await platform.process(name).crash();
+      return { at, restarted: name };
+    }
+    switch (fault) {
+      case 'node-lost': {
+        // Its supervisor first, so nothing starts it again: the node is gone until the trial brings it back.
+        const name = `agent-${platform.agentNames[trial % 2]}`;
+        const at = Date.now();
+        await platform.process(name).killForGood();
+        return { at, restarted: name };
+      }
+      case 'restart-nats': {
+        const at = Date.now();
+        await platform.nats.stop();
+        await new Promise((r) => setTimeout(r, 500 + random() * 2000));
+        await platform.nats.start();
+        return { at };
+      }
+      case 'restart-postgres': {
+        const at = Date.now();
+        await platform.postgres.stop();
+        await new Promise((r) => setTimeout(r, 500 + random() * 2000));
+        await platform.postgres.start();
+        return { at };
+      }
+      case 'down-up': {
+        const at = Date.now();
+        await platform.downAndUp();
+        return { at };
+      }
+      case 'restart-dockerd': {
+        const at = Date.now();
+        await restartDockerd();
+        return { at };
+      }
+      default:
+        throw new Error(`unknown fault ${fault}`);
+    }
+  }
+
+  for (const fault of SELECTED) {
+    it(`${fault.name}: the deploy settles exactly, the stream and the read models stay true`, async () => {
+      for (let trial = 0; trial < TRIALS; trial++) {
+        target = target === 2 ? 3 : 2;
+        const delayMs = Math.round(random() * 1500);
+        process.stdout.write(
+          `${fault.name} trial ${trial + 1}: scale to ${target}, fault after ${delayMs} ms\n`,
+        );
+        const load = steadyLoad();
+        loads.push(load);
+        const scaling = call('POST', `${base}/versions/1/scale`, { instances: target });
+        await new Promise((r) => setTimeout(r, delayMs));
+        const { at, restarted } = await inject(fault.name, trial);
+        let readyMs: number | null = null;
+        if (restarted && fault.name === 'node-lost') {
+          // A dead node: time until its instances' replacements serve on the other node, then it returns.
+          await expectEventually(
+            async () => {
+              const live = await instances();
+              expect(live.filter((i) => i.state === 'ready')).toHaveLength(target);
+              expect(live.every((i) => i.nodeId !== null && i.state === 'ready')).toBe(true);
+              expect(await responders()).toBe(target);
+            },
+            { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: 'replacements serving' },
+          );
+          readyMs = Date.now() - at;
+          platform.process(restarted).start();
+          await platform.waitReady([restarted]);
+        } else if (restarted) {
+          await expectEventually(async () => expect(await platform.isReady(restarted)).toBe(true), {
+            timeoutMs: RECOVERY_TIMEOUT_MS,
+            intervalMs: 100,
+            what: `${restarted} ready again`,
+          });
+          readyMs = Date.now() - at;
+        }
+        expect((await scaling).status).toBe(202);
+        await expectEventually(
+          async () => {
+            expect(await settledProblems(platform, await instances(), target)).toEqual([]);
+            expect(await responders()).toBe(target);
+          },
+          { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: `settled after ${fault.name}` },
+        );
+        const recoverMs = Date.now() - at;
+        loads.splice(loads.indexOf(load), 1);
+        const { sent, failed } = await load.stop();
+        results.push({
+          fault: fault.name,
+          trial: trial + 1,
+          delayMs,
+          recoverMs,
+          readyMs,
+          sent,
+          failed: failed.length,
+        });
+        process.stdout.write(
+          `${fault.name} trial ${trial + 1}: recovered in ${recoverMs} ms` +
+            `${readyMs === null ? '' : ` (process ready / replacements serving after ${readyMs} ms)`}, ` +
+            `${failed.length} of ${sent} requests failed${failed.length ? `:\n  ${failed.slice(0, 10).join('\n  ')}` : ''}\n`,
+        );
+
+        const audit = await auditStream(platform);
+        expect(audit.duplicateIds).toEqual({});
+        expect(audit.duplicateReactions).toEqual([]);
+        await expectEventually(
+          async () => {
+            const { live, rebuilt } = await rebuildClustersReadModel(platform, `${trial}`);
+            expect(rebuilt).toEqual(live);
+          },
+          { timeoutMs: 30_000, intervalMs: 1000, what: 'clusters read model rebuilt from the stream = live' },
+        );
+        expect(failed.length).toBeLessThanOrEqual(fault.maxFailed(WORKERS));
+      }
+    });
+  }
+});

@@ -1,0 +1,159 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expectEventually, freePort } from '@pier/testing';
+import { Client } from 'pg';
+
+const run = promisify(execFile);
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const ROOT = join(__dirname, '..', '..', '..');
+
+/**
+ * A NATS server (JetStream) of the fault suite's own, on a free port with its store in a temporary
+ * directory: restarting it touches nobody else's platform or test.
+ */
+export class OwnNats {
+  readonly dir = mkdtempSync(join(tmpdir(), 'pier-faults-nats-'));
+  port = 0;
+  private server: ChildProcess | null = null;
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.port ||= await freePort();
+    const server = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    this.server = server;
+    await expectEventually(
+      async () => {
+        if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}`);
+        const info = await fetchInfo(this.port);
+        expect(info).toContain('"jetstream":true');
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: `NATS on ${this.port}` },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The first line a NATS server sends (`INFO {...}`). */
+async function fetchInfo(port: number): Promise<string> {
+  const { createConnection } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let data = '';
+    socket.setTimeout(2000, () => socket.destroy(new Error('timeout')));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      if (data.includes('\n')) {
+        socket.destroy();
+        resolve(data.split('\n')[0]!);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * A PostgreSQL cluster of the fault suite's own (initdb in a temporary directory, owned by the postgres
+ * user since initdb refuses root; trust on 127.0.0.1; a free port): restarting it touches nobody else.
+ */
+export class OwnPostgres {
+  readonly dir = mkdtempSync(join(tmpdir(), 'pier-faults-pg-'));
+  port = 0;
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/pier_faults`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) {
+      this.port = await freePort();
+      const { stdout } = await run('id', ['-u', 'postgres']);
+      const uid = Number(stdout.trim());
+      const { stdout: gid } = await run('id', ['-g', 'postgres']);
+      chownSync(this.dir, uid, Number(gid.trim()));
+      await asPostgres('initdb', [
+        '-D',
+        join(this.dir, 'data'),
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '--no-sync',
+      ]);
+    }
+    await asPostgres('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      '-w',
+      'start',
+    ]);
+    await expectEventually(
+      async () => {
+        const client = new Client({ connectionString: this.url.replace('/pier_faults', '/postgres') });
+        await client.connect();
+        await client.end();
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: `Postgres on ${this.port}` },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (!this.port) return;
+    await asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(
+      () => undefined,
+    );
+  }
+
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function asPostgres(tool: string, args: string[]): Promise<void> {
+  await run('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { timeout: 60_000 });
+}
+
+/**
+ * Restarts this machine's Docker engine the way deploy/local/deps.sh starts it (its `stop_bg dockerd`
+ * and `ensure_dockerd`, so with `--userland-proxy=false`). Only an engine deps.sh started (a pid file in
+ * its state directory) can be restarted so; otherwise this fails and says why.
+ */
+export async function restartDockerd(): Promise<void> {
+  const script = [
+    'set -euo pipefail',
+    `source ${join(ROOT, 'deploy', 'local', 'deps.sh')}`,
+    'pid_alive "$RUN_DIR/dockerd.pid" || { echo "dockerd was not started by deploy/local/deps.sh (no live $RUN_DIR/dockerd.pid): cannot restart it the same way" >&2; exit 3; }',
+    'stop_bg dockerd',
+    'ensure_dockerd',
+  ].join('\n');
+  await run('bash', ['-c', script], { timeout: 120_000 });
+}
