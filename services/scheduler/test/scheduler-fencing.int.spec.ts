@@ -278,6 +278,38 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
     await dropSchema(url, prefix);
   }, 60_000);
 
+  it('the election asks its lock session: once the session is terminated, another replica wins it', async () => {
+    const open = async (name: string) =>
+      openDataSource(
+        createServiceDataSource({
+          url,
+          schema: prefix,
+          entities: [],
+          migrations: [],
+          applicationName: `${prefix}-${name}`,
+        }),
+      );
+    const [dbA, dbB] = [await open('lock-a'), await open('lock-b')];
+    const a = new AdvisoryLockLeadership(dbA, `pier-scheduler-election:${prefix}`);
+    const b = new AdvisoryLockLeadership(dbB, `pier-scheduler-election:${prefix}`);
+    try {
+      expect(await a.acquire()).toBe(true);
+      expect(await b.acquire()).toBe(false);
+      await killLockSession('lock-a');
+      expect(await b.acquire()).toBe(true);
+      // a must not answer from memory: its session, and the lock with it, are gone.
+      expect(await a.acquire()).toBe(false);
+      await b.release();
+      expect(await a.acquire()).toBe(true);
+      expect(await lockHolder()).toBe('lock-a');
+    } finally {
+      await a.release();
+      await b.release();
+      await dbA.destroy();
+      await dbB.destroy();
+    }
+  }, 60_000);
+
   it('a leader that lost its lock session but still believes it leads cannot add instances', async () => {
     // The stale leader's election is the defect of issue 10: once won, it answers "held" without
     // asking Postgres. Only the fence can keep it from acting once another replica leads.
