@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -72,6 +72,7 @@ describe('agent restart keeps its instances; leaving is explicit (real processes
     await store?.connection.close();
     // Its own containers, networks and streams only: other platforms on the machine keep theirs.
     await stopPlatformWithApps(platform);
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   const nodes = async () => (await platform.call<{ items: Node[] }>(admin, 'GET', '/nodes')).body.items;
