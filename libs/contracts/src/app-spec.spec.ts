@@ -185,6 +185,17 @@ describe('versionSpecSchema: what the API accepts for a new version', () => {
     expect(probeActionSchema.safeParse({ exec: { command: ['true'] } }).success).toBe(true);
   });
 
+  it('takes a whole number of concurrent requests per instance for the router, from 1 to 10000', () => {
+    expect(versionSpecSchema.parse(web({ maxConcurrentRequests: 4 })).maxConcurrentRequests).toBe(4);
+    expect(versionSpecSchema.parse(web()).maxConcurrentRequests).toBeUndefined();
+    for (const bad of [0, -1, 1.5, 10_001, Number.MAX_SAFE_INTEGER * 2, '8', null]) {
+      const problems = refusal(web({ maxConcurrentRequests: bad as never }));
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toMatch(/^maxConcurrentRequests: /);
+    }
+    expect(storedVersionSpecSchema.parse(web({ maxConcurrentRequests: 4 })).maxConcurrentRequests).toBe(4);
+  });
+
   it('refuses a field no probe has (a misspelt timing is not silently dropped)', () => {
     const probe = { http: { path: '/', port: 8080 }, periodSecond: 2 };
     expect(versionSpecSchema.safeParse(web({ probes: { readiness: probe as never } })).success).toBe(false);

@@ -314,6 +314,17 @@ function specObject(rules: SpecRules) {
         .strict()
         .default({ constraints: [] }),
       registrySecret: dnsLabelSchema.optional(),
+      /**
+       * Requests the router sends one instance of the version at once (HAProxy's per-server `maxconn`);
+       * more wait in the router's bounded queue, then get 503 APP_OVERLOADED. Unset: the router's
+       * default (`PIER_ROUTER_SERVER_MAXCONN`). Lower it for servers with a short accept queue.
+       */
+      maxConcurrentRequests: z
+        .number()
+        .int('a whole number of requests')
+        .min(1, 'at least 1')
+        .max(10_000, 'at most 10000')
+        .optional(),
       /** Security options; anything beyond the defaults passes the platform's policy gate first. */
       security: z.record(z.string(), z.unknown()).optional(),
     })

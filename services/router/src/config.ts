@@ -52,8 +52,9 @@ export const routerConfigSchema = z
      */
     PIER_ROUTER_TRUSTED_PROXIES: addressList,
     /**
-     * Requests HAProxy sends one instance at once; the rest wait in HAProxy's queue. Small apps (a
-     * busybox httpd keeps a 9-deep accept queue and drops SYNs beyond it) need this bounded.
+     * Requests HAProxy sends one instance at once, unless its version's spec sets
+     * `maxConcurrentRequests`; the rest wait in HAProxy's queue. Small apps (a busybox httpd keeps a
+     * 9-deep accept queue and drops SYNs beyond it) need this bounded.
      */
     PIER_ROUTER_SERVER_MAXCONN: envInt(16, 1, 10_000),
     /**

@@ -188,6 +188,13 @@ describe('HAProxy configuration', () => {
     expect(sections(other).get('backend acme.web.v1')).toContainEqual(
       expect.stringMatching(/^http-error status 503 .* hdr Retry-After 2 /),
     );
+    // A version's spec may set its own.
+    const own = table([
+      ...history,
+      runtime.versionCreated('acme', 'web', 4, undefined, { maxConcurrentRequests: 2 }),
+    ]);
+    expect(section('backend acme.web.v4', own)).toContain('server s1 127.0.0.1:1 maxconn 2 disabled');
+    expect(section('backend acme.web.v1', own)).toContain('server s1 127.0.0.1:41001 maxconn 16');
   });
 
   it('lets a replaced worker keep long-lived connections as long as hard-stop-after allows', () => {

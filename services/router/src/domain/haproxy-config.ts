@@ -31,7 +31,10 @@ export interface HaproxySettings {
    * until the last one closes or `timeout tunnel` ends it, at most this long.
    */
   readonly hardStopAfterSeconds: number;
-  /** Requests one instance is sent at once; the others wait in HAProxy's queue. */
+  /**
+   * Requests one instance is sent at once, unless its version's spec says otherwise
+   * (`maxConcurrentRequests`); the others wait in HAProxy's queue.
+   */
   readonly serverMaxconn: number;
   /** How long a request may wait in the queue for an instance before it is answered 503 APP_OVERLOADED. */
   readonly queueTimeoutMs: number;
@@ -339,7 +342,8 @@ function versionSection(
         : PLACEHOLDER;
     const disabled = !masked && !server.enabled ? ' disabled' : '';
     const cookie = app.stickySessions ? ` cookie ${version.version}.${server.name}` : '';
-    body.push(`server ${server.name} ${target} maxconn ${s.serverMaxconn}${disabled}${cookie}`);
+    const maxconn = version.maxConcurrentRequests ?? s.serverMaxconn;
+    body.push(`server ${server.name} ${target} maxconn ${maxconn}${disabled}${cookie}`);
   }
   return lines(`backend ${versionBackend(app, version.version)}`, body);
 }

@@ -32,6 +32,8 @@ export interface VersionRoute {
   readonly version: number;
   /** Container port of the version's first `http` port; null: the version gets no HTTP traffic. */
   readonly httpPort: number | null;
+  /** Requests one instance takes at once (the spec's `maxConcurrentRequests`); null: the router's default. */
+  readonly maxConcurrentRequests: number | null;
   /**
    * Instance ids by slot: an instance takes the lowest free slot when it first starts and frees it when
    * it stops or fails. Slots never move and the list never shrinks (its length is the high-water mark),
@@ -185,6 +187,7 @@ function apply(draft: Draft, e: RuntimeEvent): void {
         versions.set(e.data.version, {
           version: e.data.version,
           httpPort: http?.containerPort ?? null,
+          maxConcurrentRequests: e.data.spec.maxConcurrentRequests ?? null,
           slots: [],
         });
         return { ...app, versions };

@@ -55,7 +55,8 @@ export const runtime = {
     ports: { containerPort: number; protocol: 'http' | 'tcp' | 'udp' }[] = [
       { containerPort: 8080, protocol: 'http' },
     ],
-  ) => event(VersionCreated, { space, app, version, spec: { image: 'registry.test/app:1', ports } }),
+    spec: { maxConcurrentRequests?: number } = {},
+  ) => event(VersionCreated, { space, app, version, spec: { image: 'registry.test/app:1', ports, ...spec } }),
   /** Weights in percent by version, as hundredths. */
   trafficSet: (space: string, app: string, percent: Record<number, number>) =>
     event(TrafficSet, {
