@@ -5,8 +5,9 @@
 #
 # Stopping is not leaving: the nodes stay in the cluster and their containers stay where they are, and the
 # next up.sh starts the agents again, which adopt them (nothing is rescheduled). The control plane stops
-# first and the agents after it, so no node is ever seen silent by a running scheduler. When down.sh stops
-# a dockerd that deps.sh started, the containers stop with it, and the agents restart them on adoption.
+# first and the agents after it, so no node is ever seen silent by a running scheduler. A dockerd that
+# deps.sh started is therefore kept running while it runs the nodes' containers (with --leave or --purge
+# there are none left, and it stops).
 #
 #   ./deploy/local/down.sh           stop; state (identities, logs, data) stays on disk
 #   ./deploy/local/down.sh --leave   first make every node leave the cluster (agent.sh --leave: its
@@ -43,6 +44,21 @@ leave_all() {
     "$DEPLOY_DIR/agent.sh" --leave "$name" || failed=1
   done
   ((failed == 0)) || die "a node could not leave (see above); nothing was stopped"
+}
+
+# node_container_count: how many containers of the nodes of $AGENTS_DIR the local engine holds.
+node_container_count() {
+  local name node_id count=0
+  command -v docker >/dev/null 2>&1 || {
+    echo 0
+    return 0
+  }
+  for name in $(joined_agents); do
+    node_id=$(jq -r '.nodeId // empty' "$AGENTS_DIR/$name/identity.json" 2>/dev/null || true)
+    [[ $node_id =~ ^[0-9a-f-]{36}$ ]] || continue
+    count=$((count + $(docker ps --all --quiet --filter "label=pier.node=$node_id" 2>/dev/null | wc -l)))
+  done
+  echo "$count"
 }
 
 # remove_node_containers: removes the containers of every node of $AGENTS_DIR (their agents are stopped),
@@ -108,9 +124,15 @@ main() {
     done
     # Before dockerd stops: the containers of nodes whose identity goes would be nobody's for ever.
     [[ $purge == no ]] || remove_node_containers
-    for name in registry nats dockerd; do
-      stop_bg "$name"
-    done
+    stop_bg registry
+    stop_bg nats
+    if [[ $purge == no ]] && pid_alive "$RUN_DIR/dockerd.pid" && (($(node_container_count) > 0)); then
+      # Stopping it would stop the apps, which the agents would then restart on adoption.
+      log "dockerd: kept running: it runs the nodes' $(node_container_count) containers, which the agents" \
+        "adopt at the next up.sh (down.sh --leave or --purge stops it too)"
+    else
+      stop_bg dockerd
+    fi
   else
     log "nothing to stop: $RUN_DIR does not exist"
   fi

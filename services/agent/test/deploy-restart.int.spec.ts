@@ -48,7 +48,13 @@ describe('deploy/local: stopping keeps the nodes, leaving is explicit', () => {
       'trap \'echo "stopped agent-$PIER_AGENT_NAME" >>"$CALLS"; exit 0\' TERM',
       'while :; do sleep 0.1; done',
     );
-    script(join(bin, 'docker'), 'echo "docker $*" >>"$CALLS"');
+    // `docker ps` lists the containers named in DOCKER_PS.
+    script(
+      join(bin, 'docker'),
+      'echo "docker $*" >>"$CALLS"',
+      '[[ $1 == ps && -n ${DOCKER_PS:-} ]] && printf "%s\\n" $DOCKER_PS',
+      'exit 0',
+    );
     script(
       join(bin, 'service'),
       'trap \'echo "stopped $1" >>"$CALLS"; exit 0\' TERM',
@@ -153,6 +159,23 @@ describe('deploy/local: stopping keeps the nodes, leaving is explicit', () => {
     // The identity stays, so the next up.sh brings the same node back.
     expect(existsSync(join(state, 'agents', 'local-1', 'identity.json'))).toBe(true);
     expect(recorded().filter((line) => line.startsWith('docker '))).toEqual([]);
+  });
+
+  it('down.sh keeps a dockerd it started running while the nodes have containers on it', async () => {
+    joined('local-1', NODE_A, 'cluster-1');
+    for (const name of ['clusters', 'dockerd']) await startService(name);
+
+    expect((await run('down.sh', [], { DOCKER_PS: 'c1 c2' })).code).toBe(0);
+    expect(recorded()).toContain(`docker ps --all --quiet --filter label=pier.node=${NODE_A}`);
+    expect(recorded().filter((line) => line.startsWith('stopped '))).toEqual(['stopped clusters']);
+    expect(existsSync(join(state, 'run', 'dockerd.pid'))).toBe(true);
+
+    // No container left on it: it stops.
+    expect((await run('down.sh', [])).code).toBe(0);
+    expect(recorded().filter((line) => line.startsWith('stopped '))).toEqual([
+      'stopped clusters',
+      'stopped dockerd',
+    ]);
   });
 
   it('down.sh --purge removes the containers of the nodes whose identities it deletes', async () => {
