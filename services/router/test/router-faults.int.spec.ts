@@ -189,6 +189,46 @@ describe('router under faults: no reload for weights and hosts, panic, maxconn a
     tunnel.close();
   });
 
+  it('spills by the map to the heaviest other weighted version, never to one at 0, and follows a sticky cookie only while its version has a weight', async () => {
+    const [v2, v3, v4] = await Promise.all(['spill-v2', 'spill-v3', 'spill-v4'].map((n) => backend(n)));
+    const { events } = deploy('spill', [
+      { weight: 60, instances: [] },
+      { weight: 30, instances: [v2!] },
+      { weight: 10, instances: [v3!] },
+      { weight: 0, instances: [v4!] },
+    ]);
+    await publish(store, ...events);
+    // Version 1 has no instance: its 60 % go to the heaviest other version, v2.
+    await expectEventually(async () =>
+      expect(await whoAnswers(setup.httpPort, host('spill'))).toMatch(/^spill-v[23]$/),
+    );
+    const counts = await tally(setup.httpPort, host('spill'), 200);
+    expect((counts['spill-v2'] ?? 0) + (counts['spill-v3'] ?? 0)).toBe(200);
+    expect(counts['spill-v2']).toBeGreaterThan(counts['spill-v3'] ?? 0);
+    expect(counts['spill-v3']).toBeLessThanOrEqual(60);
+    expect(v4!.received).toBe(0);
+
+    await publish(store, runtime.stickySessionsSet('acme', 'spill', true));
+    const cookie = await expectEventually(async () => {
+      const answer = await request(setup.httpPort, host('spill'));
+      expect(answer.headers['x-backend']).toBe('spill-v2');
+      expect(answer.headers['set-cookie']).toBeDefined();
+      return String(answer.headers['set-cookie']?.[0]).split(';')[0]!;
+    });
+    expect(cookie).toBe('pier_acme_spill=2.s1');
+    const before = await dataPlane();
+    // v2 goes to 0: its cookie is no longer followed, and v3 takes everything.
+    await publish(store, runtime.trafficSet('acme', 'spill', { 1: 0, 2: 0, 3: 100, 4: 0 }));
+    await expectEventually(async () =>
+      expect(
+        (await request(setup.httpPort, host('spill'), { headers: { cookie } })).headers['x-backend'],
+      ).toBe('spill-v3'),
+    );
+    expect(await tally(setup.httpPort, host('spill'), 20)).toEqual({ 'spill-v3': 20 });
+    expect((await dataPlane()).reloads).toBe(before.reloads);
+    expect(v4!.received).toBe(0);
+  });
+
   it('keeps sending to the running instances that had been ready when the last ready one fails its readiness (panic), never to one still starting, and says so', async () => {
     const [a, fresh] = await Promise.all([backend('panic-a'), backend('panic-fresh')]);
     const { events, ids } = deploy('panic', [{ weight: 100, instances: [a!] }]);
