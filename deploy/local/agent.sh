@@ -162,6 +162,8 @@ ready_node_id() {
     head -n 1
 }
 
+# start_agent NAME: starts the agent of NAME (joining with a new single-use token the first time, else
+# rejoining), or finds it running, then waits until its node is ready and prints the node id.
 start_agent() {
   NAME=$1
   [[ -s $CLUSTER_ID_FILE ]] || die "$CLUSTER_ID_FILE is missing: run ./deploy/local/up.sh first"
