@@ -298,7 +298,8 @@ describe('router under faults: no reload for weights and hosts, panic, maxconn a
       expect(JSON.parse(answer.body)).toEqual({
         error: {
           code: 'APP_OVERLOADED',
-          message: 'app busy in space acme has more requests than its instances take; try again shortly',
+          message:
+            'no instance of app busy in space acme took the request in time (all busy, or failing); try again shortly',
           details: { space: 'acme', app: 'busy' },
         },
       });

@@ -172,7 +172,8 @@ describe('HAProxy configuration', () => {
     expect(jsonBody(error)).toEqual({
       error: {
         code: 'APP_OVERLOADED',
-        message: 'app web in space acme has more requests than its instances take; try again shortly',
+        message:
+          'no instance of app web in space acme took the request in time (all busy, or failing); try again shortly',
         details: { space: 'acme', app: 'web' },
       },
     });

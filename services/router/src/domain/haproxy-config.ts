@@ -97,7 +97,7 @@ export function appOverloadedBody(app: { space: string; app: string }): string {
   return JSON.stringify({
     error: {
       code: 'APP_OVERLOADED',
-      message: `app ${app.app} in space ${app.space} has more requests than its instances take; try again shortly`,
+      message: `no instance of app ${app.app} in space ${app.space} took the request in time (all busy, or failing); try again shortly`,
       details: { space: app.space, app: app.app },
     },
   });
