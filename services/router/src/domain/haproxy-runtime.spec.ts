@@ -1,5 +1,5 @@
 import { type HaproxyServer } from './haproxy-config';
-import { runtimeCommands } from './haproxy-runtime';
+import { changedMaps, mapReplaceCommands, preparedVersion, runtimeCommands } from './haproxy-runtime';
 
 const server = (overrides: Partial<HaproxyServer> = {}): HaproxyServer => ({
   backend: 'acme.web.v1',
@@ -49,5 +49,40 @@ describe('runtime API commands', () => {
 
   it('puts a slot whose instance stopped in maintenance', () => {
     expect(runtimeCommands([server()], [empty])).toEqual(['set server acme.web.v1/s1 state maint']);
+  });
+});
+
+describe('runtime API map swaps', () => {
+  const hosts = { path: '/s/hosts.map', content: 'a.test acme_a\nb.test acme_b\n' };
+  const split = { path: '/s/maps/acme_a.map', content: '0:9999 1\n10001 1\n2000001 1\n' };
+
+  it('replaces only the maps whose content changed', () => {
+    expect(changedMaps([hosts, split], [hosts, split])).toEqual([]);
+    const moved = { ...split, content: '0:4999 1\n5000:9999 2\n' };
+    expect(changedMaps([hosts, split], [hosts, moved])).toEqual([moved]);
+  });
+
+  it('fills a prepared version with the whole map and commits it, in one transaction', () => {
+    expect(mapReplaceCommands(split, 7)).toEqual([
+      'add map @7 /s/maps/acme_a.map <<\n0:9999 1\n10001 1\n2000001 1\n',
+      'commit map @7 /s/maps/acme_a.map',
+    ]);
+    // An empty map: the commit alone empties it.
+    expect(mapReplaceCommands({ ...split, content: '' }, 8)).toEqual(['commit map @8 /s/maps/acme_a.map']);
+    expect(preparedVersion('New version created: 12\n')).toBe(12);
+    expect(() => preparedVersion('Unknown map identifier.')).toThrow('did not prepare');
+  });
+
+  it("sends a long map in payloads that fit HAProxy's buffer, every entry once", () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `host-${i}.example.test acme_app${i}\n`);
+    const commands = mapReplaceCommands({ path: '/s/hosts.map', content: lines.join('') }, 3);
+    expect(commands.length).toBeGreaterThan(3);
+    expect(commands.at(-1)).toBe('commit map @3 /s/hosts.map');
+    const payloads = commands.slice(0, -1).map((c) => {
+      expect(c.length).toBeLessThan(16_000);
+      expect(c.startsWith('add map @3 /s/hosts.map <<\n')).toBe(true);
+      return c.slice('add map @3 /s/hosts.map <<\n'.length);
+    });
+    expect(payloads.join('')).toBe(lines.join(''));
   });
 });

@@ -45,8 +45,9 @@ const STABLE_AFTER_MS = 30_000;
 /**
  * The data plane on HAProxy. Owns one master-worker HAProxy: renders the route table into its
  * configuration, sends membership, readiness, weights and hosts through the runtime API (server states
- * and map swaps), reloads seamlessly when the layout changes, and restarts the proxy (with the latest table) when it dies. Every operation runs
- * one at a time, so a reload and runtime commands never interleave.
+ * and map swaps), reloads seamlessly when the layout changes, and restarts the proxy (with the latest
+ * table) when it dies. Every operation runs one at a time, so a reload and runtime commands never
+ * interleave.
  */
 export class HaproxyDriver implements DataPlane {
   readonly paths: HaproxyPaths;
@@ -210,7 +211,10 @@ export class HaproxyDriver implements DataPlane {
     this.logger.info({ workers: list.workers, reloads: this.counts.reloads }, 'HAProxy reloaded');
   }
 
-  /** Server states first (a version about to get traffic is ready before the maps send it any), then maps. */
+  /**
+   * Server states first (a version about to get traffic is ready before the maps send it any), then
+   * the maps that changed, each replaced whole; the files follow, for the next reload or restart.
+   */
   private async sendRuntimeCommands(current: HaproxyConfig, next: HaproxyConfig): Promise<void> {
     for (const command of runtimeCommands(current.servers, next.servers)) {
       await runtimeCommand(this.paths.statsSocket, command, 2000);
