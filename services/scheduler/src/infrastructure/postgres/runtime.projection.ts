@@ -213,7 +213,8 @@ async function applyInstanceEvent(
     `phase = CASE WHEN stop_requested AND '${p}' <> 'stopped' THEN 'stopping' ELSE '${p}' END`;
   const panicBefore = PANIC_TRIGGERS.has(e.type) ? await routerPanic(m, id) : null;
   await applyTransition(e, transition, phase);
-  if (panicBefore) await notePanicChange(m, id, position, panicBefore);
+  // One event changes one instance: with two ready before, the version has one ready after.
+  if (panicBefore && panicBefore.ready < 2) await notePanicChange(m, id, position, panicBefore);
 }
 
 /** An instance transition: its row and its feed line (see `applyInstanceEvent`). */
@@ -297,7 +298,10 @@ const PANIC_TRIGGERS: ReadonlySet<string> = new Set([
   'InstanceStopRequested',
 ]);
 
-/** How the router sees an instance's version: instances in rotation, and those it keeps in panic. */
+/**
+ * How the router sees an instance's version: instances in rotation, and those it keeps in panic
+ * (counted only when none is in rotation).
+ */
 interface VersionRouting {
   readonly version: number;
   readonly ready: number;
@@ -311,23 +315,25 @@ interface VersionRouting {
  * to those. Null for an unknown instance.
  */
 async function routerPanic(m: EntityManager, instanceId: string): Promise<VersionRouting | null> {
-  const [row] = await m.query(
-    `WITH target AS (SELECT space, app, version FROM instances WHERE id = $1),
-     live AS (
-       SELECT i.phase,
-         (SELECT e.type FROM app_events e
-          WHERE e.space = i.space AND e.app = i.app AND e.instance_id = i.id
-            AND e.type IN ('InstanceStarted', 'InstanceReady', 'InstanceExited', 'InstanceFailed')
-          ORDER BY e.position DESC LIMIT 1) AS last
-       FROM instances i JOIN target t ON i.space = t.space AND i.app = t.app AND i.version = t.version
-       WHERE NOT i.stop_requested AND i.phase <> 'stopped' AND i.host_ports @> '[{"protocol": "http"}]')
-     SELECT t.version,
-       (SELECT count(*) FROM live WHERE phase = 'ready') AS ready,
-       (SELECT count(*) FROM live WHERE phase <> 'ready' AND last = 'InstanceReady') AS kept
-     FROM target t`,
+  const live = `FROM instances i JOIN instances t ON i.space = t.space AND i.app = t.app AND i.version = t.version
+     WHERE t.id = $1 AND NOT i.stop_requested AND i.phase <> 'stopped' AND i.host_ports @> '[{"protocol": "http"}]'`;
+  const [target] = await m.query(
+    `SELECT t.version, (SELECT count(*) ${live} AND i.phase = 'ready') AS ready FROM instances t WHERE t.id = $1`,
     [instanceId],
   );
-  return row ? { version: row.version, ready: Number(row.ready), kept: Number(row.kept) } : null;
+  if (!target) return null;
+  const ready = Number(target.ready);
+  if (ready > 0) return { version: target.version, ready, kept: 0 };
+  // Only a version with nothing ready looks back at its instances' histories.
+  const [row] = await m.query(
+    `SELECT count(*) AS kept ${live} AND (
+       SELECT e.type FROM app_events e
+       WHERE e.space = i.space AND e.app = i.app AND e.instance_id = i.id
+         AND e.type IN ('InstanceStarted', 'InstanceReady', 'InstanceExited', 'InstanceFailed')
+       ORDER BY e.position DESC LIMIT 1) = 'InstanceReady'`,
+    [instanceId],
+  );
+  return { version: target.version, ready, kept: Number(row.kept) };
 }
 
 const inPanic = (r: VersionRouting) => r.ready === 0 && r.kept > 0;
