@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { expectEventually, httpJson } from '@pier/testing';
-import { removePlatformDocker, viaRouter } from '../platform';
+import { platformContainers, removePlatformDocker, viaRouter } from '../platform';
 import { FaultPlatform, type ServiceName } from './fault-platform';
 import { auditStream, rebuildClustersReadModel, settledProblems } from './invariants';
 import { restartDockerd } from './own-infrastructure';
@@ -38,12 +40,26 @@ const web = {
   stop: { gracePeriodSeconds: 2 },
 };
 
+/** One command on HAProxy's runtime API socket, and its answer. */
+function haproxyCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const connection = createConnection(socket, () => connection.end(`${command}\n`));
+    let answer = '';
+    connection.on('data', (chunk) => (answer += chunk.toString()));
+    connection.on('end', () => resolve(answer));
+    connection.on('error', reject);
+  });
+}
+
 describe('fault injection: deploy and scale under load survive every fault (real processes)', () => {
   const platform = new FaultPlatform();
   const random = seededRandom(SEED);
   const results: TrialResult[] = [];
   let token = '';
   let target = 2;
+  /** The version that runs: trials alternate between scaling it and rolling out the next one. */
+  let current = 1;
+  let trials = 0;
   const space = 'faults';
   const base = `/spaces/${space}/apps/web`;
 
@@ -87,15 +103,63 @@ describe('fault injection: deploy and scale under load survive every fault (real
       )
     ).body.items;
 
-  /** Distinct instances answering 20 requests through the router (0 when one of them fails). */
-  async function responders(): Promise<number> {
+  /** Scales the running version; a retry after a lost answer may meet the scale done (any 4xx). */
+  async function scale(instances: number): Promise<void> {
+    const reply = await call('POST', `${base}/versions/${current}/scale`, { instances });
+    expect([202, 409]).toContain(reply.status);
+  }
+
+  /**
+   * Rolls out a new version with `count` instances: creates it, deploys it next to the running one, waits
+   * until all of its instances are ready, stops the old one (its traffic moves to the new).
+   */
+  async function rollout(count: number): Promise<void> {
+    const created = await call<{ version: number }>('POST', `${base}/versions`, web);
+    expect(created.status).toBe(201);
+    const next = created.body.version;
+    expect([202, 409]).toContain(
+      (await call('POST', `${base}/versions/${next}/deploy`, { instances: count })).status,
+    );
+    await expectEventually(
+      async () =>
+        expect((await instances()).filter((i) => i.version === next && i.state === 'ready')).toHaveLength(
+          count,
+        ),
+      { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: `version ${next} ready` },
+    );
+    const previous = current;
+    current = next;
+    expect([202, 409]).toContain((await call('POST', `${base}/versions/${previous}/stop`)).status);
+  }
+
+  /** The instances (container hostnames) answering 20 requests through the router; a failure fails it. */
+  async function responders(): Promise<string[]> {
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const r = await viaRouter(platform.routerHttpPort, `web.${space}.pier.localhost`);
-      if (r.status !== 200) return 0;
+      if (r.status !== 200) throw new Error(`the router answered ${r.status}: ${r.body.slice(0, 200)}`);
       seen.add(r.body);
     }
-    return seen.size;
+    return [...seen].sort();
+  }
+
+  /** What a failed trial looked like: instances, containers, and the servers HAProxy has. */
+  async function diagnosis(): Promise<string> {
+    const live = await instances().catch((error: unknown) => String(error));
+    const containers = (await platformContainers(platform)).map((c) => ({
+      hostname: c.Id.slice(0, 12),
+      state: c.State,
+      instance: c.Labels['pier.instance'],
+      node: c.Labels['pier.node'],
+      ports: c.Ports.map((p) => `${p.IP}:${p.PublicPort}`),
+    }));
+    const dir = platform.env.PIER_ROUTER_STATE_DIR!;
+    const servers = await haproxyCommand(join(dir, 'haproxy.sock'), 'show servers state').catch(String);
+    return [
+      `instances: ${JSON.stringify(live)}`,
+      `containers: ${JSON.stringify(containers)}`,
+      `haproxy servers state:\n${servers}`,
+    ].join('\n');
   }
 
   /** Loads still running: a trial that failed half-way leaves its load to `afterEach`. */
@@ -211,12 +275,14 @@ describe('fault injection: deploy and scale under load survive every fault (real
       for (let trial = 0; trial < TRIALS; trial++) {
         target = target === 2 ? 3 : 2;
         const delayMs = Math.round(random() * 1500);
+        const action = trials++ % 2 === 0 ? 'scale' : 'rollout';
         process.stdout.write(
-          `${fault.name} trial ${trial + 1}: scale to ${target}, fault after ${delayMs} ms\n`,
+          `${fault.name} trial ${trial + 1}: ${action === 'scale' ? `scale version ${current}` : 'roll out a new version'}` +
+            ` to ${target} instances, fault after ${delayMs} ms\n`,
         );
         const load = steadyLoad();
         loads.push(load);
-        const scaling = call('POST', `${base}/versions/1/scale`, { instances: target });
+        const acting = action === 'scale' ? scale(target) : rollout(target);
         await new Promise((r) => setTimeout(r, delayMs));
         const { at, restarted } = await inject(fault.name, trial);
         let readyMs: number | null = null;
@@ -227,7 +293,7 @@ describe('fault injection: deploy and scale under load survive every fault (real
               const live = await instances();
               expect(live.filter((i) => i.state === 'ready')).toHaveLength(target);
               expect(live.every((i) => i.nodeId !== null && i.state === 'ready')).toBe(true);
-              expect(await responders()).toBe(target);
+              expect(await responders()).toHaveLength(target);
             },
             { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: 'replacements serving' },
           );
@@ -242,20 +308,25 @@ describe('fault injection: deploy and scale under load survive every fault (real
           });
           readyMs = Date.now() - at;
         }
-        expect((await scaling).status).toBe(202);
+        await acting;
         await expectEventually(
           async () => {
-            expect(await settledProblems(platform, await instances(), target)).toEqual([]);
-            expect(await responders()).toBe(target);
+            const live = await instances();
+            expect(await settledProblems(platform, live, target)).toEqual([]);
+            expect(live.filter((i) => i.version !== current)).toEqual([]);
+            expect(await responders()).toHaveLength(target);
           },
           { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: `settled after ${fault.name}` },
-        );
+        ).catch(async (error: Error) => {
+          throw new Error(`${error.message}\n${await diagnosis()}`);
+        });
         const recoverMs = Date.now() - at;
         loads.splice(loads.indexOf(load), 1);
         const { sent, failed } = await load.stop();
         results.push({
           fault: fault.name,
           trial: trial + 1,
+          action,
           delayMs,
           recoverMs,
           readyMs,

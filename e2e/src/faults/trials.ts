@@ -20,6 +20,8 @@ export type FaultName = (typeof FAULTS)[number]['name'];
 export interface TrialResult {
   readonly fault: FaultName;
   readonly trial: number;
+  /** What the platform was doing when the fault struck. */
+  readonly action: 'scale' | 'rollout';
   /** When the fault struck, after the scale request. */
   readonly delayMs: number;
   /** From the fault to the deploy settled (exact instances, containers, router serving). */
