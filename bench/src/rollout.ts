@@ -1,8 +1,19 @@
 /**
- * bench:rollout — a steady request rate through Pier's router while the app (1) scales down, (2) shifts
+ * bench:rollout — open-loop requests through Pier's router while an app (1) scales down, (2) shifts
  * traffic weights between two versions step by step, (3) is replaced: v1 by v2 (v2 started and ready,
- * traffic switched, v1 stopped). Counts requests sent and failed (not a 200, or no answer) in each phase;
- * the goal is 0 failed. Baseline: the same load over a quiet period with nothing changing.
+ * traffic switched, v1 stopped); baseline: the same load over a quiet period with nothing changing.
+ *
+ * The load is kept within what the instances left in each phase can serve: one instance's capacity is
+ * measured first (200 answers/s at saturation), and every in-capacity phase is offered `--load` (60 %)
+ * of one instance's capacity, the fewest instances any phase keeps. Between phases the load stops and
+ * every outstanding request is answered before the next begins, so no backlog carries over. A labelled
+ * overload phase then offers `--overload` (2) × one instance's capacity to the one instance left: the
+ * platform may shed (a 503 with another code) or queue, but must not answer NO_READY_INSTANCE for an app
+ * that is running.
+ *
+ * Each request's time is split into the client's socket wait and the server's time (written → answer
+ * complete); verdicts use the server's time. In-capacity: 0 failed and server p99 ≤ 2 × the quiet p99 of
+ * the same run. `--runs=3` repeats the whole sequence on a fresh app (capacity measured once).
  */
 import { parseArgs } from './lib/args';
 import {
@@ -14,9 +25,17 @@ import {
   sleep,
   waitFor,
 } from './lib/local-platform';
-import { SteadyLoad } from './lib/load';
+import { type LoadTarget, OpenLoad, saturate } from './lib/open-loop';
 import { type Figure, progress, runBench } from './lib/report';
-import { ratio, summarize } from './lib/stats';
+import {
+  NO_READY_INSTANCE,
+  type PhasePlan,
+  type PhaseReport,
+  reportPhase,
+  rolloutTable,
+  verdictLines,
+} from './lib/rollout-phases';
+import { ratio, round } from './lib/stats';
 
 const APP = 'rollout';
 const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
@@ -31,140 +50,281 @@ const version = (label: string) => ({
 });
 
 type Instance = { version: number; state: string };
+type Params = {
+  runs: number;
+  instances: number;
+  load: number;
+  overload: number;
+  capacity: number;
+  calibrateSeconds: number;
+  quietSeconds: number;
+  settleSeconds: number;
+  stepSeconds: number;
+  overloadSeconds: number;
+};
 
-async function readyCount(admin: ApiClient, v: number): Promise<number> {
-  const { items } = await admin.must<{ items: Instance[] }>('GET', `${base}/instances`);
-  return items.filter((i) => i.version === v && i.state === 'ready').length;
-}
-
-async function instanceCount(admin: ApiClient, v: number): Promise<number> {
-  const { items } = await admin.must<{ items: Instance[] }>('GET', `${base}/instances`);
-  return items.filter((i) => i.version === v).length;
-}
-
+const instancesOf = async (admin: ApiClient, v: number, state?: string) =>
+  (await admin.must<{ items: Instance[] }>('GET', `${base}/instances`)).items.filter(
+    (i) => i.version === v && (state === undefined || i.state === state),
+  ).length;
 const waitReady = (admin: ApiClient, v: number, n: number) =>
   waitFor(
     `${n} ready instances of v${v}`,
     120_000,
-    async () => ((await readyCount(admin, v)) === n ? true : undefined),
+    async () => ((await instancesOf(admin, v, 'ready')) === n ? true : undefined),
     200,
   );
 const waitCount = (admin: ApiClient, v: number, n: number) =>
   waitFor(
     `${n} instances of v${v}`,
     120_000,
-    async () => ((await instanceCount(admin, v)) === n ? true : undefined),
+    async () => ((await instancesOf(admin, v)) === n ? true : undefined),
     200,
   );
+
+/** Creates the app afresh with v1 (one ready instance) and v2 (not deployed). */
+async function createApp(admin: ApiClient): Promise<void> {
+  await deleteBenchApp(admin, APP);
+  await admin.must('POST', `/spaces/${BENCH_SPACE}/apps`, { name: APP, cluster: 'default' });
+  await admin.must('POST', `${base}/versions`, version('v1'));
+  await admin.must('POST', `${base}/versions`, version('v2'));
+  await admin.must('POST', `${base}/versions/1/deploy`, { instances: 1 });
+  await waitReady(admin, 1, 1);
+  await sleep(2000); // the router has it
+}
+
+/** One instance's capacity: 200 answers/s of a closed loop at saturation through the router. */
+async function calibrate(admin: ApiClient, target: LoadTarget, seconds: number) {
+  progress(`measuring one instance's capacity (${seconds} s at saturation)`);
+  const measured = await saturate(target, 8, seconds);
+  progress(
+    `one instance: ${round(measured.okPerSecond)} answers/s (${measured.ok} of ${measured.sent} ok; ` +
+      `failed: ${JSON.stringify(measured.failures)})`,
+  );
+  if (measured.okPerSecond < 1) throw new Error(`one instance served ${measured.okPerSecond} answers/s`);
+  await waitReady(admin, 1, 1); // saturation may have taken it out of rotation for a while
+  return measured;
+}
+
+/** One run of every phase on a fresh app; returns the phases' plans and the load that measured them. */
+async function oneRun(
+  run: number,
+  admin: ApiClient,
+  p: Params,
+  perInstance: number,
+  load: OpenLoad,
+): Promise<PhasePlan[]> {
+  const n = p.instances;
+  const rate = p.load * perInstance; // the fewest instances serving in any in-capacity phase is one
+  const plans: PhasePlan[] = [];
+  const phase = async (plan: Omit<PhasePlan, 'seconds'>, action: () => Promise<void>) => {
+    progress(`run ${run}: phase ${plan.phase} at ${round(plan.offeredPerSecond)}/s`);
+    const from = performance.now();
+    load.start(plan.phase, plan.offeredPerSecond);
+    try {
+      await action();
+    } finally {
+      load.pause();
+    }
+    const seconds = (performance.now() - from) / 1000;
+    await load.drain();
+    plans.push({ ...plan, seconds });
+  };
+  const inCapacity = (name: string, instances: string, fewest: number) => ({
+    phase: name,
+    kind: 'in-capacity' as const,
+    instances,
+    offeredPerSecond: rate,
+    capacityPerSecond: fewest * perInstance,
+  });
+
+  await admin.must('POST', `${base}/versions/1/scale`, { instances: n });
+  await waitReady(admin, 1, n);
+  await sleep(2000); // the router has them all
+  await phase(inCapacity('warm-up', `${n}`, n), () => sleep(2000));
+  await phase(inCapacity('quiet', `${n}`, n), () => sleep(p.quietSeconds * 1000));
+  await phase(inCapacity('scale-down', `${n} → 1`, 1), async () => {
+    await admin.must('POST', `${base}/versions/1/scale`, { instances: 1 });
+    await waitCount(admin, 1, 1);
+    await sleep(p.settleSeconds * 1000);
+  });
+  await phase(
+    {
+      phase: 'overload',
+      kind: 'overload',
+      instances: '1',
+      offeredPerSecond: p.overload * perInstance,
+      capacityPerSecond: perInstance,
+    },
+    () => sleep(p.overloadSeconds * 1000),
+  );
+
+  progress(`run ${run}: v1 back to ${n}, v2 to ${n} (no load)`);
+  await waitReady(admin, 1, 1);
+  await admin.must('POST', `${base}/versions/1/scale`, { instances: n });
+  await admin.must('POST', `${base}/versions/2/deploy`, { instances: n });
+  await waitReady(admin, 1, n);
+  await waitReady(admin, 2, n);
+  await admin.must('PUT', `${base}/traffic`, { weights: { '1': 100, '2': 0 } });
+  await sleep(2000);
+
+  await phase(inCapacity('weights', `${n} + ${n}`, n), async () => {
+    for (const w of [75, 50, 25, 0, 25, 50, 75, 100]) {
+      await admin.must('PUT', `${base}/traffic`, { weights: { '1': w, '2': 100 - w } });
+      await sleep(p.stepSeconds * 1000);
+    }
+  });
+  await phase(inCapacity('replace', `${n} + ${n} → ${n}`, n), async () => {
+    await admin.must('PUT', `${base}/traffic`, { weights: { '1': 0, '2': 100 } });
+    await sleep(1000);
+    await admin.must('POST', `${base}/versions/1/stop`, {});
+    await waitCount(admin, 1, 0);
+    await sleep(p.settleSeconds * 1000);
+  });
+  return plans.filter((plan) => plan.phase !== 'warm-up');
+}
+
+/** Headline figures over all runs: failures summed, latency of the worst run against its own quiet p99. */
+function figuresOf(
+  reports: readonly PhaseReport[],
+  runs: number,
+  perInstance: number,
+  rate: number,
+): Figure[] {
+  const figures: Figure[] = [
+    { name: 'one instance at saturation (0.2 CPU)', value: perInstance, unit: 'answers/s' },
+    { name: 'offered in every in-capacity phase', value: rate, unit: 'req/s' },
+  ];
+  const quiet = new Map(reports.filter((r) => r.phase === 'quiet').map((r) => [r.run, r.serverMs.p99]));
+  for (const name of ['quiet', 'scale-down', 'weights', 'replace', 'overload']) {
+    const of = reports.filter((r) => r.phase === name);
+    const sent = of.reduce((s, r) => s + r.sent, 0);
+    const label = name === 'overload' ? `overload (${round(of[0]?.offeredPerSecond ?? 0)} req/s)` : name;
+    figures.push({
+      name: `${label}: failed, ${runs} run${runs > 1 ? 's' : ''}`,
+      value: of.reduce((s, r) => s + r.failed, 0),
+      unit: `of ${sent} requests`,
+    });
+    if (name === 'overload') {
+      figures.push({
+        name: `overload: ${NO_READY_INSTANCE} answers`,
+        value: of.reduce((s, r) => s + (r.failures[`HTTP 503 ${NO_READY_INSTANCE}`] ?? 0), 0),
+        unit: 'requests',
+      });
+    }
+    const worst = [...of].sort(
+      (a, b) => b.serverMs.p99 / (quiet.get(b.run) ?? 1) - a.serverMs.p99 / (quiet.get(a.run) ?? 1),
+    )[0];
+    if (!worst) continue;
+    const q = quiet.get(worst.run) ?? Number.NaN;
+    figures.push({
+      name: `${name}: server p99${runs > 1 ? ', worst run' : ''}`,
+      value: worst.serverMs.p99,
+      unit: 'ms',
+      ...(name === 'quiet'
+        ? {}
+        : { baseline: { name: 'quiet p99, same run', value: q }, ratio: ratio(worst.serverMs.p99, q) }),
+    });
+    figures.push({
+      name: `${name}: socket wait p99${runs > 1 ? ', worst run' : ''}`,
+      value: Math.max(...of.map((r) => r.socketWaitMs.p99)),
+      unit: 'ms',
+    });
+  }
+  const passing = (kind: string) =>
+    [...quiet.keys()].filter((run) =>
+      reports.filter((r) => r.run === run && r.kind === kind).every((r) => r.verdict.pass),
+    ).length;
+  figures.push({
+    name: 'runs passing every in-capacity phase',
+    value: passing('in-capacity'),
+    unit: `of ${runs}`,
+  });
+  figures.push({ name: 'runs passing the overload phase', value: passing('overload'), unit: `of ${runs}` });
+  return figures;
+}
 
 runBench(
   'rollout',
   () =>
     parseArgs(process.argv.slice(2), {
-      quick: { rate: 100, instances: 3, settleSeconds: 3, stepSeconds: 2 },
-      default: { rate: 200, instances: 4, settleSeconds: 5, stepSeconds: 4 },
+      quick: {
+        runs: 1,
+        instances: 3,
+        load: 0.6,
+        overload: 2,
+        capacity: 0,
+        calibrateSeconds: 5,
+        quietSeconds: 6,
+        settleSeconds: 3,
+        stepSeconds: 2,
+        overloadSeconds: 6,
+      },
+      default: {
+        runs: 3,
+        instances: 4,
+        load: 0.6,
+        overload: 2,
+        capacity: 0,
+        calibrateSeconds: 8,
+        quietSeconds: 10,
+        settleSeconds: 5,
+        stepSeconds: 4,
+        overloadSeconds: 10,
+      },
     }),
-  async ({ rate, instances, settleSeconds, stepSeconds }) => {
-    const n = Number(instances);
+  async (p: Params) => {
+    if (p.runs < 1 || p.instances < 2 || !(p.load > 0 && p.load <= 1) || !(p.overload > 1)) {
+      throw new Error('need --runs ≥ 1, --instances ≥ 2, 0 < --load ≤ 1 and --overload > 1');
+    }
     const platform = localPlatform();
     const admin = await platform.admin();
     await ensureBenchSpace(admin);
-    await deleteBenchApp(admin, APP);
-    const load = new SteadyLoad(
-      {
-        port: platform.routerPort,
-        host: `${APP}.${BENCH_SPACE}.${platform.baseDomain}`,
-        path: '/index.html',
-      },
-      Number(rate),
-    );
-    const marks: Record<string, number> = {};
-    const phase = (name: string) => {
-      load.phase = name;
-      marks[name] = Date.now();
-      progress(`phase ${name}`);
+    const target: LoadTarget = {
+      port: platform.routerPort,
+      host: `${APP}.${BENCH_SPACE}.${platform.baseDomain}`,
+      path: '/index.html',
     };
-    try {
-      await admin.must('POST', `/spaces/${BENCH_SPACE}/apps`, { name: APP, cluster: 'default' });
-      await admin.must('POST', `${base}/versions`, version('v1'));
-      await admin.must('POST', `${base}/versions`, version('v2'));
-      await admin.must('POST', `${base}/versions/1/deploy`, { instances: n });
-      await waitReady(admin, 1, n);
-      await sleep(2000); // the router has them all
-      load.start();
-      phase('warm-up');
-      await sleep(2000);
-
-      phase('quiet');
-      await sleep(Number(settleSeconds) * 2000);
-
-      phase('scale-down');
-      await admin.must('POST', `${base}/versions/1/scale`, { instances: 1 });
-      await waitCount(admin, 1, 1);
-      await sleep(Number(settleSeconds) * 1000);
-
-      phase('between'); // not counted: v1 back to n and v2 started, both ready
-      await admin.must('POST', `${base}/versions/1/scale`, { instances: n });
-      await admin.must('POST', `${base}/versions/2/deploy`, { instances: n });
-      await waitReady(admin, 1, n);
-      await waitReady(admin, 2, n);
-      await admin.must('PUT', `${base}/traffic`, { weights: { '1': 100, '2': 0 } });
-      await sleep(2000);
-
-      phase('weights');
-      for (const w of [75, 50, 25, 0, 25, 50, 75, 100]) {
-        await admin.must('PUT', `${base}/traffic`, { weights: { '1': w, '2': 100 - w } });
-        await sleep(Number(stepSeconds) * 1000);
-      }
-
-      phase('replace');
-      await admin.must('PUT', `${base}/traffic`, { weights: { '1': 0, '2': 100 } });
-      await sleep(1000);
-      await admin.must('POST', `${base}/versions/1/stop`, {});
-      await waitCount(admin, 1, 0);
-      await sleep(Number(settleSeconds) * 1000);
-      phase('done');
-      await load.stop();
-
-      const figures: Figure[] = [];
-      const quiet = summarize(load.byPhase('quiet').map((r) => r.latencyMs));
-      const details: Record<string, unknown> = { rate, instances: n, phasesStartedAt: marks };
-      for (const name of ['quiet', 'scale-down', 'weights', 'replace']) {
-        const records = load.byPhase(name);
-        const failed = records.filter((r) => r.status !== 200);
-        const latency = summarize(records.map((r) => r.latencyMs));
-        const versions: Record<string, number> = {};
-        for (const r of records)
-          if (r.status === 200) versions[r.body.split(' ')[0]!] = (versions[r.body.split(' ')[0]!] ?? 0) + 1;
-        figures.push({ name: `${name}: requests sent`, value: records.length, unit: 'requests' });
-        figures.push({ name: `${name}: requests failed`, value: failed.length, unit: 'requests' });
-        figures.push({
-          name: `${name}: latency p99`,
-          value: latency.p99,
-          unit: 'ms',
-          ...(name === 'quiet'
-            ? {}
-            : { baseline: { name: 'quiet p99', value: quiet.p99 }, ratio: ratio(latency.p99, quiet.p99) }),
-        });
-        const reasons: Record<string, number> = {};
-        for (const r of failed) {
-          const key = r.status ? `HTTP ${r.status} ${r.body.slice(0, 80)}` : (r.error ?? 'no answer');
-          reasons[key] = (reasons[key] ?? 0) + 1;
+    let perInstance = p.capacity; // 0: measured in the first run
+    let calibration: unknown = 'given by --capacity';
+    const reports: PhaseReport[] = [];
+    for (let run = 1; run <= p.runs; run++) {
+      const load = new OpenLoad(target);
+      try {
+        await createApp(admin);
+        if (perInstance === 0) {
+          const measured = await calibrate(admin, target, p.calibrateSeconds);
+          perInstance = measured.okPerSecond;
+          calibration = measured;
         }
-        details[name] = {
-          sent: records.length,
-          failed: failed.length,
-          latencyMs: latency,
-          answeredBy: versions,
-          failures: reasons,
-        };
+        const plans = await oneRun(run, admin, p, perInstance, load);
+        const quiet = reportPhase(
+          run,
+          plans.find((x) => x.phase === 'quiet')!,
+          load.byPhase('quiet'),
+        );
+        reports.push(quiet);
+        for (const plan of plans.filter((x) => x.phase !== 'quiet')) {
+          reports.push(reportPhase(run, plan, load.byPhase(plan.phase), quiet.serverMs.p99));
+        }
+      } finally {
+        await load.close();
+        await deleteBenchApp(admin, APP).catch((error: unknown) =>
+          progress(`cleanup failed: ${(error as Error).message}`),
+        );
       }
-      return { figures, details };
-    } finally {
-      await load.stop();
-      await deleteBenchApp(admin, APP).catch((error: unknown) =>
-        progress(`cleanup failed: ${(error as Error).message}`),
-      );
     }
+    const rate = p.load * perInstance;
+    const verdicts = verdictLines(reports);
+    process.stdout.write(`\n${rolloutTable(reports).join('\n')}\n\n${verdicts.join('\n')}\n`);
+    return {
+      figures: figuresOf(reports, p.runs, perInstance, rate),
+      details: {
+        capacity: { perInstancePerSecond: perInstance, calibration },
+        offeredPerSecond: { inCapacity: rate, overload: p.overload * perInstance },
+        verdicts,
+        phases: reports,
+      },
+    };
   },
 );

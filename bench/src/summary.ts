@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Figure, RESULTS_DIR } from './lib/report';
+import { type PhaseReport, rolloutTable, verdictLines } from './lib/rollout-phases';
 import { round } from './lib/stats';
 
 const BENCHES = ['scheduler', 'deploy', 'router', 'api', 'rollout', 'footprint'];
@@ -16,6 +17,7 @@ interface Stored {
   durationSeconds: number;
   machine: { cpus: number; cpuModel: string };
   figures: Figure[];
+  details?: { phases?: PhaseReport[] };
 }
 
 const show = (value: number | undefined) =>
@@ -41,5 +43,14 @@ for (const bench of BENCHES) {
         `| ${f.name} | ${show(f.value)} ${f.unit} | ${f.baseline?.name ?? ''} | ${f.baseline ? `${show(f.baseline.value)} ${f.unit}` : ''} | ${show(f.ratio)} |`,
     ),
   );
+  // bench:rollout also keeps every phase of every run: failures by cause next to their latency.
+  if (bench === 'rollout' && r.details?.phases?.length) {
+    lines.push(
+      '',
+      ...rolloutTable(r.details.phases),
+      '',
+      ...verdictLines(r.details.phases).map((v) => `- ${v}`),
+    );
+  }
 }
 process.stdout.write(`${lines.join('\n').trim()}\n`);
