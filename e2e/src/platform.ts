@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import Docker from 'dockerode';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,7 @@ export async function startPlatform(
   const databaseUrl = await ensureTestDatabase();
   const base = await controlPlaneEnv(prefix, databaseUrl, 'info');
   const { admin, apiPort } = base;
+  const routerStateDir = options.router ? mkdtempSync(join(tmpdir(), 'pier-router-')) : undefined;
   const env: Record<string, string> = {
     ...base.env,
     ...(options.router
@@ -68,7 +69,7 @@ export async function startPlatform(
           PIER_ROUTER_PORT: String(await freePort()),
           PIER_ROUTER_HTTP_PORT: String(await freePort()),
           PIER_ROUTER_METRICS_PORT: String(await freePort()),
-          PIER_ROUTER_STATE_DIR: mkdtempSync(join(tmpdir(), 'pier-router-')),
+          PIER_ROUTER_STATE_DIR: routerStateDir!,
         }
       : {}),
     ...extraEnv,
@@ -124,6 +125,7 @@ export async function startPlatform(
     async stop() {
       await Promise.all(processes.map((p) => p.stop('SIGTERM')));
       for (const schema of Object.values(schemas)) await dropSchema(databaseUrl, schema);
+      if (routerStateDir) rmSync(routerStateDir, { recursive: true, force: true });
     },
   };
 }
