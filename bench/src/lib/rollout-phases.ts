@@ -126,7 +126,7 @@ export function rolloutTable(reports: readonly PhaseReport[]): string[] {
     const q = quiet.get(r.run);
     return [
       String(r.run),
-      r.kind === 'overload' ? `${r.phase} (overload)` : r.phase,
+      r.kind === 'overload' && !r.phase.includes('overload') ? `${r.phase} (overload)` : r.phase,
       r.instances,
       `${round(r.offeredPerSecond)}/s (${Math.round((100 * r.offeredPerSecond) / r.capacityPerSecond)} %)`,
       String(r.sent),
