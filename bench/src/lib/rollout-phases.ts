@@ -134,7 +134,7 @@ export function rolloutTable(reports: readonly PhaseReport[]): string[] {
       r.failed === 0 ? '0' : `${r.failed}: ${causes}`,
       [r.serverMs.p50, r.serverMs.p90, r.serverMs.p99, r.serverMs.max].map(ms).join(' / '),
       r.phase === 'quiet' || q === undefined ? '' : ms(ratio(r.serverMs.p99, q)),
-      [r.socketWaitMs.p99, r.socketWaitMs.max].map(ms).join(' / '),
+      [r.socketWaitMs.p50, r.socketWaitMs.p90, r.socketWaitMs.p99, r.socketWaitMs.max].map(ms).join(' / '),
       r.verdict.pass ? 'pass' : `FAIL: ${r.verdict.reasons.join(', ')}`,
     ];
   });
@@ -148,7 +148,7 @@ export function rolloutTable(reports: readonly PhaseReport[]): string[] {
     'failed: cause',
     'server p50 / p90 / p99 / max ms',
     'p99 ÷ quiet',
-    'socket wait p99 / max ms',
+    'socket wait p50 / p90 / p99 / max ms',
     'verdict',
   ];
   const align = ['---:', '---', '---', '---:', '---:', '---:', '---', '---:', '---:', '---:', '---'];
