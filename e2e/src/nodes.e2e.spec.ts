@@ -125,9 +125,21 @@ describe('nodes join, are lost and come back (real processes, NATS, Postgres, Do
     expect(await byName('late')).toBeUndefined();
   });
 
-  it('lets an agent leave cleanly on SIGTERM', async () => {
+  it('keeps a node stopped by SIGTERM in the cluster (lost, not left) until `leave` takes it out', async () => {
     const two = platform.processes.find((p) => p.name === 'agent-two')!;
     expect(await two.stop('SIGTERM')).toBe(0);
+    // Stopping is not leaving: the node is lost once silent for the window, as after a crash.
+    await expectEventually(async () => expect((await byName('two'))!.state).toBe('lost'), {
+      timeoutMs: LOST_AFTER_MS + 15_000,
+    });
+    const leave = startNodeProcess(
+      'agent-two-leave',
+      join(__dirname, '..', '..', 'services', 'agent', 'dist', 'main.js'),
+      { ...platform.env, PIER_AGENT_NAME: 'two', PIER_AGENT_STATE_DIR: join(stateDir, 'two') },
+      ['leave'],
+    );
+    platform.processes.push(leave);
+    expect(await leave.exited).toBe(0);
     await expectEventually(async () => expect((await byName('two'))!.state).toBe('left'));
   });
 

@@ -72,6 +72,15 @@ describe('probes and graceful stop through the whole platform', () => {
   }
 
   /** Creates an app with one version of `spec` and deploys one instance of it. */
+  async function feedSummaries(app = 'flaky'): Promise<string[]> {
+    const feed = await platform.call<{ items: { summary: string }[] }>(
+      admin,
+      'GET',
+      `/spaces/${SPACE}/apps/${app}/events`,
+    );
+    return feed.body.items.map((e) => e.summary);
+  }
+
   async function deploy(app: string, spec: Record<string, unknown>): Promise<void> {
     expect(
       (await platform.call(admin, 'POST', `/spaces/${SPACE}/apps`, { name: app, cluster: 'main' })).status,
@@ -145,7 +154,7 @@ describe('probes and graceful stop through the whole platform', () => {
     expect((await instances('never')).find((x) => x.id === i!.id)!.state).not.toBe('ready');
   });
 
-  it('takes an instance failing readiness out of the router without a restart; exec and TCP probes', async () => {
+  it('keeps an only instance failing readiness serving (panic, said in the feed) without a restart; exec and TCP probes', async () => {
     await deploy('flaky', {
       command: [
         'sh',
@@ -180,10 +189,25 @@ describe('probes and graceful stop through the whole platform', () => {
     const container = await containerOf(instance!.id);
 
     expect((await execIn(container, ['rm', '/tmp/ready'])).exitCode).toBe(0);
-    await expectEventually(async () => expect((await get('flaky')).status).toBe(503), {
+    await expectEventually(async () => expect((await instances('flaky'))[0]!.state).toBe('unhealthy'), {
       timeoutMs: 15_000,
-      what: 'out of rotation',
+      what: 'unhealthy',
     });
+    // Its version has no other instance: rather than answer 503 for a running app, the router keeps it
+    // in rotation (the panic threshold) and the feed says so.
+    await expectEventually(
+      async () =>
+        expect(await feedSummaries()).toContainEqual(
+          expect.stringMatching(
+            /router: version 1 has no ready instance; keeps sending to its 1 running instance that had been ready \(panic\)/,
+          ),
+        ),
+      {
+        timeoutMs: 15_000,
+        what: 'the panic in the feed',
+      },
+    );
+    expect(await get('flaky')).toMatchObject({ status: 200, body: 'flaky' });
     const [notReady] = await instances('flaky');
     expect(notReady).toMatchObject({ state: 'unhealthy', restarts: 0 });
     expect(notReady!.reason).toMatch(/readiness probe failed/);
@@ -192,10 +216,14 @@ describe('probes and graceful stop through the whole platform', () => {
     expect(await containerOf(instance!.id)).toBe(container); // no restart: the same container
 
     expect((await execIn(container, ['touch', '/tmp/ready'])).exitCode).toBe(0);
-    await expectEventually(async () => expect((await get('flaky')).status).toBe(200), {
-      timeoutMs: 15_000,
-      what: 'back in rotation',
-    });
+    await expectEventually(
+      async () =>
+        expect(await feedSummaries()).toContainEqual(
+          expect.stringMatching(/router: version 1 has a ready instance again \(panic over\)/),
+        ),
+      { timeoutMs: 15_000, what: 'ready again, panic over' },
+    );
+    expect((await get('flaky')).status).toBe(200);
     expect((await instances('flaky'))[0]).toMatchObject({
       state: 'ready',
       restarts: 0,
