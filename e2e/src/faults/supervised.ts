@@ -20,7 +20,9 @@ export class Supervised {
     private readonly env: Record<string, string>,
   ) {}
 
+  /** Starts the supervisor (nothing when it runs). */
   start(): void {
+    if (this.running) return;
     const child = spawn(
       'bash',
       ['-c', 'source "$0" && supervise "$1" -- "${@:2}"', LIB, this.name, ...this.command],
