@@ -35,7 +35,9 @@ type Timed = { phase: string; status: number; body: string; socketWaitMs: number
  */
 class OpenLoop {
   readonly records: Timed[] = [];
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  // Idle sockets closed after 4 s, before the router's keep-alive timeout (10 s) closes them: a client
+  // that reuses a socket just as the server closes it gets ECONNRESET (RFC 9112 § 9.3.1's race).
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
   private timer?: NodeJS.Timeout;
   private outstanding = 0;
   private idle: (() => void)[] = [];

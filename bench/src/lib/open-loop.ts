@@ -64,7 +64,9 @@ export class OpenLoad {
     private readonly target: LoadTarget,
     options: OpenLoadOptions = {},
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 512 });
+    // Idle sockets closed after 4 s, before the router's keep-alive timeout (10 s) closes them: a client
+    // that reuses a socket just as the server closes it gets ECONNRESET (RFC 9112 § 9.3.1's race).
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 512, timeout: 4000 });
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
@@ -181,7 +183,7 @@ export async function saturate(
   concurrency: number,
   seconds: number,
 ): Promise<{ okPerSecond: number; sent: number; ok: number; failures: Record<string, number> }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, timeout: 4000 });
   const failures: Record<string, number> = {};
   let counting = false;
   let running = true;
