@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { INSTANCE } from '@pier/contracts';
 import { expectEventually } from '@pier/testing';
 import { IMAGE, RuntimeHarness, webSpec } from './runtime-harness';
 
@@ -54,6 +55,36 @@ describe('InstanceRuntime: an agent that restarts', () => {
     expect(started.map((s) => s.data.restarts)).toEqual([0, 1, 2]);
     await gone(containerId);
     await h.stopRuntime(second);
+    await h.unassign(id);
+  });
+
+  it('reports the start of an adopted container whose start was never stored (the agent was killed first), once', async () => {
+    const first = await h.startRuntime();
+    const id = await h.assign(readyWeb());
+    const [started] = await h.eventually(id, 'InstanceStarted');
+    await h.eventually(id, 'InstanceReady');
+    await h.stopRuntime(first);
+    const containerId = started!.data.containerId as string;
+    // As if the agent had been killed with its report still queued: the stream lacks the start.
+    const stored = await h.store.load(INSTANCE, id);
+    const start = stored.events.find((e) => e.event.type === 'InstanceStarted')!;
+    await h.store.jsm.streams.deleteMessage(h.subjects.eventStream, start.position);
+    expect(await h.types(id)).not.toContain('InstanceStarted');
+
+    const second = await h.startRuntime();
+    const [again] = await h.eventually(id, 'InstanceStarted');
+    expect(again!.data).toMatchObject({ containerId, restarts: 0, host: '127.0.0.1' });
+    expect(again!.data.hostPorts).toEqual(started!.data.hostPorts);
+    expect((await h.containersOf(id)).map((c) => c.Id)).toEqual([containerId]);
+    await h.stopRuntime(second);
+
+    // Stored now: the next agent adopts without reporting it again (which would take it out of rotation).
+    const seenBefore = (await h.events(id)).length;
+    const third = await h.startRuntime();
+    await expectEventually(async () =>
+      expect((await h.events(id)).slice(seenBefore).map((e) => e.type)).toEqual(['InstanceReady']),
+    );
+    await h.stopRuntime(third);
     await h.unassign(id);
   });
 

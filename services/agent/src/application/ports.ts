@@ -193,6 +193,11 @@ export interface AssignmentFeed {
 export interface InstanceEventLog {
   /** Appends without a version check: the agent is the only writer of these facts about its instances. */
   append(instanceId: string, event: InstanceEvent): Promise<void>;
+  /**
+   * The container of the instance's last stored `InstanceStarted`, or null: what the platform knows of
+   * where the instance runs (an agent killed before its report was stored leaves it behind).
+   */
+  startedContainer(instanceId: string): Promise<string | null>;
 }
 
 /** How a drain request ended; it never fails a stop. */

@@ -20,6 +20,7 @@ describe('InstanceReports with tenant text', () => {
         const wire = pierEvents.serialize(event as PierEvent);
         stored.push(pierEvents.parse(JSON.parse(new TextDecoder().decode(wire))) as InstanceEvent);
       },
+      startedContainer: async () => null,
     },
     instanceId,
     randomUUID(),

@@ -7,7 +7,7 @@ describe('InstanceReports', () => {
   const instanceId = randomUUID();
   const stored: InstanceEvent[] = [];
   const reports = new InstanceReports(
-    { append: async (_id, event) => void stored.push(event) },
+    { append: async (_id, event) => void stored.push(event), startedContainer: async () => null },
     instanceId,
     randomUUID(),
     randomUUID(),

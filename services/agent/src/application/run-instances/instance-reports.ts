@@ -66,6 +66,11 @@ export class InstanceReports {
     }
   }
 
+  /** The container of the instance's last stored start (see `InstanceEventLog.startedContainer`). */
+  startedContainer(): Promise<string | null> {
+    return this.log.startedContainer(this.instanceId);
+  }
+
   /** Waits until every report so far is stored, or `timeoutMs` passed. */
   async flush(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

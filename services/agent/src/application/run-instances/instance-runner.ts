@@ -154,7 +154,24 @@ export class InstanceRunner {
     this.current = this.running(state);
     this.log.info({ containerId: state.id, running: state.running }, 'adopted container');
     // It ended while no agent watched: report that, then restart it like any other exit.
-    if (!state.running) await this.pause(await this.ended(this.current, { kind: 'exit' }));
+    if (!state.running) return void (await this.pause(await this.ended(this.current, { kind: 'exit' })));
+    // The agent before was killed between starting it and storing that: without the start, the platform
+    // has no address for the instance and the router never sends it anything. A start already stored is
+    // not repeated: it would take a serving instance out of rotation until its next probe.
+    const stored = await this.deps.reports.startedContainer().catch((error: unknown) => {
+      this.log.warn({ err: error }, "could not read the instance's stored start; reporting it again");
+      return null;
+    });
+    if (stored !== state.id) this.reportStarted(state);
+  }
+
+  private reportStarted(container: ContainerState): void {
+    this.deps.reports.report(InstanceStarted, {
+      containerId: container.id,
+      host: this.settings.advertiseHost,
+      hostPorts: reportedHostPorts(this.assignment.spec.ports, container.ports),
+      restarts: this.restarts,
+    });
   }
 
   private async launch(): Promise<boolean> {
@@ -171,12 +188,7 @@ export class InstanceRunner {
     }
     this.current = this.running(result.container);
     this.lastFailure = undefined;
-    this.deps.reports.report(InstanceStarted, {
-      containerId: result.container.id,
-      host: this.settings.advertiseHost,
-      hostPorts: reportedHostPorts(this.assignment.spec.ports, result.container.ports),
-      restarts: this.restarts,
-    });
+    this.reportStarted(result.container);
     return true;
   }
 

@@ -49,7 +49,7 @@ function strayDriver(removed: string[], onList: () => void = () => undefined): C
 }
 
 function runtimeOn(driver: ContainerDriver, feed: AssignmentFeed): InstanceRuntime {
-  const events: InstanceEventLog = { append: async () => undefined };
+  const events: InstanceEventLog = { append: async () => undefined, startedContainer: async () => null };
   return new InstanceRuntime(
     {
       driver,
@@ -102,7 +102,7 @@ describe('InstanceRuntime', () => {
       destroy: async (id: string) => void removed.push(id),
     } as unknown as ContainerDriver;
     const feed = new ScriptedFeed();
-    const events: InstanceEventLog = { append: async () => undefined };
+    const events: InstanceEventLog = { append: async () => undefined, startedContainer: async () => null };
     const runtime = new InstanceRuntime(
       {
         driver,

@@ -1,4 +1,4 @@
-import { INSTANCE, type InstanceEvent, type PierEvent } from '@pier/contracts';
+import { INSTANCE, type InstanceEvent, InstanceStarted, type PierEvent } from '@pier/contracts';
 import { type EventStore } from '@pier/eventstore';
 import { type InstanceEventLog } from '../../application/ports';
 
@@ -8,5 +8,12 @@ export class EventStoreInstanceLog implements InstanceEventLog {
 
   async append(instanceId: string, event: InstanceEvent): Promise<void> {
     await this.store.append(INSTANCE, instanceId, [event], 'any');
+  }
+
+  async startedContainer(instanceId: string): Promise<string | null> {
+    const { events } = await this.store.load(INSTANCE, instanceId);
+    const started = events.map((e) => e.event).filter((e) => e.type === InstanceStarted.type);
+    const last = started[started.length - 1] as { data: { containerId: string } } | undefined;
+    return last?.data.containerId ?? null;
   }
 }
