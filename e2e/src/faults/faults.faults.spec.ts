@@ -6,7 +6,15 @@ import { platformContainers, removePlatformDocker, viaRouter } from '../platform
 import { FaultPlatform, type ServiceName } from './fault-platform';
 import { auditStream, rebuildClustersReadModel, settledProblems } from './invariants';
 import { restartDockerd } from './own-infrastructure';
-import { type FaultName, FAULTS, type TrialResult, formatFaultTable, seededRandom } from './trials';
+import {
+  type FaultName,
+  FAULTS,
+  formatFaultTable,
+  maxOutageMs,
+  outageMs,
+  type TrialResult,
+  seededRandom,
+} from './trials';
 
 /**
  * The fault-injection suite (issue 10): one platform of real processes under deploy/local/lib.sh's
@@ -380,7 +388,8 @@ describe('fault injection: deploy and scale under load survive every fault (real
         process.stdout.write(
           `${fault.name} trial ${trial + 1}: recovered in ${recoverMs} ms` +
             `${readyMs === null ? '' : ` (process ready / replacements serving after ${readyMs} ms)`}, ` +
-            `${failed.length} of ${sent} requests failed${failed.length ? `:\n  ${failed.slice(0, 10).join('\n  ')}` : ''}\n`,
+            `${failed.length} of ${sent} requests failed` +
+            `${failed.length ? ` within ${outageMs(failed)} ms:\n  ${failed.slice(0, 10).join('\n  ')}` : ''}\n`,
         );
 
         const audit = await auditStream(platform);
@@ -394,6 +403,8 @@ describe('fault injection: deploy and scale under load survive every fault (real
           { timeoutMs: 30_000, intervalMs: 1000, what: 'clusters read model rebuilt from the stream = live' },
         );
         expect(failed.length).toBeLessThanOrEqual(fault.maxFailed(WORKERS));
+        const outageBound = maxOutageMs(fault);
+        if (outageBound !== undefined) expect(outageMs(failed)).toBeLessThanOrEqual(outageBound);
         healthy = true;
       }
     });
