@@ -8,7 +8,7 @@ import { type Figure, RESULTS_DIR } from './lib/report';
 import { type PhaseReport, rolloutTable, verdictLines } from './lib/rollout-phases';
 import { round } from './lib/stats';
 
-const BENCHES = ['scheduler', 'deploy', 'router', 'api', 'rollout', 'footprint'];
+const BENCHES = ['scheduler', 'deploy', 'router', 'api', 'rollout', 'footprint', 'faults'];
 
 interface Stored {
   bench: string;
