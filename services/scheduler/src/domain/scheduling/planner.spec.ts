@@ -178,6 +178,15 @@ describe('plan', () => {
     expect(actions).toContainEqual(expect.objectContaining({ kind: 'request', replaces: null }));
   });
 
+  it('stops an instance asked to stop whose node was lost before its agent stopped it', () => {
+    const nodes = [node('a', { liveness: 'lost' }), node('b')];
+    const stranded = instance({ nodeId: 'a', phase: 'stopping', stopRequested: true });
+    const waiting = instance({ nodeId: 'b', phase: 'stopping', stopRequested: true });
+    const actions = plan(snap({ apps: [app()], nodes, instances: [stranded, waiting] }));
+    expect(actions).toContainEqual({ kind: 'stop', instanceId: stranded.id, reason: 'node-lost' });
+    expect(actions.filter((a) => a.kind === 'stop' && a.instanceId === waiting.id)).toEqual([]);
+  });
+
   it('drains: a replacement first, the old instance only once the replacement is ready', () => {
     const nodes = [node('a', { scheduling: 'draining' }), node('b')];
     const old = instance({ nodeId: 'a', phase: 'ready' });

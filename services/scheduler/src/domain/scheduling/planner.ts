@@ -73,6 +73,13 @@ function reconcileApp(
   nodes: ReadonlyMap<string, NodeInfo>,
 ): Action[] {
   const actions: Action[] = [];
+  // Asked to stop, then its node was lost: no agent will report the stop, so it is stopped now (a node
+  // that comes back stops the container, as it is no longer assigned).
+  for (const i of instances) {
+    const node = i.nodeId ? nodes.get(i.nodeId) : undefined;
+    if (i.stopRequested && i.phase !== 'stopped' && i.nodeId && (!node || node.liveness !== 'up'))
+      actions.push({ kind: 'stop', instanceId: i.id, reason: 'node-lost' });
+  }
   const active = instances.filter(isActive);
   if (app.deleting) {
     for (const i of active) actions.push({ kind: 'stop', instanceId: i.id, reason: 'app-deleted' });
