@@ -114,9 +114,14 @@ export class RuntimeHarness {
     );
   }
 
-  /** Spaces' networks nobody uses any more (the runtimes remove them too, but only while they run). */
+  /**
+   * This harness's spaces' networks nobody uses any more (the runtimes remove them too, but only while
+   * they run); another installation's on the same engine are none of its business.
+   */
   async removeEmptyNetworks(): Promise<void> {
-    const networks = await this.docker.listNetworks({ filters: { label: ['pier.managed=true'] } });
+    const networks = await this.docker.listNetworks({
+      filters: { label: ['pier.managed=true', `pier.installation=${this.prefix}`] },
+    });
     for (const n of networks) {
       const used = await this.docker.listContainers({ all: true, filters: { network: [n.Id] } });
       if (used.length > 0) continue;
@@ -131,7 +136,7 @@ export class RuntimeHarness {
     const runtime = createInstanceRuntime({
       store: this.store,
       rpc: new RpcClient(this.nc, this.subjects, 2000),
-      driver: new DockerDriver(),
+      driver: new DockerDriver({ installation: this.prefix }),
       node: { nodeId: this.nodeId, credential: this.credential },
       settings: {
         advertiseHost: '127.0.0.1',
