@@ -16,10 +16,6 @@ export const FAULTS = [
   { name: 'restart-dockerd' as const, maxFailed: () => Number.POSITIVE_INFINITY },
 ];
 
-/** The longest a fault may keep requests failing, from the first failed answer to the last (if bounded). */
-export const maxOutageMs = (fault: (typeof FAULTS)[number]): number | undefined =>
-  'maxOutageMs' in fault ? fault.maxOutageMs : undefined;
-
 /** From the first failed answer to the last, in ms (entries start with their ISO time). */
 export const outageMs = (failed: readonly string[]): number =>
   failed.length < 2
