@@ -274,6 +274,12 @@ export class Reconciler {
       const expected = this.world.instanceVersion(instanceId);
       this.note((await this.store.append(INSTANCE, instanceId, events, expected)).version);
       applied = true;
+    } else if (reason === 'node-lost' && instance.phase !== 'stopped') {
+      // Asked to stop before its node was lost: no agent will report the stop any more.
+      const stopped = createMessage(InstanceStopped, { instanceId, exitCode: null }, cause, now);
+      const expected = this.world.instanceVersion(instanceId);
+      this.note((await this.store.append(INSTANCE, instanceId, [stopped], expected)).version);
+      applied = true;
     }
     if (nodeId) {
       const unassigned = createMessage(InstanceUnassigned, { nodeId, instanceId, reason }, cause, now);
