@@ -8,7 +8,7 @@ import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@p
 import { renderHaproxyConfig } from '../src/domain/haproxy-config';
 import { emptyRouteTable } from '../src/domain/route-table';
 import { haproxyPaths, writeConfig } from '../src/infrastructure/haproxy/haproxy-files';
-import { type Backend, request, startBackend, whoAnswers } from './support/http';
+import { type Backend, type Echo, request, startBackend, whoAnswers } from './support/http';
 import {
   publish,
   removeState,
@@ -166,6 +166,57 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     }
   });
 
+  it('routes a request a replaced worker still gets with the newest table: never to an instance stopped since the reload', async () => {
+    const r = router!;
+    const before = await startBackend('before');
+    const after = await startBackend('after');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const [first, second] = [randomUUID(), randomUUID()];
+      await publish(
+        store,
+        runtime.appCreated('acme', 'moving'),
+        runtime.versionCreated('acme', 'moving', 1),
+        runtime.trafficSet('acme', 'moving', { 1: 100 }),
+        runtime.instanceRequested(first, 'acme', 'moving', 1),
+        runtime.instanceStarted(first, before.port),
+        runtime.instanceReady(first),
+      );
+      await expectEventually(async () =>
+        expect((await request(setup.httpPort, host('moving'))).headers['x-backend']).toBe('before'),
+      );
+      // This connection now belongs to the worker the reload below replaces.
+      expect((await request(setup.httpPort, host('moving'), { agent })).headers['x-backend']).toBe('before');
+      const reloads = r.driver.status().reloads;
+      await publish(store, runtime.versionCreated('acme', 'moving', 2));
+      await expectEventually(() => expect(r.driver.status().reloads).toBeGreaterThan(reloads));
+      // The instance stops (its container may well still answer, as on a lost node) and another takes
+      // its slot: through the runtime API, the current worker only.
+      await publish(
+        store,
+        runtime.stopRequested(first),
+        runtime.instanceStopped(first),
+        runtime.instanceRequested(second, 'acme', 'moving', 1),
+        runtime.instanceStarted(second, after.port),
+        runtime.instanceReady(second),
+      );
+      await expectEventually(async () =>
+        expect((await request(setup.httpPort, host('moving'))).headers['x-backend']).toBe('after'),
+      );
+      const sentBefore = before.received;
+      const reused = await request(setup.httpPort, host('moving'), { agent });
+      expect(reused.status).toBe(200);
+      expect(reused.headers['x-backend']).toBe('after');
+      // Handed over once, and closed after: the client's address is forwarded once.
+      expect(reused.headers.connection).toBe('close');
+      expect((JSON.parse(reused.body) as Echo).headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(before.received).toBe(sentBefore);
+    } finally {
+      agent.destroy();
+      await Promise.all([before.close(), after.close()]);
+    }
+  });
+
   it('restarts HAProxy when its worker is killed, with the current routes', async () => {
     const r = router!;
     const { masterPid, workers } = await r.driver.processes();
@@ -210,6 +261,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
       metricsBind: '127.0.0.1',
       metricsPort: setup.metricsPort,
       statsSocket: paths.statsSocket,
+      handoffSocket: paths.handoffSocket,
       hostsMapFile: paths.hostsMap,
       mapsDir: paths.mapsDir,
       minSlots: 8,

@@ -9,6 +9,7 @@ const settings: HaproxySettings = {
   metricsBind: '127.0.0.1',
   metricsPort: 18405,
   statsSocket: '/run/pier/haproxy.sock',
+  handoffSocket: '/run/pier/handoff.sock',
   hostsMapFile: '/run/pier/hosts.map',
   mapsDir: '/run/pier/maps',
   minSlots: 4,
@@ -152,9 +153,23 @@ describe('HAProxy configuration', () => {
       ),
       'use_backend acme.web.unavailable if app:acme.web',
     ]);
-    // A worker finishing its connections after a reload sees no usable server anywhere: it keeps routing.
     expect(frontend()).toContain('acl up:acme.web.v1 nbsrv(acme.web.v1) gt 0');
-    expect(frontend()).toContain('acl up:acme.web.v1 stopping');
+  });
+
+  it('has a worker replaced by a reload hand every request to the current one, with the client in a PROXY header', () => {
+    const rules = frontend();
+    expect(rules).toContain('bind unix@/run/pier/handoff.sock mode 600 accept-proxy');
+    // Before any app's rule: a stopping worker's servers are as they were at the reload.
+    const handoff = rules.indexOf('use_backend pier.handoff if { stopping }');
+    expect(handoff).toBeGreaterThan(-1);
+    expect(rules.findIndex((l) => l.startsWith('use_backend acme.'))).toBeGreaterThan(handoff);
+    expect(section('backend pier.handoff')).toEqual([
+      'retry-on conn-failure',
+      'server current unix@/run/pier/handoff.sock send-proxy-v2',
+    ]);
+    // Only the version backends add X-Forwarded-For: the handoff does not add the client twice.
+    expect(section('defaults')).not.toContain('option forwardfor');
+    expect(section('backend acme.web.v1')).toContain('option forwardfor');
   });
 
   it('answers 503 NO_READY_INSTANCE naming the app when none is ready, and APP_OVERLOADED with Retry-After from a version whose instances are busy', () => {
@@ -226,7 +241,7 @@ describe('HAProxy configuration', () => {
   });
 
   it('tells the instance who asked (X-Forwarded-*) and lets WebSockets through', () => {
-    expect(section('defaults')).toContain('option forwardfor');
+    expect(section('backend acme.web.v1')).toContain('option forwardfor');
     expect(frontend()).toEqual(
       expect.arrayContaining([
         'http-request set-header X-Forwarded-Proto http if !{ req.hdr(x-forwarded-proto) -m found } !{ ssl_fc }',

@@ -20,6 +20,11 @@ export interface HaproxySettings {
   readonly metricsPort: number;
   /** The worker's runtime API socket. */
   readonly statsSocket: string;
+  /**
+   * The Unix socket through which a worker replaced by a reload hands every request it still gets (on
+   * a keep-alive connection it holds) to the current worker, which routes it with the newest table.
+   */
+  readonly handoffSocket: string;
   /** The host → app map file the configuration reads. */
   readonly hostsMapFile: string;
   /** The directory of the apps' split maps (`<space>_<app>.map`). */
@@ -86,6 +91,8 @@ export const versionBackend = (app: { space: string; app: string }, version: num
 export const unavailableBackend = (app: { space: string; app: string }): string =>
   `${app.space}.${app.app}.unavailable`;
 export const NOT_FOUND_BACKEND = 'pier.not-found';
+/** The backend of a replaced worker: the current worker, over the handoff socket. */
+export const HANDOFF_BACKEND = 'pier.handoff';
 /** The sticky-session cookie of an app; its value is `<version>.<server>`. */
 export const stickyCookie = (app: { space: string; app: string }): string => `pier_${app.space}_${app.app}`;
 
@@ -152,6 +159,7 @@ export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings
       frontendSection(apps, settings),
       metricsSection(settings),
       notFoundSection(),
+      handoffSection(settings),
       ...apps.map(([, app]) => unavailableSection(app)),
       ...backends.map((b) => versionSection(b.app, b.version, b.servers, settings, masked)),
     ].join('\n');
@@ -197,7 +205,6 @@ function defaultsSection(s: HaproxySettings): string {
   return lines('defaults', [
     'mode http',
     'log global',
-    'option forwardfor',
     // A reload (a layout change) must not close the keep-alive connections clients hold: the old
     // worker answers the next request on each with `Connection: close` instead, so a client never writes
     // into a connection that is being closed.
@@ -225,11 +232,18 @@ function defaultsSection(s: HaproxySettings): string {
 function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: HaproxySettings): string {
   const body = [
     `bind ${address(s.bind, s.httpPort)}`,
+    // What a replaced worker hands over, with the client's addresses in a PROXY header.
+    `bind unix@${s.handoffSocket} mode 600 accept-proxy`,
     'http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower',
     `http-request set-var(txn.pier_app) var(txn.pier_host),map_str(${s.hostsMapFile})`,
     `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS})`,
     ...forwardedHeaders(s.trustedProxies),
   ];
+  // A reload leaves the old worker the keep-alive connections it holds (see idle-close-on-response),
+  // but its servers stay as they were at the reload: the runtime API refuses to change a stopping
+  // worker's backends. It would send a request to an instance stopped since, or to a lost node's
+  // container that still answers. So it routes nothing itself and hands every request over.
+  body.push('', `use_backend ${HANDOFF_BACKEND} if { stopping }`);
   for (const [id, app] of apps) body.push('', ...appRules(id, app, s));
   body.push('', `default_backend ${NOT_FOUND_BACKEND}`);
   return lines('frontend http', body);
@@ -269,12 +283,7 @@ function appRules(id: string, app: AppRoute, s: HaproxySettings): string[] {
     `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ${condition}`;
   const rules = [`# ${app.space}/${app.app}`, `acl ${isApp} var(txn.pier_app) -m str ${id}`];
   for (const version of versions) {
-    // A worker that is stopping after a reload reports no usable server in any backend: it keeps
-    // routing by weight instead of answering 503 to the requests it still finishes.
-    rules.push(
-      `acl ${up(version)} nbsrv(${versionBackend(app, version)}) gt 0`,
-      `acl ${up(version)} stopping`,
-    );
+    rules.push(`acl ${up(version)} nbsrv(${versionBackend(app, version)}) gt 0`);
   }
   if (app.stickySessions) {
     // The cookie's version, while it has a weight.
@@ -310,6 +319,15 @@ function notFoundSection(): string {
   ]);
 }
 
+function handoffSection(s: HaproxySettings): string {
+  return lines(`backend ${HANDOFF_BACKEND}`, [
+    // The current worker retries towards the instances itself: a request is sent over once.
+    'retry-on conn-failure',
+    // No X-Forwarded-For here: the current worker adds the client's address from the PROXY header.
+    `server current unix@${s.handoffSocket} send-proxy-v2`,
+  ]);
+}
+
 function unavailableSection(app: AppRoute): string {
   return lines(`backend ${unavailableBackend(app)}`, [
     `http-request return status 503 content-type application/json string '${noReadyInstanceBody(app)}'`,
@@ -323,7 +341,7 @@ function versionSection(
   s: HaproxySettings,
   masked: boolean,
 ): string {
-  const body = ['balance roundrobin'];
+  const body = ['balance roundrobin', 'option forwardfor'];
   if (app.stickySessions) body.push(`cookie ${stickyCookie(app)} insert indirect nocache httponly`);
   const retryAfter = Math.max(1, Math.ceil(s.queueTimeoutMs / 1000));
   body.push(

@@ -17,6 +17,8 @@ export interface HaproxyPaths {
   readonly masterSocket: string;
   /** The current worker's runtime API: server addresses and states. */
   readonly statsSocket: string;
+  /** Where a worker replaced by a reload hands its requests to the current one. */
+  readonly handoffSocket: string;
   /** The master's pid, to find a proxy left running by a previous router. */
   readonly pidFile: string;
   /** HAProxy's own output (notices, alerts); the previous run's is kept as `.1`. */
@@ -31,6 +33,7 @@ export function haproxyPaths(stateDir: string): HaproxyPaths {
     mapsDir: join(stateDir, 'maps'),
     masterSocket: join(stateDir, 'master.sock'),
     statsSocket: join(stateDir, 'haproxy.sock'),
+    handoffSocket: join(stateDir, 'handoff.sock'),
     pidFile: join(stateDir, 'haproxy.pid'),
     log: join(stateDir, 'haproxy.log'),
   };

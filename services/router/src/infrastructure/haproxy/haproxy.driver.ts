@@ -82,6 +82,7 @@ export class HaproxyDriver implements DataPlane {
       metricsBind: options.metricsBind,
       metricsPort: options.metricsPort,
       statsSocket: this.paths.statsSocket,
+      handoffSocket: this.paths.handoffSocket,
       hostsMapFile: this.paths.hostsMap,
       mapsDir: this.paths.mapsDir,
       minSlots: options.minSlots ?? 8,
