@@ -3,20 +3,13 @@ import { createServer, type Server, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  APP,
-  AppCreated,
-  appId,
   CLUSTER,
   ClusterCreated,
   createMessage,
-  NODE,
-  NodeJoined,
   type PierEvent,
   pierEvents,
   SCHEDULER_LEASE,
   subjectsFor,
-  VersionCreated,
-  VersionScaled,
 } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { createLogger } from '@pier/observability';
@@ -38,6 +31,7 @@ import { isActive } from '../src/domain/instance/instance.state';
 import { followWorld } from '../src/infrastructure/nats/world.feed';
 import { AdvisoryLockLeadership } from '../src/infrastructure/postgres/advisory-lock.leadership';
 import { SCHEDULER_GROUP, startSchedulerReplica } from '../src/scheduler.replica';
+import { createApp as createAppIn, joinNode, scaleApp } from './support/node-fixture';
 
 /**
  * Two scheduler replicas on one stream and one database, each with its own NATS connection, Postgres
@@ -145,42 +139,8 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
     expect(rows).toEqual([{ killed: true }]);
   }
 
-  const spec = { image: 'pier/busybox:latest', resources: { cpu: 10, memory: 16 } };
-
-  async function createApp(name: string, instances: number): Promise<void> {
-    const id = appId('acme', name);
-    const { version } = await store.append(
-      APP,
-      id,
-      [
-        createMessage(
-          AppCreated,
-          { space: 'acme', app: name, clusterId, defaultDomain: `${name}.acme.pier.localhost` },
-          cause(),
-          now(),
-        ),
-        createMessage(VersionCreated, { space: 'acme', app: name, version: 1, spec }, cause(), now()),
-      ],
-      0,
-    );
-    await scale(name, instances, version);
-  }
-
-  async function scale(name: string, instances: number, expected: number | 'any' = 'any'): Promise<void> {
-    await store.append(
-      APP,
-      appId('acme', name),
-      [
-        createMessage(
-          VersionScaled,
-          { space: 'acme', app: name, version: 1, instances, reason: 'scale' },
-          cause(),
-          now(),
-        ),
-      ],
-      expected,
-    );
-  }
+  const createApp = (name: string, instances: number) => createAppIn(store, clusterId, name, instances);
+  const scale = (name: string, instances: number) => scaleApp(store, name, instances);
 
   /** Every instance ever requested for each app, as the test's own world folded them. */
   function instancesOf(name: string) {
@@ -238,32 +198,7 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
       [createMessage(ClusterCreated, { clusterId, name: 'main', description: '' }, cause(), now())],
       0,
     );
-    const nodeId = randomUUID();
-    await store.append(
-      NODE,
-      nodeId,
-      [
-        createMessage(
-          NodeJoined,
-          {
-            nodeId,
-            clusterId,
-            name: 'n1',
-            labels: {},
-            zone: 'z1',
-            joinTokenId: randomUUID(),
-            credentialSha256: '0'.repeat(64),
-            capacity: { cpuMillicores: 64_000, memoryMiB: 65_536 },
-            engine: { driver: 'docker', version: '20.10', os: 'linux', arch: 'x86_64', kernel: '6' },
-            agentVersion: 'test',
-            hostname: 'n1',
-          },
-          cause(),
-          now(),
-        ),
-      ],
-      0,
-    );
+    await joinNode(store, clusterId, 'n1');
     feed = await followWorld(store, observed, createLogger('observer', 'silent'), () => undefined);
   }, 60_000);
 
