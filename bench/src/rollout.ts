@@ -15,6 +15,7 @@
  * complete); verdicts use the server's time. In-capacity: 0 failed and server p99 ≤ 2 × the quiet p99 of
  * the same run. `--runs=3` repeats the whole sequence on a fresh app (capacity measured once).
  */
+import { httpdVersion } from '@pier/testing';
 import { parseArgs } from './lib/args';
 import {
   type ApiClient,
@@ -40,14 +41,7 @@ import { ratio, round } from './lib/stats';
 const APP = 'rollout';
 const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
 
-const version = (label: string) => ({
-  image: 'pier/busybox:latest',
-  command: ['sh', '-c', `echo "${label} $HOSTNAME" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp`],
-  ports: [{ containerPort: 8080, protocol: 'http' }],
-  resources: { cpu: 200, memory: 32 },
-  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
-  stop: { gracePeriodSeconds: 2 },
-});
+const version = (label: string) => httpdVersion(`${label} $HOSTNAME`, { cpu: 200, memory: 32 });
 
 type Instance = { version: number; state: string };
 type Params = {

@@ -4,8 +4,15 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
-import { connectTestNats, expectEventually, type RunningProcess, startNodeProcess } from '@pier/testing';
 import {
+  connectTestNats,
+  expectEventually,
+  httpdVersion,
+  type RunningProcess,
+  startNodeProcess,
+} from '@pier/testing';
+import {
+  type ApiInstance as Instance,
   type Platform,
   runSpace,
   serviceScript,
@@ -15,14 +22,6 @@ import {
   stopPlatformWithApps,
 } from './platform';
 
-type Instance = {
-  id: string;
-  version: number;
-  nodeId: string | null;
-  state: string;
-  restarts: number;
-  hostPorts: { containerPort: number; hostPort: number }[];
-};
 type Node = { id: string; name: string; state: string };
 
 jest.setTimeout(300_000);
@@ -30,14 +29,7 @@ jest.setTimeout(300_000);
 /** Long enough that a restarted agent is back well within it, even on a loaded machine. */
 const LOST_AFTER_MS = 30_000;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-const web = {
-  image: 'pier/busybox:latest',
-  command: ['sh', '-c', 'echo "$HOSTNAME" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'],
-  ports: [{ containerPort: 8080, protocol: 'http' }],
-  resources: { cpu: 100, memory: 32 },
-  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
-  stop: { gracePeriodSeconds: 2 },
-};
+const web = httpdVersion('$HOSTNAME', { cpu: 100, memory: 32 });
 
 /**
  * An agent stopped for an upgrade (SIGTERM, started again within the node-lost window) keeps its node and

@@ -3,8 +3,9 @@ import { request as httpRequest, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { expectEventually } from '@pier/testing';
+import { expectEventually, httpdVersion } from '@pier/testing';
 import {
+  type ApiInstance as Instance,
   type Platform,
   platformContainers,
   runSpace,
@@ -14,15 +15,6 @@ import {
   stopPlatformWithApps,
 } from './platform';
 
-type Instance = {
-  id: string;
-  version: number;
-  nodeId: string | null;
-  state: string;
-  restarts: number;
-  reason: string | null;
-  code: string | null;
-};
 type ErrorReply = { error: { code: string } };
 jest.setTimeout(180_000);
 
@@ -30,14 +22,7 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 /** This run's own space: another platform on the machine may have an `acme` (the README's example). */
 const SPACE = runSpace('acme');
 const HOST = `web.${SPACE}.pier.localhost`;
-const web = (label: string) => ({
-  image: 'pier/busybox:latest',
-  command: ['sh', '-c', `echo "$HOSTNAME ${label}" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp`],
-  ports: [{ containerPort: 8080, protocol: 'http' }],
-  resources: { cpu: 100, memory: 32 },
-  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
-  stop: { gracePeriodSeconds: 2 },
-});
+const web = (label: string) => httpdVersion(`$HOSTNAME ${label}`, { cpu: 100, memory: 32 });
 
 /**
  * The heart of Pier with real processes, real Docker and HAProxy: deploy, scale, replace, split traffic,

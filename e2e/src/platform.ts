@@ -23,6 +23,18 @@ export const serviceScript = (service: string) => join(ROOT, 'services', service
 
 const SERVICES = ['clusters', 'auth', 'scheduler', 'gateway'] as const;
 
+/** An instance as `GET /spaces/:space/apps/:app/instances` lists it: the fields the tests read. */
+export interface ApiInstance {
+  id: string;
+  version: number;
+  nodeId: string | null;
+  state: string;
+  restarts: number;
+  reason: string | null;
+  code: string | null;
+  hostPorts: { containerPort: number; hostPort: number }[];
+}
+
 /** The control plane (clusters, auth, gateway) as real processes from the built services. */
 export interface Platform {
   /** Namespace of this platform's streams, subjects and schemas. */

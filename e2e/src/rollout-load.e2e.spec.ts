@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expectEventually } from '@pier/testing';
+import { expectEventually, httpdVersion } from '@pier/testing';
 import { type Platform, startNodes, startPlatform, stopPlatformWithApps, viaRouter } from './platform';
 
 type Instance = { version: number; state: string };
@@ -16,14 +16,7 @@ const RATE = 20;
 /** A phase's server-time p99 may be this many times the quiet baseline's. */
 const P99_FACTOR = 3;
 
-const web = (label: string) => ({
-  image: 'pier/busybox:latest',
-  command: ['sh', '-c', `echo "${label} $HOSTNAME" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp`],
-  ports: [{ containerPort: 8080, protocol: 'http' }],
-  resources: { cpu: 250, memory: 32 },
-  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
-  stop: { gracePeriodSeconds: 2 },
-});
+const web = (label: string) => httpdVersion(`${label} $HOSTNAME`, { cpu: 250, memory: 32 });
 
 type Timed = { phase: string; status: number; body: string; socketWaitMs: number; serverMs: number };
 

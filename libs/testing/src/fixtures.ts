@@ -16,3 +16,19 @@ export function sigtermRecordingApp(index: string): string {
     'while true; do sleep 1 & wait $!; done',
   ].join('\n');
 }
+
+/**
+ * A version spec for the local busybox image: httpd on port 8080 serving `/index.html` with `content`
+ * (expanded by the shell: `$HOSTNAME` names the container), ready once that page answers (probed every
+ * second), stopped with a 2 s grace.
+ */
+export function httpdVersion(content: string, resources: { cpu: number; memory: number }) {
+  return {
+    image: 'pier/busybox:latest',
+    command: ['sh', '-c', `echo "${content}" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp`],
+    ports: [{ containerPort: 8080, protocol: 'http' }],
+    resources,
+    probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
+    stop: { gracePeriodSeconds: 2 },
+  };
+}

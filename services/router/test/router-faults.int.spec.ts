@@ -3,12 +3,12 @@ import http from 'node:http';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
-import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@pier/testing';
+import { connectTestNats, expectEventually, uniqueName } from '@pier/testing';
 import { haproxyCommand } from '../src/infrastructure/haproxy/haproxy-socket';
 import { type Backend, openTunnel, request, startBackend, tally, whoAnswers } from './support/http';
 import {
   publish,
-  removeState,
+  tearDownRouter,
   routerSetup,
   type RouterSetup,
   type RouterUnderTest,
@@ -77,11 +77,7 @@ describe('router under faults: no reload for weights and hosts, panic, maxconn a
 
   afterAll(async () => {
     for (const b of backends) b.release();
-    await router?.close();
-    await Promise.all(backends.map((b) => b.close()));
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await removeState(setup);
+    await tearDownRouter(setup, nc, router, backends);
   });
 
   it('changes weights (0.01 % steps, a version at 0 and back) and domains without a reload, keeping every other connection; a WebSocket outlives them and a reload', async () => {

@@ -4,14 +4,14 @@ import http from 'node:http';
 import { type NatsConnection } from '@nats-io/transport-node';
 import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
-import { connectTestNats, deleteStreams, expectEventually, uniqueName } from '@pier/testing';
+import { connectTestNats, expectEventually, uniqueName } from '@pier/testing';
 import { renderHaproxyConfig } from '../src/domain/haproxy-config';
 import { emptyRouteTable } from '../src/domain/route-table';
 import { haproxyPaths, writeConfig } from '../src/infrastructure/haproxy/haproxy-files';
 import { type Backend, type Echo, request, startBackend, whoAnswers } from './support/http';
 import {
   publish,
-  removeState,
+  tearDownRouter,
   routerSetup,
   type RouterSetup,
   type RouterUnderTest,
@@ -100,13 +100,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
     router = await startRouter(setup);
   });
 
-  afterAll(async () => {
-    await router?.close();
-    await Promise.all([steady?.close(), slow?.close()]);
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await removeState(setup);
-  });
+  afterAll(() => tearDownRouter(setup, nc, router, [steady, slow]));
 
   it('finishes a request in flight during a reload, and keeps serving other apps through reloads', async () => {
     const r = router!;

@@ -4,7 +4,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { DrainInstance, type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { type CallContext, RpcClient } from '@pier/messaging';
-import { connectTestNats, deleteStreams, expectEventually, freePort, uniqueName } from '@pier/testing';
+import { connectTestNats, expectEventually, freePort, uniqueName } from '@pier/testing';
 import {
   type Backend,
   type Echo,
@@ -16,7 +16,7 @@ import {
 } from './support/http';
 import {
   publish,
-  removeState,
+  tearDownRouter,
   routerSetup,
   type RouterSetup,
   type RouterUnderTest,
@@ -83,13 +83,7 @@ describe('router (real HAProxy and NATS)', () => {
     router = await startRouter(setup);
   });
 
-  afterAll(async () => {
-    await router?.close();
-    await Promise.all(backends.map((b) => b.close()));
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await removeState(setup);
-  });
+  afterAll(() => tearDownRouter(setup, nc, router, backends));
 
   it('routes the default domain of an app known before it started, and a custom domain added live', async () => {
     expect(await whoAnswers(setup.httpPort, host('web'))).toBe('web-1');

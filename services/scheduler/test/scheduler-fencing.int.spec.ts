@@ -142,6 +142,19 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
   const createApp = (name: string, instances: number) => createAppIn(store, clusterId, name, instances);
   const scale = (name: string, instances: number) => scaleApp(store, name, instances);
 
+  /** Creates apps `<stem>-0` to `<stem>-<count - 1>`, one after the other, and desires `instances` of each. */
+  async function createApps(
+    stem: string,
+    count: number,
+    instances: number,
+    desired: Record<string, number>,
+  ): Promise<void> {
+    for (let n = 0; n < count; n++) {
+      desired[`${stem}-${n}`] = instances;
+      await createApp(`${stem}-${n}`, instances);
+    }
+  }
+
   /** Every instance ever requested for each app, as the test's own world folded them. */
   function instancesOf(name: string) {
     return [...observed.instances.values()].filter((i) => i.space === 'acme' && i.app === name);
@@ -270,10 +283,7 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
     await expectEventually(() => expect(observed.lease?.holder).toBe('b1'), { timeoutMs: 30_000 });
     const desired: Record<string, number> = { 'before-a': 4 };
     await scale('before-a', 4);
-    for (let n = 0; n < 8; n++) {
-      desired[`after-a-${n}`] = 3;
-      await createApp(`after-a-${n}`, 3);
-    }
+    await createApps('after-a', 8, 3, desired);
     await expectExactly(desired);
     // a1 tried to record a plan after b1 took the lease, and the store refused it.
     expect(a.log.join('')).toContain('lease lost');
@@ -289,12 +299,7 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
 
     // Cut while a plan is being applied: apps that need instances arrive, then the session dies.
     const desired: Record<string, number> = { 'before-kill': 2 };
-    const creating = (async () => {
-      for (let n = 0; n < 8; n++) {
-        desired[`during-kill-${n}`] = 3;
-        await createApp(`during-kill-${n}`, 3);
-      }
-    })();
+    const creating = createApps('during-kill', 8, 3, desired);
     await killLockSession('a2');
     await creating;
     // a2 may win the lock back on a new session before b2 asks; cut it again until b2 has it.
@@ -305,10 +310,7 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
       },
       { timeoutMs: 30_000, intervalMs: 200, what: 'b2 holds the lock' },
     );
-    for (let n = 0; n < 4; n++) {
-      desired[`after-kill-${n}`] = 2;
-      await createApp(`after-kill-${n}`, 2);
-    }
+    await createApps('after-kill', 4, 2, desired);
     await expectExactly(desired);
     // a2 found its session gone at its next pass and stood down.
     expect(a.log.join('')).toContain('scheduler stands down');
@@ -326,20 +328,14 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
 
       const desired: Record<string, number> = { 'before-cut': 2 };
       proxy.cut();
-      for (let n = 0; n < 6; n++) {
-        desired[`during-cut-${n}`] = 3;
-        await createApp(`during-cut-${n}`, 3);
-      }
+      await createApps('during-cut', 6, 3, desired);
       // While the old leader cannot reach NATS, the other replica must schedule.
       await expectExactly(desired);
       expect(await lockHolder()).toBe('b3');
       expect(a.log.join('')).toContain('NATS connection lost');
 
       proxy.restore();
-      for (let n = 0; n < 4; n++) {
-        desired[`after-cut-${n}`] = 2;
-        await createApp(`after-cut-${n}`, 2);
-      }
+      await createApps('after-cut', 4, 2, desired);
       await expectExactly(desired);
       await expectJournalFenced();
     } finally {

@@ -177,44 +177,23 @@ export async function tally(
  * Opens a WebSocket-style upgrade through the router, sends `message` over the upgraded connection and
  * resolves with the answering backend and what came back.
  */
-export function upgradeAndEcho(
+export async function upgradeAndEcho(
   port: number,
   host: string,
   message: string,
 ): Promise<{ status: number; backend: string; echoed: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1',
-      port,
-      path: '/socket',
-      headers: {
-        host,
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-key': randomBytes(16).toString('base64'),
-        'sec-websocket-version': '13',
-      },
-    });
-    req.on('upgrade', (res, socket) => {
-      let echoed = '';
-      socket.on('data', (chunk: Buffer) => {
-        echoed += chunk.toString();
-        if (echoed.length >= message.length) {
-          socket.destroy();
-          resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend']), echoed });
-        }
-      });
-      socket.write(message);
-    });
-    req.on('response', (res) => reject(new Error(`no upgrade: status ${res.statusCode}`)));
-    req.on('error', reject);
-    req.setTimeout(15_000, () => req.destroy(new Error('no upgrade within 15 s')));
-    req.end();
-  });
+  const tunnel = await openTunnel(port, host);
+  try {
+    return { status: tunnel.status, backend: tunnel.backend, echoed: await tunnel.exchange(message) };
+  } finally {
+    tunnel.close();
+  }
 }
 
 /** An upgraded (WebSocket) connection through the router, kept open to exchange messages. */
 export interface Tunnel {
+  /** The status the upgrade was answered with (101). */
+  readonly status: number;
   /** The backend that accepted the upgrade. */
   readonly backend: string;
   /** Sends `message` and resolves with what the backend echoed (rejects if the tunnel was closed). */
@@ -265,6 +244,7 @@ export function openTunnel(port: number, host: string): Promise<Tunnel> {
       });
       socket.on('error', () => undefined);
       resolve({
+        status: res.statusCode ?? 0,
         backend: String(res.headers['x-backend']),
         get closed() {
           return closed;

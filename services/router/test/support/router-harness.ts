@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { type NatsConnection } from '@nats-io/transport-node';
 import { type PierEvent } from '@pier/contracts';
 import { type EventStore } from '@pier/eventstore';
 import { createLogger } from '@pier/observability';
 import { METRICS_REGISTRY } from '@pier/nest';
 import { type Registry } from '@pier/observability';
-import { freePort } from '@pier/testing';
+import { deleteStreams, freePort } from '@pier/testing';
 import { ROUTER_DATA_PLANE, RouterModule, routerConfigSchema } from '../../src';
 import { RouteSynchronizer } from '../../src/application/sync-routes/route-synchronizer';
 import { type HaproxyDriver } from '../../src/infrastructure/haproxy/haproxy.driver';
@@ -76,6 +77,23 @@ export async function startRouter(
 
 export async function removeState(setup: RouterSetup): Promise<void> {
   await rm(setup.stateDir, { recursive: true, force: true });
+}
+
+/**
+ * Ends one test file's router: the router (and its HAProxy), the backends standing in for instances,
+ * the file's streams and NATS connection, and its state directory.
+ */
+export async function tearDownRouter(
+  setup: RouterSetup,
+  nc: NatsConnection,
+  router: RouterUnderTest | undefined,
+  backends: readonly ({ close(): Promise<void> } | undefined)[],
+): Promise<void> {
+  await router?.close();
+  await Promise.all(backends.map((b) => b?.close()));
+  await deleteStreams(nc, setup.prefix);
+  await nc.close();
+  await removeState(setup);
 }
 
 /** Appends events as the scheduler and the agents would, each to its own aggregate, in order. */

@@ -48,7 +48,12 @@ function strayDriver(removed: string[], onList: () => void = () => undefined): C
   } as unknown as ContainerDriver;
 }
 
-function runtimeOn(driver: ContainerDriver, feed: AssignmentFeed): InstanceRuntime {
+/** A runtime over `driver` and `feed`; strays get no grace unless `stray` says otherwise. */
+function runtimeOn(
+  driver: ContainerDriver,
+  feed: AssignmentFeed,
+  stray: { strayGraceSeconds?: number } = { strayGraceSeconds: 0 },
+): InstanceRuntime {
   const events: InstanceEventLog = { append: async () => undefined, startedContainer: async () => null };
   return new InstanceRuntime(
     {
@@ -59,7 +64,7 @@ function runtimeOn(driver: ContainerDriver, feed: AssignmentFeed): InstanceRunti
       prober: {} as never,
       logger: createLogger('test', 'silent'),
     },
-    { nodeId: NODE, advertiseHost: '127.0.0.1', reconcileIntervalMs: 10, strayGraceSeconds: 0 },
+    { nodeId: NODE, advertiseHost: '127.0.0.1', reconcileIntervalMs: 10, ...stray },
   );
 }
 
@@ -82,37 +87,11 @@ describe('InstanceRuntime', () => {
   it('removes a stray only once the assignment feed has caught up', async () => {
     const removed: string[] = [];
     let passes = 0;
-    const driver = {
-      list: async () => {
-        passes++;
-        return removed.includes('stray') ? [] : [STRAY];
-      },
-      inspect: async () => ({
-        id: 'stray',
-        labels: STRAY.labels,
-        running: true,
-        exitCode: null,
-        oomKilled: false,
-        startedAt: 0,
-        finishedAt: null,
-        error: '',
-        ports: [],
-      }),
-      stop: async () => undefined,
-      destroy: async (id: string) => void removed.push(id),
-    } as unknown as ContainerDriver;
     const feed = new ScriptedFeed();
-    const events: InstanceEventLog = { append: async () => undefined, startedContainer: async () => null };
-    const runtime = new InstanceRuntime(
-      {
-        driver,
-        feed,
-        events,
-        platform: {} as PlatformServices,
-        prober: {} as never,
-        logger: createLogger('test', 'silent'),
-      },
-      { nodeId: NODE, advertiseHost: '127.0.0.1', reconcileIntervalMs: 10 },
+    const runtime = runtimeOn(
+      strayDriver(removed, () => passes++),
+      feed,
+      {},
     );
     await runtime.start();
     try {
