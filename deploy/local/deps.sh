@@ -166,7 +166,8 @@ ensure_dockerd() {
     # No userland port proxy: it accepts every connection itself and retries the container for
     # seconds, so the router would never see a refused or overflowing instance. Published ports are
     # iptables NAT rules instead, and a connect failure reaches HAProxy's timeouts and retries.
-    start_bg dockerd "$LOG_DIR/dockerd.log" dockerd --userland-proxy=false
+    # Live restore: containers keep running while dockerd itself restarts (an upgrade, a crash).
+    start_bg dockerd "$LOG_DIR/dockerd.log" dockerd --userland-proxy=false --live-restore
     deadline=$((SECONDS + 30))
     until docker_local info >/dev/null 2>&1; do
       if ! pid_alive "$RUN_DIR/dockerd.pid"; then

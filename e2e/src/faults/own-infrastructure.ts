@@ -144,14 +144,20 @@ async function asPostgres(tool: string, args: string[]): Promise<void> {
 
 /**
  * Restarts this machine's Docker engine the way deploy/local/deps.sh starts it (its `stop_bg dockerd`
- * and `ensure_dockerd`, so with `--userland-proxy=false`). Only an engine deps.sh started (a pid file in
- * its state directory) can be restarted so; otherwise this fails and says why.
+ * and `ensure_dockerd`). The engine may have been started by deps.sh of another checkout on the machine
+ * (the developer's, while CI runs in a clone): one running as deps.sh runs it is taken over; an engine
+ * started any other way is not touched, and this fails saying why.
  */
 export async function restartDockerd(): Promise<void> {
   const script = [
     'set -euo pipefail',
     `source ${join(ROOT, 'deploy', 'local', 'deps.sh')}`,
-    'pid_alive "$RUN_DIR/dockerd.pid" || { echo "dockerd was not started by deploy/local/deps.sh (no live $RUN_DIR/dockerd.pid): cannot restart it the same way" >&2; exit 3; }',
+    'if ! pid_alive "$RUN_DIR/dockerd.pid"; then',
+    '  pid=$(pgrep -xo dockerd) || { echo "no dockerd runs on this machine" >&2; exit 3; }',
+    '  args=$(tr "\\0" " " <"/proc/$pid/cmdline")',
+    '  [[ $args == "dockerd --userland-proxy=false"* ]] || { echo "dockerd runs as [$args], not as deploy/local/deps.sh starts it: not restarted" >&2; exit 3; }',
+    '  mkdir -p "$RUN_DIR" && echo "$pid" >"$RUN_DIR/dockerd.pid" && rm -f "$RUN_DIR/dockerd.start"',
+    'fi',
     'stop_bg dockerd',
     'ensure_dockerd',
   ].join('\n');
