@@ -153,7 +153,8 @@ main() {
     # The event store was in $STATE_DIR/nats, but the read models are in PostgreSQL, which stays.
     if [[ $owned_nats == yes ]]; then
       log "note: the NATS data is gone but the PostgreSQL read models (database pier) still hold the old state;" \
-        "after the next up.sh run: node services/clusters/dist/main.js rebuild-projections (with the platform environment)"
+        "after the next up.sh run: node services/<service>/dist/main.js rebuild-projections for clusters, auth and" \
+        "scheduler (with the platform environment)"
     fi
   fi
   log "down"

@@ -55,47 +55,111 @@ export async function auditStream(platform: FaultPlatform): Promise<StreamAudit>
   }
 }
 
-/** Tables of a schema (without the migrations' and the checkpoints' bookkeeping), each row as JSON. */
-async function tableRows(platform: FaultPlatform, schema: string): Promise<Record<string, string[]>> {
+/** Each table of a schema: its rows as JSON text, sorted. */
+type Tables = Record<string, string[]>;
+
+/**
+ * The services whose read model in Postgres is built by projections and has `rebuild-projections`, each
+ * with its tables that no event writes. The gateway has no database; the router and the agents keep
+ * their state elsewhere.
+ */
+const READ_MODELS = {
+  clusters: [],
+  // Login throttling state, written by the logins themselves: a rebuild leaves it empty.
+  auth: ['login_attempts'],
+  scheduler: [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ReadModelService = keyof typeof READ_MODELS;
+
+/**
+ * Tables of a schema (without the migrations' bookkeeping and `notProjected`), each row as JSON. Of
+ * `projection_checkpoints` only the names count: positions and times are each replay's own, the names
+ * say that every projection of the service was rebuilt.
+ */
+async function tableRows(
+  platform: FaultPlatform,
+  schema: string,
+  notProjected: readonly string[],
+): Promise<Tables> {
   const tables = await queryDatabase<{ table_name: string }>(
     platform.postgres.url,
     `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'
-       AND table_name NOT IN ('migrations', 'typeorm_metadata', 'projection_checkpoints') ORDER BY table_name`,
-    [schema],
+       AND table_name <> ALL($2) ORDER BY table_name`,
+    [schema, ['migrations', 'typeorm_metadata', ...notProjected]],
   );
-  const result: Record<string, string[]> = {};
+  const result: Tables = {};
   for (const { table_name: table } of tables) {
+    const columns = table === 'projection_checkpoints' ? 'name' : '*';
     const rows = await queryDatabase<{ row: string }>(
       platform.postgres.url,
-      `SELECT row_to_json(t)::text AS row FROM "${schema}"."${table}" t`,
+      `SELECT row_to_json(t)::text AS row FROM (SELECT ${columns} FROM "${schema}"."${table}") t`,
     );
     result[table] = rows.map((r) => r.row).sort();
   }
   return result;
 }
 
+/** A service's live read model and the one rebuilt from the stream, table by table. */
+export interface ReadModelPair {
+  readonly live: Tables;
+  readonly rebuilt: Tables;
+}
+
 /**
- * Rebuilds the clusters read model from the stream into a fresh schema (`rebuild-projections`, the
- * command down.sh points to) and returns the live and the rebuilt tables, row for row. Clusters is the
- * one service with a rebuild command; auth's, the scheduler's and the gateway's read models have none.
+ * Rebuilds the read model of every service that has one (clusters, auth, scheduler) from the stream
+ * into a fresh schema each (`rebuild-projections`, the command down.sh points to), while the services
+ * run, and returns the live and the rebuilt tables per service, row for row.
  */
-export async function rebuildClustersReadModel(
+export async function rebuildReadModels(
   platform: FaultPlatform,
   label: string,
-): Promise<{ live: Record<string, string[]>; rebuilt: Record<string, string[]> }> {
-  const fresh = `${platform.prefix}_rebuilt_${label}`;
-  await run(process.execPath, [serviceScript('clusters'), 'rebuild-projections'], {
-    env: { ...process.env, ...platform.env, PIER_DATABASE_SCHEMA: fresh, PIER_LOG_LEVEL: 'warn' },
-    timeout: 120_000,
-  });
-  try {
-    return {
-      live: await tableRows(platform, `${platform.prefix}_clusters`),
-      rebuilt: await tableRows(platform, fresh),
-    };
-  } finally {
-    await queryDatabase(platform.postgres.url, `DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
+): Promise<Record<ReadModelService, ReadModelPair>> {
+  const services = Object.keys(READ_MODELS) as ReadModelService[];
+  const pairs = await Promise.all(
+    services.map(async (service) => {
+      const fresh = `${platform.prefix}_rebuilt_${service}_${label}`;
+      try {
+        await run(process.execPath, [serviceScript(service), 'rebuild-projections'], {
+          env: { ...process.env, ...platform.env, PIER_DATABASE_SCHEMA: fresh, PIER_LOG_LEVEL: 'warn' },
+          timeout: 120_000,
+        });
+        const pair: ReadModelPair = {
+          live: await tableRows(platform, `${platform.prefix}_${service}`, READ_MODELS[service]),
+          rebuilt: await tableRows(platform, fresh, READ_MODELS[service]),
+        };
+        return [service, pair] as const;
+      } finally {
+        await queryDatabase(platform.postgres.url, `DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
+      }
+    }),
+  );
+  return Object.fromEntries(pairs) as Record<ReadModelService, ReadModelPair>;
+}
+
+/**
+ * One line per table whose live and rebuilt rows differ, naming the service, the table and the rows only
+ * one side has; empty when every read model was rebuilt equal to the live one.
+ */
+export function readModelDifferences(models: Record<ReadModelService, ReadModelPair>): string[] {
+  const differences: string[] = [];
+  for (const [service, { live, rebuilt }] of Object.entries(models)) {
+    for (const table of [...new Set([...Object.keys(live), ...Object.keys(rebuilt)])].sort()) {
+      const count = new Map<string, number>();
+      for (const row of live[table] ?? []) count.set(row, (count.get(row) ?? 0) + 1);
+      for (const row of rebuilt[table] ?? []) count.set(row, (count.get(row) ?? 0) - 1);
+      const onlyLive = [...count].filter(([, n]) => n > 0).map(([row]) => row);
+      const onlyRebuilt = [...count].filter(([, n]) => n < 0).map(([row]) => row);
+      const missing =
+        table in live && table in rebuilt ? '' : ` (no such table ${table in live ? 'rebuilt' : 'live'})`;
+      if (missing || onlyLive.length || onlyRebuilt.length) {
+        differences.push(
+          `${service}.${table}${missing}: only live [${onlyLive.join(' | ')}], only rebuilt [${onlyRebuilt.join(' | ')}]`,
+        );
+      }
+    }
   }
+  return differences;
 }
 
 type Instance = { id: string; version: number; nodeId: string | null; state: string };
