@@ -1,12 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { expectEventually, httpJson } from '@pier/testing';
+import { expectEventually, httpdVersion, httpJson } from '@pier/testing';
 import { platformContainers, removePlatformDocker, viaRouter } from '../platform';
 import { FaultPlatform, type ServiceName } from './fault-platform';
 import { auditStream, readModelDifferences, rebuildReadModels, settledProblems } from './invariants';
 import { restartDockerd } from './own-infrastructure';
-import { type FaultName, FAULTS, formatFaultTable, outageMs, type TrialResult, seededRandom } from './trials';
+import {
+  type FaultName,
+  FAULTS,
+  formatFaultTable,
+  maxOutageMs,
+  outageMs,
+  type TrialResult,
+  seededRandom,
+} from './trials';
 
 /**
  * The fault-injection suite (issue 10): one platform of real processes under deploy/local/lib.sh's
@@ -32,14 +40,7 @@ const RECOVERY_TIMEOUT_MS = 150_000;
 
 jest.setTimeout(Math.max(1, TRIALS) * SELECTED.length * 240_000 + 180_000);
 
-const web = {
-  image: 'pier/busybox:latest',
-  command: ['sh', '-c', 'echo "$HOSTNAME" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'],
-  ports: [{ containerPort: 8080, protocol: 'http' }],
-  resources: { cpu: 50, memory: 16 },
-  probes: { readiness: { http: { path: '/index.html', port: 8080 }, periodSeconds: 1 } },
-  stop: { gracePeriodSeconds: 2 },
-};
+const web = httpdVersion('$HOSTNAME', { cpu: 50, memory: 16 });
 
 /** One command on HAProxy's runtime API socket, and its answer. */
 function haproxyCommand(socket: string, command: string): Promise<string> {
@@ -108,6 +109,24 @@ describe('fault injection: deploy and scale under load survive every fault (real
   let healthy = true;
 
   /**
+   * Waits until the platform has settled: every instance of the current version and only those, no
+   * problem left (see `settledProblems`), and `target` instances answering. Fails with a diagnosis.
+   */
+  async function settled(what: string): Promise<void> {
+    await expectEventually(
+      async () => {
+        const live = await instances();
+        expect(await settledProblems(platform, live, target)).toEqual([]);
+        expect(live.filter((i) => i.version !== current)).toEqual([]);
+        expect(await responders()).toHaveLength(target);
+      },
+      { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what },
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnosis()}`);
+    });
+  }
+
+  /**
    * After a failed trial, so that one bug does not fail every fault after it: every process running
    * again, then a rollout of a fresh version (replacing whatever instances the failure left) settled
    * without a fault. A platform that does not come back from that fails the next fault's test, saying so.
@@ -116,21 +135,7 @@ describe('fault injection: deploy and scale under load survive every fault (real
     for (const p of platform.processes.values()) p.start();
     await platform.waitReady([...platform.processes.keys()], RECOVERY_TIMEOUT_MS);
     await rollout(target);
-    await expectEventually(
-      async () => {
-        const live = await instances();
-        expect(await settledProblems(platform, live, target)).toEqual([]);
-        expect(live.filter((i) => i.version !== current)).toEqual([]);
-        expect(await responders()).toHaveLength(target);
-      },
-      {
-        timeoutMs: RECOVERY_TIMEOUT_MS,
-        intervalMs: 250,
-        what: 'restoring the platform after a failed trial',
-      },
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnosis()}`);
-    });
+    await settled('restoring the platform after a failed trial');
     healthy = true;
   }
 
@@ -280,18 +285,13 @@ describe('fault injection: deploy and scale under load survive every fault (real
         await platform.process(name).killForGood();
         return { at, restarted: name };
       }
-      case 'restart-nats': {
-        const at = Date.now();
-        await platform.nats.stop();
-        await new Promise((r) => setTimeout(r, 500 + random() * 2000));
-        await platform.nats.start();
-        return { at };
-      }
+      case 'restart-nats':
       case 'restart-postgres': {
+        const server = fault === 'restart-nats' ? platform.nats : platform.postgres;
         const at = Date.now();
-        await platform.postgres.stop();
+        await server.stop();
         await new Promise((r) => setTimeout(r, 500 + random() * 2000));
-        await platform.postgres.start();
+        await server.start();
         return { at };
       }
       case 'down-up': {
@@ -354,17 +354,7 @@ describe('fault injection: deploy and scale under load survive every fault (real
           readyMs = Date.now() - at;
         }
         await acting;
-        await expectEventually(
-          async () => {
-            const live = await instances();
-            expect(await settledProblems(platform, live, target)).toEqual([]);
-            expect(live.filter((i) => i.version !== current)).toEqual([]);
-            expect(await responders()).toHaveLength(target);
-          },
-          { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: `settled after ${fault.name}` },
-        ).catch(async (error: Error) => {
-          throw new Error(`${error.message}\n${await diagnosis()}`);
-        });
+        await settled(`settled after ${fault.name}`);
         const recoverMs = Date.now() - at;
         loads.splice(loads.indexOf(load), 1);
         const { sent, failed } = await load.stop();
@@ -401,6 +391,8 @@ describe('fault injection: deploy and scale under load survive every fault (real
           },
         );
         expect(failed.length).toBeLessThanOrEqual(fault.maxFailed(WORKERS));
+        const outageBound = maxOutageMs(fault);
+        if (outageBound !== undefined) expect(outageMs(failed)).toBeLessThanOrEqual(outageBound);
         healthy = true;
       }
     });
