@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { queryDatabase } from '@pier/testing';
+import { queryDatabase, type SchemaTables, schemaTables, tableDifferences } from '@pier/testing';
 import { platformContainers, serviceScript } from '../platform';
 import { type FaultPlatform } from './fault-platform';
 
@@ -55,9 +55,6 @@ export async function auditStream(platform: FaultPlatform): Promise<StreamAudit>
   }
 }
 
-/** Each table of a schema: its rows as JSON text, sorted. */
-type Tables = Record<string, string[]>;
-
 /**
  * The services whose read model in Postgres is built by projections and has `rebuild-projections`, each
  * with its tables that no event writes. The gateway has no database; the router and the agents keep
@@ -72,38 +69,10 @@ const READ_MODELS = {
 
 export type ReadModelService = keyof typeof READ_MODELS;
 
-/**
- * Tables of a schema (without the migrations' bookkeeping and `notProjected`), each row as JSON. Of
- * `projection_checkpoints` only the names count: positions and times are each replay's own, the names
- * say that every projection of the service was rebuilt.
- */
-async function tableRows(
-  platform: FaultPlatform,
-  schema: string,
-  notProjected: readonly string[],
-): Promise<Tables> {
-  const tables = await queryDatabase<{ table_name: string }>(
-    platform.postgres.url,
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'
-       AND table_name <> ALL($2) ORDER BY table_name`,
-    [schema, ['migrations', 'typeorm_metadata', ...notProjected]],
-  );
-  const result: Tables = {};
-  for (const { table_name: table } of tables) {
-    const columns = table === 'projection_checkpoints' ? 'name' : '*';
-    const rows = await queryDatabase<{ row: string }>(
-      platform.postgres.url,
-      `SELECT row_to_json(t)::text AS row FROM (SELECT ${columns} FROM "${schema}"."${table}") t`,
-    );
-    result[table] = rows.map((r) => r.row).sort();
-  }
-  return result;
-}
-
 /** A service's live read model and the one rebuilt from the stream, table by table. */
 export interface ReadModelPair {
-  readonly live: Tables;
-  readonly rebuilt: Tables;
+  readonly live: SchemaTables;
+  readonly rebuilt: SchemaTables;
 }
 
 /**
@@ -125,8 +94,12 @@ export async function rebuildReadModels(
           timeout: 120_000,
         });
         const pair: ReadModelPair = {
-          live: await tableRows(platform, `${platform.prefix}_${service}`, READ_MODELS[service]),
-          rebuilt: await tableRows(platform, fresh, READ_MODELS[service]),
+          live: await schemaTables(
+            platform.postgres.url,
+            `${platform.prefix}_${service}`,
+            READ_MODELS[service],
+          ),
+          rebuilt: await schemaTables(platform.postgres.url, fresh, READ_MODELS[service]),
         };
         return [service, pair] as const;
       } finally {
@@ -142,24 +115,9 @@ export async function rebuildReadModels(
  * one side has; empty when every read model was rebuilt equal to the live one.
  */
 export function readModelDifferences(models: Record<ReadModelService, ReadModelPair>): string[] {
-  const differences: string[] = [];
-  for (const [service, { live, rebuilt }] of Object.entries(models)) {
-    for (const table of [...new Set([...Object.keys(live), ...Object.keys(rebuilt)])].sort()) {
-      const count = new Map<string, number>();
-      for (const row of live[table] ?? []) count.set(row, (count.get(row) ?? 0) + 1);
-      for (const row of rebuilt[table] ?? []) count.set(row, (count.get(row) ?? 0) - 1);
-      const onlyLive = [...count].filter(([, n]) => n > 0).map(([row]) => row);
-      const onlyRebuilt = [...count].filter(([, n]) => n < 0).map(([row]) => row);
-      const missing =
-        table in live && table in rebuilt ? '' : ` (no such table ${table in live ? 'rebuilt' : 'live'})`;
-      if (missing || onlyLive.length || onlyRebuilt.length) {
-        differences.push(
-          `${service}.${table}${missing}: only live [${onlyLive.join(' | ')}], only rebuilt [${onlyRebuilt.join(' | ')}]`,
-        );
-      }
-    }
-  }
-  return differences;
+  return Object.entries(models).flatMap(([service, { live, rebuilt }]) =>
+    tableDifferences(live, rebuilt).map((difference) => `${service}.${difference}`),
+  );
 }
 
 type Instance = { id: string; version: number; nodeId: string | null; state: string };

@@ -6,3 +6,4 @@ export * from './rejection';
 export * from './fixtures';
 export * from './control-plane-env';
 export * from './test-registry';
+export * from './read-model-tables';

@@ -23,9 +23,15 @@ import {
   UpdateSpace,
 } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
-import { dropSchema, expectEventually, testEnv } from '@pier/testing';
+import {
+  dropSchema,
+  expectEventually,
+  runRebuild,
+  schemaTables,
+  tableDifferences,
+  testEnv,
+} from '@pier/testing';
 import { type AuthHarness, startAuth } from './auth-harness';
-import { runRebuild, schemaTables, tableDifferences } from './read-model-tables';
 
 /** The auth service as built (`nx run @pier/auth:build`): the command under test is its `main.js`. */
 const AUTH_SCRIPT = join(__dirname, '..', 'dist', 'main.js');

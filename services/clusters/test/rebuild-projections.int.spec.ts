@@ -21,11 +21,13 @@ import {
   dropSchema,
   ensureTestDatabase,
   expectEventually,
+  runRebuild,
+  schemaTables,
+  tableDifferences,
   testEnv,
   uniqueName,
 } from '@pier/testing';
 import { ClustersModule, clustersConfigSchema } from '../src';
-import { runRebuild, schemaTables, tableDifferences } from './read-model-tables';
 
 /** The clusters service as built (`nx run @pier/clusters:build`): the command under test is its `main.js`. */
 const CLUSTERS_SCRIPT = join(__dirname, '..', 'dist', 'main.js');

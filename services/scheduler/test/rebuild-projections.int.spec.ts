@@ -20,11 +20,17 @@ import {
   SetTraffic,
   versionSpecSchema,
 } from '@pier/contracts';
-import { dropSchema, expectEventually, testEnv } from '@pier/testing';
+import {
+  dropSchema,
+  expectEventually,
+  runRebuild,
+  schemaTables,
+  tableDifferences,
+  testEnv,
+} from '@pier/testing';
 import { type z } from 'zod';
 import { SchedulerHarness } from './scheduler-harness';
 import { joinNode } from './support/node-fixture';
-import { runRebuild, schemaTables, tableDifferences } from './support/read-model-tables';
 
 /** The scheduler as built (`nx run @pier/scheduler:build`): the command under test is its `main.js`. */
 const SCHEDULER_SCRIPT = join(__dirname, '..', 'dist', 'main.js');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { queryDatabase, startNodeProcess } from '@pier/testing';
+import { queryDatabase } from './infrastructure';
+import { startNodeProcess } from './processes';
 
 /** Each table of a schema: its rows as JSON text, sorted. */
 export type SchemaTables = Record<string, string[]>;
