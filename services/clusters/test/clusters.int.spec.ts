@@ -161,8 +161,11 @@ describe('clusters service (real NATS and Postgres)', () => {
     await rpc.call(RevokeJoinToken, { clusterId: cluster.id, tokenId: other.id }, caller);
     expect(await refused(other.token)).toBe('JOIN_TOKEN_REVOKED');
     expect(tokenId).toBeDefined();
-    const nodes = await rpc.call(ListNodes, { clusterId: cluster.id, limit: 100 }, caller);
-    expect(nodes.items.map((n) => n.id)).toEqual(expect.arrayContaining([first.nodeId]));
+    // The node list is the read model's: it follows the stream, a moment behind the joins.
+    await expectEventually(async () => {
+      const nodes = await rpc.call(ListNodes, { clusterId: cluster.id, limit: 100 }, caller);
+      expect(nodes.items.map((n) => n.id)).toEqual(expect.arrayContaining([first.nodeId]));
+    });
   });
 
   it('accepts a retried join from the same agent without spending the token twice', async () => {

@@ -85,22 +85,31 @@ export class DockerNetworks {
   }
 
   /**
-   * The oldest network of exactly this name (the engine's name filter also matches parts of names);
-   * younger ones of the same name, duplicates of a concurrent create, are removed unless in use.
+   * The network of exactly this name (the engine's name filter also matches parts of names). Concurrent
+   * creates can leave duplicates, and the engine refuses to start any container on a name that two
+   * networks hold. The one kept is the oldest that containers use, else the oldest: a process that
+   * listed before the other network existed may already run a container on the younger one, which can
+   * then never be removed. Every other duplicate no container uses is removed.
    */
   private async find(name: string): Promise<string | null> {
-    const [oldest, ...duplicates] = (await this.docker.listNetworks({ filters: { name: [name] } }))
+    const found = (await this.docker.listNetworks({ filters: { name: [name] } }))
       .filter((n) => n.Name === name)
-      .map((n) => ({ id: n.Id, created: Date.parse(n.Created ?? '') || 0 }))
-      .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
-    for (const duplicate of duplicates) {
-      if ((await this.attached(duplicate.id)) > 0) continue;
+      .map((n) => ({ id: n.Id, created: Date.parse(n.Created ?? '') || 0 }));
+    if (found.length <= 1) return found[0]?.id ?? null;
+    const networks = await Promise.all(
+      found.map(async (n) => ({ ...n, used: (await this.attached(n.id)) > 0 })),
+    );
+    networks.sort(
+      (a, b) => Number(b.used) - Number(a.used) || a.created - b.created || a.id.localeCompare(b.id),
+    );
+    const [kept, ...duplicates] = networks;
+    for (const duplicate of duplicates.filter((d) => !d.used)) {
       await this.docker
         .getNetwork(duplicate.id)
         .remove()
         .catch(() => undefined);
     }
-    return oldest?.id ?? null;
+    return kept!.id;
   }
 
   private async create(network: SpaceNetwork): Promise<string> {

@@ -74,14 +74,15 @@ export class DockerDriver implements ContainerDriver {
 
   async start(spec: ContainerSpec): Promise<ContainerState> {
     // Another agent of the engine may remove an empty network between our resolving and our start, or
-    // briefly hold a duplicate of its name: resolving again settles both.
+    // briefly hold a duplicate of its name: resolving again settles both (within about 2 s, however
+    // busy the engine).
     for (let attempt = 1; ; attempt++) {
       let network: { id: string; release: () => void } | undefined;
       try {
         network = await this.networks.acquire(spec.network);
         return await this.createAndStart(spec, network.id);
       } catch (error) {
-        if (attempt >= 5 || !isNetworkRace(error)) throw new Error(engineMessage(error));
+        if (attempt >= 10 || !isNetworkRace(error)) throw new Error(engineMessage(error));
       } finally {
         network?.release();
       }
