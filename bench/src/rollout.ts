@@ -41,7 +41,15 @@ import { ratio, round } from './lib/stats';
 const APP = 'rollout';
 const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
 
-const version = (label: string) => httpdVersion(`${label} $HOSTNAME`, { cpu: 200, memory: 32 });
+/**
+ * busybox httpd keeps a 9-deep accept queue and closes each connection after one answer: more requests
+ * at once than that overflow it, and a dropped SYN waits a second for its retransmission. The version
+ * says what one instance takes at once, so the router queues the rest.
+ */
+const version = (label: string) => ({
+  ...httpdVersion(`${label} $HOSTNAME`, { cpu: 200, memory: 32 }),
+  maxConcurrentRequests: 8,
+});
 
 type Instance = { version: number; state: string };
 type Params = {
