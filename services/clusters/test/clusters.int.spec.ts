@@ -1,7 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NatsConnection } from '@nats-io/transport-node';
 import {
   AuthenticateNode,
   ChangeNodeScheduling,
@@ -19,19 +16,9 @@ import {
   SetNodeLabels,
   subjectsFor,
 } from '@pier/contracts';
-import { type CallContext, RpcClient } from '@pier/messaging';
-import { createLogger } from '@pier/observability';
-import {
-  connectTestNats,
-  deleteStreams,
-  dropSchema,
-  ensureTestDatabase,
-  expectEventually,
-  queryDatabase,
-  rejectedCode,
-  uniqueName,
-} from '@pier/testing';
-import { ClustersModule, clustersConfigSchema } from '../src';
+import { type CallContext, type RpcClient } from '@pier/messaging';
+import { expectEventually, queryDatabase, rejectedCode, uniqueName } from '@pier/testing';
+import { type ClustersUnderTest, startClusters } from './support/clusters-under-test';
 
 const LOST_AFTER_MS = 600;
 const HEARTBEAT_MS = 100;
@@ -41,35 +28,19 @@ describe('clusters service (real NATS and Postgres)', () => {
   const subjects = subjectsFor(prefix);
   const caller: CallContext = { actor: { kind: 'user', id: 'tester' }, correlationId: 'test' };
   let url: string;
-  let app: INestApplicationContext;
-  let nc: NatsConnection;
   let rpc: RpcClient;
+  let clusters: ClustersUnderTest;
 
   beforeAll(async () => {
-    url = await ensureTestDatabase();
-    const config = clustersConfigSchema.parse({
-      PIER_PREFIX: prefix,
-      PIER_DATABASE_URL: url,
-      PIER_DATABASE_SCHEMA: prefix,
+    clusters = await startClusters(prefix, {
       PIER_NODE_LOST_AFTER_MS: String(LOST_AFTER_MS),
       PIER_NODE_HEARTBEAT_MS: String(HEARTBEAT_MS),
       PIER_NODE_LIVENESS_CHECK_MS: '50',
     });
-    app = await NestFactory.createApplicationContext(
-      ClustersModule.forRoot(config, createLogger('clusters', 'silent')),
-      { logger: false },
-    );
-    await app.init();
-    nc = await connectTestNats();
-    rpc = new RpcClient(nc, subjects);
+    ({ url, rpc } = clusters);
   });
 
-  afterAll(async () => {
-    await app.close();
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await dropSchema(url, prefix);
-  });
+  afterAll(() => clusters?.stop());
 
   const facts = {
     hostname: 'host',
@@ -182,7 +153,7 @@ describe('clusters service (real NATS and Postgres)', () => {
     const agent = newAgent();
     await rpc.call(JoinNode, { token, ...agent, name: 'd1', ...facts }, caller);
     const beat = (seq: number) =>
-      nc.publish(
+      clusters.nc.publish(
         subjects.heartbeat(cluster.id, agent.nodeId),
         JSON.stringify({
           nodeId: agent.nodeId,

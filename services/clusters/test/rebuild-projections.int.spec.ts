@@ -1,8 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NatsConnection } from '@nats-io/transport-node';
 import {
   ChangeNodeScheduling,
   CreateCluster,
@@ -11,15 +8,10 @@ import {
   LeaveNode,
   RevokeJoinToken,
   SetNodeLabels,
-  subjectsFor,
 } from '@pier/contracts';
-import { type CallContext, RpcClient } from '@pier/messaging';
-import { createLogger } from '@pier/observability';
+import { type CallContext, type RpcClient } from '@pier/messaging';
 import {
-  connectTestNats,
-  deleteStreams,
   dropSchema,
-  ensureTestDatabase,
   expectEventually,
   runRebuild,
   schemaTables,
@@ -27,7 +19,7 @@ import {
   testEnv,
   uniqueName,
 } from '@pier/testing';
-import { ClustersModule, clustersConfigSchema } from '../src';
+import { type ClustersUnderTest, startClusters } from './support/clusters-under-test';
 
 /** The clusters service as built (`nx run @pier/clusters:build`): the command under test is its `main.js`. */
 const CLUSTERS_SCRIPT = join(__dirname, '..', 'dist', 'main.js');
@@ -42,34 +34,18 @@ describe('clusters rebuild-projections (real NATS and Postgres)', () => {
   const rebuilt = `${prefix}_rebuilt`;
   const caller: CallContext = { actor: { kind: 'user', id: 'tester' }, correlationId: 'test' };
   let url: string;
-  let app: INestApplicationContext;
-  let nc: NatsConnection;
   let rpc: RpcClient;
+  let clusters: ClustersUnderTest;
 
   beforeAll(async () => {
-    url = await ensureTestDatabase();
     // Nodes that never send a heartbeat are not declared lost while the test runs: no event of the
     // service's own arrives between the rebuild and the comparison.
-    const config = clustersConfigSchema.parse({
-      PIER_PREFIX: prefix,
-      PIER_DATABASE_URL: url,
-      PIER_DATABASE_SCHEMA: prefix,
-      PIER_NODE_LOST_AFTER_MS: '3600000',
-    });
-    app = await NestFactory.createApplicationContext(
-      ClustersModule.forRoot(config, createLogger('clusters', 'silent')),
-      { logger: false },
-    );
-    await app.init();
-    nc = await connectTestNats();
-    rpc = new RpcClient(nc, subjectsFor(prefix));
+    clusters = await startClusters(prefix, { PIER_NODE_LOST_AFTER_MS: '3600000' });
+    ({ url, rpc } = clusters);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await deleteStreams(nc, prefix);
-    await nc.close();
-    await dropSchema(url, prefix);
+    await clusters?.stop();
     await dropSchema(url, rebuilt);
   });
 
