@@ -1,39 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expectEventually, freePort } from '@pier/testing';
+import { expectEventually, NatsServer } from '@pier/testing';
 import { type Platform, startAgent, startPlatform } from './platform';
-
-/** A NATS server of this test's own, so it can be stopped and started again. */
-function startNats(port: number, dir: string): ChildProcess {
-  return spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
-    stdio: 'ignore',
-  });
-}
-
-async function stopNats(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-}
 
 describe('riding out a NATS restart (real processes)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pier-nats-'));
-  let port: number;
-  let nats: ChildProcess;
+  // Of this test's own, so it can be stopped and started again.
+  const nats = new NatsServer();
   let platform: Platform;
 
   beforeAll(async () => {
-    port = await freePort();
-    nats = startNats(port, join(dir, 'js'));
-    platform = await startPlatform('natsrestart', { PIER_NATS_URL: `nats://127.0.0.1:${port}` });
+    await nats.start();
+    platform = await startPlatform('natsrestart', { PIER_NATS_URL: nats.url });
   });
 
   afterAll(async () => {
     await platform?.stop();
-    await stopNats(nats);
+    await nats.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -52,11 +36,11 @@ describe('riding out a NATS restart (real processes)', () => {
     await expectEventually(async () => expect((await node())?.state).toBe('ready'), { timeoutMs: 30_000 });
     const nodeId = (await node())!.id;
 
-    await stopNats(nats);
+    await nats.stop();
     const down = await platform.call<{ error: { code: string } }>(admin, 'GET', `/nodes/${nodeId}`);
     expect(down.status).toBeGreaterThanOrEqual(500);
     expect(['SERVICE_UNAVAILABLE', 'DEADLINE_EXCEEDED']).toContain(down.body.error.code);
-    nats = startNats(port, join(dir, 'js'));
+    await nats.start();
 
     await expectEventually(async () => expect((await node())?.state).toBe('ready'), {
       timeoutMs: 30_000,

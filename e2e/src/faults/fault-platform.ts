@@ -7,10 +7,11 @@ import {
   expectEventually,
   freePort,
   httpJson,
+  NatsServer,
   uniqueName,
 } from '@pier/testing';
 import { serviceScript } from '../platform';
-import { OwnNats, OwnPostgres } from './own-infrastructure';
+import { OwnPostgres } from './own-infrastructure';
 import { Supervised } from './supervised';
 
 export const SERVICES = ['clusters', 'auth', 'scheduler', 'router', 'gateway'] as const;
@@ -24,7 +25,7 @@ export type ServiceName = (typeof SERVICES)[number];
 export class FaultPlatform {
   readonly prefix = uniqueName('faults');
   readonly installation = this.prefix;
-  readonly nats = new OwnNats();
+  readonly nats = new NatsServer();
   readonly postgres = new OwnPostgres();
   readonly stateDir = mkdtempSync(join(tmpdir(), 'pier-faults-'));
   env: Record<string, string> = {};

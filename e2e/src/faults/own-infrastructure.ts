@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,72 +9,6 @@ import { Client } from 'pg';
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const ROOT = join(__dirname, '..', '..', '..');
-
-/**
- * A NATS server (JetStream) of the fault suite's own, on a free port with its store in a temporary
- * directory: restarting it touches nobody else's platform or test.
- */
-export class OwnNats {
-  readonly dir = mkdtempSync(join(tmpdir(), 'pier-faults-nats-'));
-  port = 0;
-  private server: ChildProcess | null = null;
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.port ||= await freePort();
-    const server = spawn(
-      'nats-server',
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir],
-      {
-        stdio: 'ignore',
-      },
-    );
-    this.server = server;
-    await expectEventually(
-      async () => {
-        if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}`);
-        const info = await fetchInfo(this.port);
-        expect(info).toContain('"jetstream":true');
-      },
-      { timeoutMs: 15_000, intervalMs: 100, what: `NATS on ${this.port}` },
-    );
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server || server.exitCode !== null || server.signalCode !== null) return;
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
-
-  async remove(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** The first line a NATS server sends (`INFO {...}`). */
-async function fetchInfo(port: number): Promise<string> {
-  const { createConnection } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let data = '';
-    socket.setTimeout(2000, () => socket.destroy(new Error('timeout')));
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\n')) {
-        socket.destroy();
-        resolve(data.split('\n')[0]!);
-      }
-    });
-    socket.on('error', reject);
-  });
-}
 
 /**
  * A PostgreSQL cluster of the fault suite's own (initdb in a temporary directory, owned by the postgres

@@ -7,3 +7,4 @@ export * from './fixtures';
 export * from './control-plane-env';
 export * from './test-registry';
 export * from './read-model-tables';
+export * from './nats-server';
