@@ -26,6 +26,7 @@ import {
   sleep,
   waitFor,
 } from './lib/local-platform';
+import { HostCpuSampler } from './lib/host-cpu';
 import { type LoadTarget, OpenLoad, saturate } from './lib/open-loop';
 import { type Figure, progress, runBench } from './lib/report';
 import {
@@ -108,6 +109,21 @@ async function calibrate(admin: ApiClient, target: LoadTarget, seconds: number) 
   return measured;
 }
 
+/** What happened during a phase, and when (seconds from its start), next to its slowest answers. */
+interface PhaseTrace {
+  readonly run: number;
+  readonly phase: string;
+  readonly marks: { atS: number; what: string }[];
+  readonly slowest: {
+    atS: number;
+    serverMs: number;
+    answer: string;
+    /** Mean busy share of the host's CPUs while the request was out, and the most runnable tasks. */
+    hostBusy: number;
+    runnable: number;
+  }[];
+}
+
 /** One run of every phase on a fresh app; returns the phases' plans and the load that measured them. */
 async function oneRun(
   run: number,
@@ -115,13 +131,19 @@ async function oneRun(
   p: Params,
   perInstance: number,
   load: OpenLoad,
+  traces: PhaseTrace[],
 ): Promise<PhasePlan[]> {
   const n = p.instances;
   const rate = p.load * perInstance; // the fewest instances serving in any in-capacity phase is one
   const plans: PhasePlan[] = [];
+  const cpu = new HostCpuSampler();
+  let marks: { at: number; what: string }[] = [];
+  const mark = (what: string) => marks.push({ at: performance.now(), what });
   const phase = async (plan: Omit<PhasePlan, 'seconds'>, action: () => Promise<void>) => {
     progress(`run ${run}: phase ${plan.phase} at ${round(plan.offeredPerSecond)}/s`);
+    marks = [];
     const from = performance.now();
+    cpu.start();
     load.start(plan.phase, plan.offeredPerSecond);
     try {
       await action();
@@ -130,7 +152,29 @@ async function oneRun(
     }
     const seconds = (performance.now() - from) / 1000;
     await load.drain();
+    cpu.stop();
     plans.push({ ...plan, seconds });
+    const at = (t: number) => round((t - from) / 1000);
+    traces.push({
+      run,
+      phase: plan.phase,
+      marks: marks.map((m) => ({ atS: at(m.at), what: m.what })),
+      slowest: [...load.byPhase(plan.phase)]
+        .filter((r) => Number.isFinite(r.serverMs))
+        .sort((a, b) => b.serverMs - a.serverMs)
+        .slice(0, 12)
+        .map((r) => {
+          const host = cpu.between(r.dueAt, r.dueAt + r.totalMs);
+          return {
+            atS: at(r.dueAt),
+            serverMs: round(r.serverMs),
+            answer: r.status === 200 ? r.body : `${r.status} ${r.error ?? r.body}`.slice(0, 80),
+            hostBusy: round(host.busy),
+            runnable: host.runnable,
+          };
+        }),
+    });
+    cpu.samples.length = 0;
   };
   const inCapacity = (name: string, instances: string, fewest: number) => ({
     phase: name,
@@ -146,8 +190,11 @@ async function oneRun(
   await phase(inCapacity('warm-up', `${n}`, n), () => sleep(2000));
   await phase(inCapacity('quiet', `${n}`, n), () => sleep(p.quietSeconds * 1000));
   await phase(inCapacity('scale-down', `${n} → 1`, 1), async () => {
+    mark('scale v1 to 1');
     await admin.must('POST', `${base}/versions/1/scale`, { instances: 1 });
+    mark('accepted');
     await waitCount(admin, 1, 1);
+    mark('v1 has 1 instance');
     await sleep(p.settleSeconds * 1000);
   });
   await phase(
@@ -172,15 +219,20 @@ async function oneRun(
 
   await phase(inCapacity('weights', `${n} + ${n}`, n), async () => {
     for (const w of [75, 50, 25, 0, 25, 50, 75, 100]) {
+      mark(`weights ${w}/${100 - w}`);
       await admin.must('PUT', `${base}/traffic`, { weights: { '1': w, '2': 100 - w } });
       await sleep(p.stepSeconds * 1000);
     }
   });
   await phase(inCapacity('replace', `${n} + ${n} → ${n}`, n), async () => {
+    mark('weights 0/100');
     await admin.must('PUT', `${base}/traffic`, { weights: { '1': 0, '2': 100 } });
     await sleep(1000);
+    mark('stop v1');
     await admin.must('POST', `${base}/versions/1/stop`, {});
+    mark('accepted');
     await waitCount(admin, 1, 0);
+    mark('v1 has no instance');
     await sleep(p.settleSeconds * 1000);
   });
   return plans.filter((plan) => plan.phase !== 'warm-up');
@@ -291,6 +343,7 @@ runBench(
     let perInstance = p.capacity; // 0: measured in the first run
     let calibration: unknown = 'given by --capacity';
     const reports: PhaseReport[] = [];
+    const traces: PhaseTrace[] = [];
     for (let run = 1; run <= p.runs; run++) {
       const load = new OpenLoad(target);
       try {
@@ -300,7 +353,7 @@ runBench(
           perInstance = measured.okPerSecond;
           calibration = measured;
         }
-        const plans = await oneRun(run, admin, p, perInstance, load);
+        const plans = await oneRun(run, admin, p, perInstance, load, traces);
         const quiet = reportPhase(
           run,
           plans.find((x) => x.phase === 'quiet')!,
@@ -320,6 +373,23 @@ runBench(
     const rate = p.load * perInstance;
     const verdicts = verdictLines(reports);
     process.stdout.write(`\n${rolloutTable(reports).join('\n')}\n\n${verdicts.join('\n')}\n`);
+    // Where the slowest answers of the baseline and of every failing phase fell, next to what happened.
+    for (const report of reports.filter((r) => !r.verdict.pass || r.phase === 'quiet')) {
+      const trace = traces.find((t) => t.run === report.run && t.phase === report.phase);
+      if (!trace) continue;
+      process.stdout.write(
+        `\nrun ${trace.run} ${trace.phase}: ${trace.marks.map((m) => `+${m.atS} s ${m.what}`).join('; ')}\n` +
+          trace.slowest
+            .slice(0, report.verdict.pass ? 4 : 12)
+            .map(
+              (r) =>
+                `  +${r.atS} s  ${r.serverMs} ms  ${r.answer}  (host ${Math.round(r.hostBusy * 100)} % busy, ` +
+                `${r.runnable} runnable)`,
+            )
+            .join('\n') +
+          '\n',
+      );
+    }
     return {
       figures: figuresOf(reports, p.runs, perInstance, rate),
       details: {
@@ -327,6 +397,7 @@ runBench(
         offeredPerSecond: { inCapacity: rate, overload: p.overload * perInstance },
         verdicts,
         phases: reports,
+        traces,
       },
     };
   },

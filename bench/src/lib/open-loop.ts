@@ -5,6 +5,8 @@ import type { Socket } from 'node:net';
 export interface TimedRequest {
   /** Label of the phase the request was due in. */
   readonly phase: string;
+  /** When the request was due (`performance.now()` milliseconds). */
+  readonly dueAt: number;
   /** Milliseconds from the due time to the moment the request was handed to node:http (timer lag). */
   readonly issueLagMs: number;
   /**
@@ -130,6 +132,7 @@ export class OpenLoad {
       const end = performance.now();
       this.records.push({
         phase,
+        dueAt,
         issueLagMs: issuedAt - dueAt,
         socketWaitMs: connectedAt - issuedAt,
         serverMs: end - writtenAt,

@@ -11,6 +11,7 @@ const plan = (phase: string, kind: PhasePlan['kind'] = 'in-capacity'): PhasePlan
 });
 const request = (serverMs: number, status = 200, body = 'v1 abc', error?: string): TimedRequest => ({
   phase: 'x',
+  dueAt: 0,
   issueLagMs: 0,
   socketWaitMs: 1,
   serverMs,
