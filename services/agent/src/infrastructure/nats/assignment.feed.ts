@@ -12,8 +12,9 @@ import { type AssignmentFeed } from '../../application/ports';
 /**
  * The node's assignment subject on JetStream. The desired set lives in memory, so every start first
  * reads the whole subject (the agent may have been away, or restarted and forgotten); a durable consumer
- * (`agent-<nodeId>`, one message in flight so order holds) then delivers what comes after. Events it
- * redelivers from before that read are skipped, like a projection's checkpoint.
+ * (`agent-<nodeId>`, one message in flight so order holds), created afresh at each start right after
+ * that read, then delivers what comes after. Events it redelivers from before that read are skipped,
+ * like a projection's checkpoint.
  */
 export class JetStreamAssignmentFeed implements AssignmentFeed {
   private consumer?: DurableConsumer<PierEvent>;
@@ -50,6 +51,10 @@ export class JetStreamAssignmentFeed implements AssignmentFeed {
       logger: this.logger,
       ...(this.metrics ? { metrics: this.metrics } : {}),
     });
+    // A consumer left by an earlier life of this agent may hold a message that life never acknowledged
+    // (it was killed): with one message in flight, nothing new would come until the server's ack wait
+    // ran out. The history just read covers everything up to `applied`, so start afresh after it.
+    await this.consumer.delete();
     await this.consumer.start();
     this.logger.info({ nodeId: this.nodeId, position: this.applied }, 'following assignments');
   }
