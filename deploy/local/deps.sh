@@ -4,6 +4,10 @@
 # any number of times; up.sh and .ci/run both call it. Needs root on a fresh machine (apt, dockerd).
 #
 #   ./deploy/local/deps.sh            state in $PIER_STATE_DIR, by default <repo>/.pier
+#
+# Ports: NATS on the port of PIER_NATS_URL when that is a loopback URL (4222 by default), the registry on
+# PIER_REGISTRY_PORT (5000), each the caller's value, else the one kept in $PIER_STATE_DIR/env: so a
+# second installation with a state directory of its own runs its own NATS and registry.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
@@ -11,10 +15,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # apache2-utils: htpasswd, for the registry's bcrypt password file.
 PACKAGES=(docker.io nats-server postgresql docker-registry apache2-utils busybox-static haproxy jq curl iproute2)
-NATS_PORT=4222
+NATS_PORT=4222 # unless PIER_NATS_URL names another loopback port (see nats_port)
 PG_PORT=5432
 PG_CLUSTER=main # name of the cluster created when there is none
-REGISTRY_PORT=5000
+REGISTRY_PORT=5000 # unless PIER_REGISTRY_PORT says otherwise (see registry_port)
 BASE_IMAGE=pier/busybox:latest
 DOCKER_SOCKET=/var/run/docker.sock
 
@@ -54,8 +58,41 @@ nats_info() {
   timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r line <&3 && printf "%s\n" "$line"' nats "$NATS_PORT" 2>/dev/null
 }
 
+# setting KEY: the caller's value of KEY, else the one kept in $ENV_FILE, else nothing.
+setting() {
+  if [[ -n ${!1:-} ]]; then
+    printf '%s' "${!1}"
+  else
+    env_file_value "$1"
+  fi
+}
+
+# The NATS port: that of PIER_NATS_URL when it names one server on loopback. A remote or clustered NATS
+# is the operator's to run: only its reachability is checked, by the services.
+nats_port() {
+  local url
+  url=$(setting PIER_NATS_URL)
+  if [[ $url =~ ^nats://(127\.0\.0\.1|localhost):([0-9]{1,5})$ ]]; then
+    NATS_PORT=${BASH_REMATCH[2]}
+  elif [[ -n $url ]]; then
+    NATS_PORT=''
+  fi
+}
+
+registry_port() {
+  local port
+  port=$(setting PIER_REGISTRY_PORT)
+  [[ -z $port ]] && return 0
+  [[ $port =~ ^[0-9]{1,5}$ ]] && ((port > 0 && port < 65536)) || die "PIER_REGISTRY_PORT must be a port number, not '$port'"
+  REGISTRY_PORT=$port
+}
+
 ensure_nats() {
   local how=running info
+  if [[ -z $NATS_PORT ]]; then
+    summary nats "not managed here: PIER_NATS_URL is $(setting PIER_NATS_URL)"
+    return 0
+  fi
   if ! is_listening "$NATS_PORT"; then
     start_bg nats "$LOG_DIR/nats.log" /usr/sbin/nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_DIR"
     wait_for_port "$NATS_PORT" 20 nats || die "NATS did not start"
@@ -251,7 +288,7 @@ ensure_registry() {
   ensure_registry_credentials
   # The template quotes the path in single quotes (the project's Prettier style for YAML).
   [[ $STATE_DIR != *[\'$'\n']* ]] || die "the state directory path must not contain a single quote or a newline: $STATE_DIR"
-  rendered=$(sed -e "s|@STATE_DIR@|$(sed_escape "$STATE_DIR")|g" "$template")
+  rendered=$(sed -e "s|@STATE_DIR@|$(sed_escape "$STATE_DIR")|g" -e "s|@REGISTRY_PORT@|$REGISTRY_PORT|g" "$template")
   # Rewrite only on change: a second run must leave everything as it is.
   if [[ ! -f $config || $(<"$config") != "$rendered" ]]; then
     printf '%s\n' "$rendered" >"$config"
@@ -309,6 +346,8 @@ ensure_base_image() {
 
 main() {
   init_state_dirs
+  nats_port
+  registry_port
   ensure_packages
   ensure_nats
   ensure_postgres

@@ -83,6 +83,8 @@ env_default() {
     PIER_INTERNAL_TOKEN) random_base64url 32 ;;
     PIER_ADMIN_EMAIL) printf 'admin@pier.localhost' ;;
     PIER_ADMIN_PASSWORD) random_base64url 18 ;;
+    # The platform registry's port (deps.sh, run before, started it there).
+    PIER_REGISTRY_PORT) printf 5000 ;;
     # The registry's htpasswd file is made from these: deps.sh (run before) generates them.
     PIER_REGISTRY_USER | PIER_REGISTRY_PASSWORD) die "$key is missing from $ENV_FILE: deps.sh sets it up" ;;
     *) die "no default for $key" ;;
@@ -139,13 +141,17 @@ ensure_env_file() {
   load_platform_env
 }
 
-# start_service NAME PORT: starts services/NAME/dist/main.js unless it runs, then waits for /readyz.
+# start_service NAME PORT: starts services/NAME/dist/main.js unless it runs, then waits for /readyz. It
+# runs under a supervisor (lib.sh `supervise`, like the agents): a service that crashes is started again,
+# a stop (down.sh) is not undone. run/NAME.pid is the supervisor's; the log says each (re)start.
 start_service() {
   local name=$1 port=$2 deadline
   if ! pid_alive "$RUN_DIR/$name.pid" && is_listening "$port"; then
     die "$name: port $port is already in use by a process not started from $STATE_DIR (ss -ltnp 'sport = :$port')"
   fi
-  start_bg "$name" "$LOG_DIR/$name.log" node "$REPO_ROOT/services/$name/dist/main.js"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  start_bg "$name" "$LOG_DIR/$name.log" bash -c 'source "$1" && shift && supervise "$@"' supervise \
+    "$DEPLOY_DIR/lib.sh" "$name" -- node "$REPO_ROOT/services/$name/dist/main.js"
   deadline=$((SECONDS + READY_TIMEOUT))
   until http_ok "http://127.0.0.1:$port/readyz"; do
     if ! pid_alive "$RUN_DIR/$name.pid"; then

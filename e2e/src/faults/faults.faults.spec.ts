@@ -17,11 +17,12 @@ import {
 } from './trials';
 
 /**
- * The fault-injection suite (issue 10): one platform of real processes under deploy/local/lib.sh's
- * supervisor, with NATS and Postgres of its own. Each trial scales the app (2 ↔ 3 instances) under
+ * The fault-injection suite (issue 10): one platform of real processes run by the local deployment's
+ * scripts (up.sh, agent.sh, down.sh; each process under their supervisor), with NATS and Postgres of its
+ * own. Each trial scales the app (2 ↔ 3 instances) under
  * steady load through the router and injects one fault at a random point of that (seeded, printed):
  * SIGKILL of each service in turn, a node whose agent dies for good, a restart of NATS, of Postgres, a
- * down/up cycle of every process, and a restart of the machine's Docker engine, last. After each the
+ * `down.sh` / `up.sh` cycle, and a restart of the machine's Docker engine, last. After each the
  * deploy must settle with exactly the desired instances and one container each, no orphan container,
  * every event in the stream once, the read models of clusters, auth and the scheduler rebuilt from the
  * stream equal to the live ones row for row, and no failed request except those a killed router had in
@@ -132,7 +133,7 @@ describe('fault injection: deploy and scale under load survive every fault (real
    * without a fault. A platform that does not come back from that fails the next fault's test, saying so.
    */
   async function restore(): Promise<void> {
-    for (const p of platform.processes.values()) p.start();
+    for (const p of platform.processes.values()) await p.start();
     await platform.waitReady([...platform.processes.keys()], RECOVERY_TIMEOUT_MS);
     await rollout(target);
     await settled('restoring the platform after a failed trial');
@@ -237,15 +238,12 @@ describe('fault injection: deploy and scale under load survive every fault (real
 
   beforeAll(async () => {
     process.stdout.write(`fault suite: seed ${SEED} (PIER_FAULTS_SEED), ${TRIALS} trial(s) per fault\n`);
+    // up.sh creates the cluster `default` and joins the first agent to it; the second joins with agent.sh.
     await platform.start();
-    const cluster = await call<{ id: string }>('POST', '/clusters', { name: 'main' });
-    const join = await call<{ token: string }>('POST', `/clusters/${cluster.body.id}/join-tokens`, {
-      maxUses: null,
-    });
-    await platform.addAgent('one', join.body.token);
-    await platform.addAgent('two', join.body.token);
     expect((await call('POST', '/spaces', { name: space })).status).toBe(201);
-    expect((await call('POST', `/spaces/${space}/apps`, { name: 'web', cluster: 'main' })).status).toBe(201);
+    expect((await call('POST', `/spaces/${space}/apps`, { name: 'web', cluster: 'default' })).status).toBe(
+      201,
+    );
     expect((await call('POST', `${base}/versions`, web)).status).toBe(201);
     expect((await call('POST', `${base}/versions/1/deploy`, { instances: target })).status).toBe(202);
     await expectEventually(
@@ -342,7 +340,7 @@ describe('fault injection: deploy and scale under load survive every fault (real
             );
             readyMs = Date.now() - at;
           } finally {
-            platform.process(restarted).start();
+            await platform.process(restarted).start();
             await platform.waitReady([restarted]);
           }
         } else if (restarted) {

@@ -94,11 +94,7 @@ export async function rebuildReadModels(
           timeout: 120_000,
         });
         const pair: ReadModelPair = {
-          live: await schemaTables(
-            platform.postgres.url,
-            `${platform.prefix}_${service}`,
-            READ_MODELS[service],
-          ),
+          live: await schemaTables(platform.postgres.url, platform.schemaOf(service), READ_MODELS[service]),
           rebuilt: await schemaTables(platform.postgres.url, fresh, READ_MODELS[service]),
         };
         return [service, pair] as const;
