@@ -37,6 +37,8 @@ export interface ContainerState {
   /** The engine's error when it could not run the process, else empty. */
   readonly error: string;
   readonly ports: readonly PublishedPort[];
+  /** The container's addresses on its networks (empty when the engine gives none, or it is not running). */
+  readonly addresses?: readonly string[];
 }
 
 /** A container as listed: enough to decide whom it belongs to. */
@@ -215,6 +217,8 @@ export interface PlatformServices {
 export interface CheckResult {
   readonly ok: boolean;
   readonly detail: string;
+  /** The published port refused while the container accepted on its own address. */
+  readonly portMappingLost?: boolean;
 }
 
 /** Checks over the network against a published port on this node. */

@@ -25,7 +25,7 @@ function runDue(
   probes: ProbeTimings,
   state: HealthState,
   now: number,
-  outcomes: Partial<Record<ProbeKind, { ok: boolean; detail: string }>>,
+  outcomes: Partial<Record<ProbeKind, { ok: boolean; detail: string; portMappingLost?: boolean }>>,
 ): { state: HealthState; effects: HealthEffect[]; ran: ProbeKind[] } {
   const due = dueProbes(state, probes, now);
   let current = due.state;
@@ -167,6 +167,29 @@ describe('probe health', () => {
         probe: { kind: 'liveness', ok: false, detail: 'timed out after 1 s' },
       },
     ]);
+  });
+
+  it('restarts when readiness fails failureThreshold times in a row on a lost port mapping', () => {
+    const probes = { readiness: timing({ failureThreshold: 3, periodSeconds: 1 }) };
+    const lost = {
+      ok: false,
+      detail: 'ECONNREFUSED; the engine lost its port mapping',
+      portMappingLost: true,
+    };
+    let step = runDue(probes, startHealth(probes, 0).state, 0, { readiness: ok });
+    // Once or twice (an engine rebuilding its NAT rules refuses for a moment): nothing yet.
+    step = runDue(probes, step.state, 1000, { readiness: lost });
+    step = runDue(probes, step.state, 2000, { readiness: lost });
+    expect(step.effects).toEqual([]);
+    step = runDue(probes, step.state, 3000, { readiness: lost });
+    expect(step.effects).toEqual([
+      {
+        type: 'restart',
+        reason: 'readiness probe failed: ECONNREFUSED; the engine lost its port mapping',
+        probe: { kind: 'readiness', ok: false, detail: 'ECONNREFUSED; the engine lost its port mapping' },
+      },
+    ]);
+    expect(step.state.finished).toBe(true);
   });
 
   it('ignores a result that arrives after a restart was decided', () => {

@@ -5,7 +5,10 @@
  *   `failureThreshold` times in a row restarts the container, like liveness;
  * - readiness alone decides traffic: `successThreshold` successes in a row make the container ready,
  *   `failureThreshold` failures in a row not ready — never a restart;
- * - liveness failing `failureThreshold` times in a row restarts the container.
+ * - liveness failing `failureThreshold` times in a row restarts the container;
+ * - any probe failing `failureThreshold` times in a row because the engine lost the container's port
+ *   mapping (its published port refuses while the container itself accepts: seen for a container
+ *   started while the engine restarted) restarts it: waiting cannot repair that, a new container does.
  * Without a readiness probe the container is ready once started (and past its startup probe, if any).
  * Only transitions are emitted: a readiness that does not change emits nothing.
  */
@@ -26,6 +29,8 @@ export interface ProbeOutcome {
   readonly ok: boolean;
   /** Why it failed (or what it saw), for the instance's reason. */
   readonly detail: string;
+  /** It failed because the engine lost the container's port mapping (see above). */
+  readonly portMappingLost?: boolean;
 }
 
 /** The probe run that caused an effect, so the transition can say what was seen. */
@@ -147,6 +152,7 @@ export function recordProbe(
   const failed = counted.failures >= timing.failureThreshold;
   const passed = counted.successes >= timing.successThreshold;
   const probe: ProbeRun = { kind, ok: outcome.ok, detail: outcome.detail };
+  if (failed && outcome.portMappingLost) return restart(next, probe);
   switch (kind) {
     case 'startup':
       if (failed) return restart(next, probe);

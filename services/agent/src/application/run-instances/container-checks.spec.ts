@@ -44,4 +44,33 @@ describe('ContainerChecks', () => {
       detail: 'socket hang up',
     });
   });
+
+  it('tells a lost port mapping (the container accepts on its own address) from an app that does not listen', async () => {
+    const refused = { ok: false, detail: 'GET http://127.0.0.1:32768/: ECONNREFUSED' };
+    const direct: { host: string; port: number }[] = [];
+    const withApp = (listening: boolean) =>
+      new ContainerChecks(
+        { exec: never },
+        {
+          http: () => Promise.resolve(refused),
+          tcp: (t) => {
+            direct.push(t);
+            return Promise.resolve(
+              listening ? { ok: true, detail: 'connected' } : { ok: false, detail: 'ECONNREFUSED' },
+            );
+          },
+        },
+        '127.0.0.1',
+      );
+    const on = { ...target, addresses: ['172.18.0.5'] };
+    expect(await withApp(true).run({ http: { path: '/', port: 8080 } }, on, 1000)).toEqual({
+      ok: false,
+      detail: `${refused.detail}; the container accepts on 172.18.0.5:8080: the engine lost its port mapping`,
+      portMappingLost: true,
+    });
+    expect(direct).toEqual([{ host: '172.18.0.5', port: 8080 }]);
+    expect(await withApp(false).run({ http: { path: '/', port: 8080 } }, on, 1000)).toEqual(refused);
+    // Without an address to try, a refusal is just a refusal.
+    expect(await withApp(true).run({ http: { path: '/', port: 8080 } }, target, 1000)).toEqual(refused);
+  });
 });

@@ -9,6 +9,8 @@ export interface CheckTarget {
   readonly containerId: string;
   readonly specPorts: VersionSpec['ports'];
   readonly published: readonly PublishedPort[];
+  /** The container's own addresses: where a refused published port is checked again (see `attempt`). */
+  readonly addresses?: readonly string[];
 }
 
 /**
@@ -19,9 +21,11 @@ const OVERDUE_MS = 5000;
 
 /**
  * Runs probe and hook actions against one container: HTTP and TCP go to the node address its ports are
- * published on (never to a container IP, which other engines or networks may not route), exec runs
- * inside the container. A check always ends with a result, failed with a reason when the action cannot
- * run (a refused path or header, a command the engine rejects, an engine that does not answer).
+ * published on (what the routers use), exec runs inside the container. A check always ends with a
+ * result, failed with a reason when the action cannot run (a refused path or header, a command the
+ * engine rejects, an engine that does not answer). When the published port refuses the connection, the
+ * container's own address is tried too (where this node routes it): if the container accepts there, the
+ * engine has lost the port's mapping, and the result says so.
  */
 export class ContainerChecks {
   constructor(
@@ -51,16 +55,47 @@ export class ContainerChecks {
       const port = 'http' in action ? action.http.port : action.tcp.port;
       const hostPort = this.hostPort(port, target);
       if (typeof hostPort === 'string') return { ok: false, detail: hostPort };
-      if ('tcp' in action)
-        return await this.prober.tcp({ host: this.publishHost, port: hostPort }, timeoutMs);
-      const { path, headers } = action.http;
-      return await this.prober.http(
-        { host: this.publishHost, port: hostPort, path, ...(headers ? { headers } : {}) },
-        timeoutMs,
-      );
+      const result =
+        'tcp' in action
+          ? await this.prober.tcp({ host: this.publishHost, port: hostPort }, timeoutMs)
+          : await this.prober.http(
+              {
+                host: this.publishHost,
+                port: hostPort,
+                path: action.http.path,
+                ...(action.http.headers ? { headers: action.http.headers } : {}),
+              },
+              timeoutMs,
+            );
+      return result.ok || !/ECONNREFUSED/.test(result.detail)
+        ? result
+        : await this.refusedPublished(result, port, target, timeoutMs);
     } catch (error) {
       return { ok: false, detail: (error as Error)?.message ?? String(error) };
     }
+  }
+
+  /**
+   * A published port refused: whether the container accepts on its own address (the engine lost the
+   * mapping: a new container gets one) or refuses there too (the app does not listen: nothing to repair).
+   */
+  private async refusedPublished(
+    refused: CheckResult,
+    port: number,
+    target: CheckTarget,
+    timeoutMs: number,
+  ): Promise<CheckResult> {
+    for (const host of target.addresses ?? []) {
+      const direct = await this.prober.tcp({ host, port }, Math.min(timeoutMs, 1000));
+      if (direct.ok) {
+        return {
+          ok: false,
+          detail: `${refused.detail}; the container accepts on ${host}:${port}: the engine lost its port mapping`,
+          portMappingLost: true,
+        };
+      }
+    }
+    return refused;
   }
 
   /** The published port of a container port, or why there is none. */

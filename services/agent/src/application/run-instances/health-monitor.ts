@@ -82,7 +82,11 @@ export class HealthMonitor {
   private async outcomeOf(action: CheckAction, timeoutMs: number): Promise<CheckResult> {
     try {
       const result = await this.check(action, timeoutMs);
-      return { ok: result.ok === true, detail: String(result.detail) };
+      return {
+        ok: result.ok === true,
+        detail: String(result.detail),
+        ...(result.portMappingLost === true && result.ok !== true ? { portMappingLost: true } : {}),
+      };
     } catch (error) {
       return { ok: false, detail: `the check failed: ${(error as Error)?.message ?? String(error)}` };
     }

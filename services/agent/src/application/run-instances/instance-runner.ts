@@ -196,7 +196,12 @@ export class InstanceRunner {
     return {
       id: state.id,
       startedAt: state.startedAt ?? Date.now(),
-      target: { containerId: state.id, specPorts: this.assignment.spec.ports, published: state.ports },
+      target: {
+        containerId: state.id,
+        specPorts: this.assignment.spec.ports,
+        published: state.ports,
+        addresses: state.addresses ?? [],
+      },
     };
   }
 

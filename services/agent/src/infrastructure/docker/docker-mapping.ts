@@ -82,6 +82,9 @@ export function containerState(info: Docker.ContainerInspectInfo): ContainerStat
     finishedAt: time(state.FinishedAt),
     error: state.Error ?? '',
     ports: publishedPorts(info.NetworkSettings?.Ports ?? null),
+    addresses: Object.values(info.NetworkSettings?.Networks ?? {})
+      .map((n) => n?.IPAddress)
+      .filter((a): a is string => typeof a === 'string' && a.length > 0),
   };
 }
 
