@@ -47,6 +47,12 @@ export const agentConfigSchema = z.object({
   /** How long stopping an instance waits for the routers to drain it before going on. */
   PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(5000, 0, 60_000),
   /**
+   * A container that has never been ready and whose published port still refuses connections this long
+   * after it started is restarted (Heroku's boot timeout): nothing listens there, or the engine lost the
+   * port. 0 turns it off.
+   */
+  PIER_AGENT_BOOT_TIMEOUT_MS: envInt(60_000, 0, 3_600_000),
+  /**
    * Whether stopping the agent (SIGTERM, SIGINT) also leaves the cluster: the node becomes `left`, its
    * instances are placed elsewhere and the agent exits once it has removed their containers. Off by
    * default: a stopped agent (an upgrade, a restart) keeps its node and its running containers, which the
@@ -83,11 +89,13 @@ export function installationOf(config: AgentConfig): string {
 export function instanceRuntimeSettings(config: AgentConfig): {
   advertiseHost: string;
   drainTimeoutMs: number;
+  bootTimeoutMs: number;
   containerLimits: NodeContainerLimits;
 } {
   return {
     advertiseHost: config.PIER_AGENT_ADVERTISE_HOST,
     drainTimeoutMs: config.PIER_AGENT_DRAIN_TIMEOUT_MS,
+    bootTimeoutMs: config.PIER_AGENT_BOOT_TIMEOUT_MS,
     containerLimits: containerLimits(config),
   };
 }

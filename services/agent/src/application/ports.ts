@@ -219,6 +219,8 @@ export interface CheckResult {
   readonly detail: string;
   /** The published port refused while the container accepted on its own address. */
   readonly portMappingLost?: boolean;
+  /** The published port refused the connection (nothing accepted it there). */
+  readonly refused?: boolean;
 }
 
 /** Checks over the network against a published port on this node. */

@@ -25,7 +25,9 @@ function runDue(
   probes: ProbeTimings,
   state: HealthState,
   now: number,
-  outcomes: Partial<Record<ProbeKind, { ok: boolean; detail: string; portMappingLost?: boolean }>>,
+  outcomes: Partial<
+    Record<ProbeKind, { ok: boolean; detail: string; portMappingLost?: boolean; refused?: boolean }>
+  >,
 ): { state: HealthState; effects: HealthEffect[]; ran: ProbeKind[] } {
   const due = dueProbes(state, probes, now);
   let current = due.state;
@@ -190,6 +192,40 @@ describe('probe health', () => {
       },
     ]);
     expect(step.state.finished).toBe(true);
+  });
+
+  it('restarts a container never ready whose published port still refuses at the boot timeout', () => {
+    const probes = { readiness: timing({ failureThreshold: 3, periodSeconds: 1 }) };
+    const refused = { ok: false, detail: 'GET http://127.0.0.1:32768/: ECONNREFUSED', refused: true };
+    let step = runDue(probes, startHealth(probes, 0, 5000).state, 0, { readiness: refused });
+    for (let t = 1000; t < 5000; t += 1000) {
+      step = runDue(probes, step.state, t, { readiness: refused });
+      expect(step.effects.map((e) => e.type)).not.toContain('restart');
+    }
+    step = runDue(probes, step.state, 5000, { readiness: refused });
+    expect(step.effects).toEqual([
+      {
+        type: 'restart',
+        reason:
+          'nothing accepted connections on its published port 5 s after it started (readiness probe: GET http://127.0.0.1:32768/: ECONNREFUSED)',
+        probe: { kind: 'readiness', ok: false, detail: refused.detail },
+      },
+    ]);
+  });
+
+  it('never restarts for refusals once it has been ready, nor for other failures, nor without a boot timeout', () => {
+    const probes = { readiness: timing({ failureThreshold: 1, periodSeconds: 1 }) };
+    const refused = { ok: false, detail: 'ECONNREFUSED', refused: true };
+    const kinds = (s: { effects: readonly HealthEffect[] }) => s.effects.map((e) => e.type);
+    let wasReady = runDue(probes, startHealth(probes, 0, 2000).state, 0, { readiness: ok });
+    let failing = runDue(probes, startHealth(probes, 0, 2000).state, 0, { readiness: bad });
+    let noTimeout = runDue(probes, startHealth(probes, 0).state, 0, { readiness: refused });
+    for (let t = 1000; t <= 10_000; t += 1000) {
+      wasReady = runDue(probes, wasReady.state, t, { readiness: refused });
+      failing = runDue(probes, failing.state, t, { readiness: bad });
+      noTimeout = runDue(probes, noTimeout.state, t, { readiness: refused });
+      for (const step of [wasReady, failing, noTimeout]) expect(kinds(step)).not.toContain('restart');
+    }
   });
 
   it('ignores a result that arrives after a restart was decided', () => {

@@ -8,7 +8,10 @@
  * - liveness failing `failureThreshold` times in a row restarts the container;
  * - any probe failing `failureThreshold` times in a row because the engine lost the container's port
  *   mapping (its published port refuses while the container itself accepts: seen for a container
- *   started while the engine restarted) restarts it: waiting cannot repair that, a new container does.
+ *   started while the engine restarted) restarts it: waiting cannot repair that, a new container does;
+ * - a container never ready yet whose published port still refuses connections `bootTimeoutMs` after
+ *   it started (a readiness or startup probe failing `failureThreshold` times in a row by a refusal) is
+ *   restarted, like Heroku's boot timeout: nothing listens where its traffic would go.
  * Without a readiness probe the container is ready once started (and past its startup probe, if any).
  * Only transitions are emitted: a readiness that does not change emits nothing.
  */
@@ -31,6 +34,8 @@ export interface ProbeOutcome {
   readonly detail: string;
   /** It failed because the engine lost the container's port mapping (see above). */
   readonly portMappingLost?: boolean;
+  /** It failed because the published port refused the connection. */
+  readonly refused?: boolean;
 }
 
 /** The probe run that caused an effect, so the transition can say what was seen. */
@@ -47,6 +52,10 @@ interface Track {
 
 export interface HealthState {
   readonly startedAt: number;
+  /** 0: no boot timeout. */
+  readonly bootTimeoutMs: number;
+  /** Whether it has been ready at least once. */
+  readonly wasReady: boolean;
   readonly startupPassed: boolean;
   /** Readiness as last emitted; `unknown` until the first transition of this container. */
   readonly readiness: 'unknown' | 'ready' | 'not-ready';
@@ -74,10 +83,15 @@ const ORDER: readonly ProbeKind[] = ['startup', 'readiness', 'liveness'];
 const track = (nextAt: number): Track => ({ nextAt, inFlight: false, successes: 0, failures: 0 });
 const delayOf = (timing: ProbeTiming) => timing.initialDelaySeconds * 1000;
 
-/** Health of a container that started at `startedAt`; emits `ready` at once when nothing gates it. */
-export function startHealth(probes: ProbeTimings, startedAt: number): HealthStep {
+/**
+ * Health of a container that started at `startedAt`; emits `ready` at once when nothing gates it.
+ * `bootTimeoutMs` (0: none): see the rules above.
+ */
+export function startHealth(probes: ProbeTimings, startedAt: number, bootTimeoutMs = 0): HealthStep {
   const state: HealthState = {
     startedAt,
+    bootTimeoutMs,
+    wasReady: false,
     startupPassed: !probes.startup,
     readiness: 'unknown',
     finished: false,
@@ -101,7 +115,7 @@ function afterStartup(state: HealthState, probes: ProbeTimings, now: number, sta
   const next: HealthState = { ...state, startupPassed: true, tracks };
   if (probes.readiness) return { state: next, effects: [] };
   return {
-    state: { ...next, readiness: 'ready' },
+    state: { ...next, readiness: 'ready', wasReady: true },
     effects: [startup ? { type: 'ready', probe: startup } : { type: 'ready' }],
   };
 }
@@ -153,6 +167,17 @@ export function recordProbe(
   const passed = counted.successes >= timing.successThreshold;
   const probe: ProbeRun = { kind, ok: outcome.ok, detail: outcome.detail };
   if (failed && outcome.portMappingLost) return restart(next, probe);
+  if (
+    failed &&
+    outcome.refused &&
+    kind !== 'liveness' &&
+    !next.wasReady &&
+    next.bootTimeoutMs > 0 &&
+    now - next.startedAt >= next.bootTimeoutMs
+  ) {
+    const reason = `nothing accepted connections on its published port ${Math.round(next.bootTimeoutMs / 1000)} s after it started (${kind} probe: ${outcome.detail})`;
+    return { state: { ...next, finished: true }, effects: [{ type: 'restart', reason, probe }] };
+  }
   switch (kind) {
     case 'startup':
       if (failed) return restart(next, probe);
@@ -161,7 +186,10 @@ export function recordProbe(
       return failed ? restart(next, probe) : { state: next, effects: [] };
     case 'readiness':
       if (passed && next.readiness !== 'ready') {
-        return { state: { ...next, readiness: 'ready' }, effects: [{ type: 'ready', probe }] };
+        return {
+          state: { ...next, readiness: 'ready', wasReady: true },
+          effects: [{ type: 'ready', probe }],
+        };
       }
       if (failed && next.readiness !== 'not-ready') {
         const reason = `readiness probe failed: ${outcome.detail}`;

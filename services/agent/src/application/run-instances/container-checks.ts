@@ -95,7 +95,7 @@ export class ContainerChecks {
         };
       }
     }
-    return refused;
+    return { ...refused, refused: true };
   }
 
   /** The published port of a container port, or why there is none. */

@@ -30,11 +30,13 @@ export class HealthMonitor {
     private readonly onEffect: (effect: HealthEffect) => void,
     /** Told about an error of the monitor itself (an effect handler that threw); probing goes on. */
     private readonly onError: (error: unknown) => void = () => undefined,
+    /** See `startHealth`; 0 or absent: none. */
+    private readonly bootTimeoutMs = 0,
   ) {}
 
   /** Starts probing a container that started at `startedAt` (epoch ms). */
   start(startedAt: number): void {
-    const step = startHealth(this.probes, startedAt);
+    const step = startHealth(this.probes, startedAt, this.bootTimeoutMs);
     this.state = step.state;
     step.effects.forEach((e) => this.onEffect(e));
     this.tick();
@@ -86,6 +88,7 @@ export class HealthMonitor {
         ok: result.ok === true,
         detail: String(result.detail),
         ...(result.portMappingLost === true && result.ok !== true ? { portMappingLost: true } : {}),
+        ...(result.refused === true && result.ok !== true ? { refused: true } : {}),
       };
     } catch (error) {
       return { ok: false, detail: `the check failed: ${(error as Error)?.message ?? String(error)}` };

@@ -37,6 +37,7 @@ export interface RunnerSettings {
   readonly advertiseHost: string;
   readonly backoff: BackoffPolicy;
   readonly drainTimeoutMs: number;
+  readonly bootTimeoutMs: number;
 }
 
 interface Running {
@@ -218,6 +219,7 @@ export class InstanceRunner {
           ? unhealthy({ kind: 'unhealthy', reason: effect.reason, probe: effect.probe })
           : this.readinessChanged(effect),
       (error) => this.log.error({ err: error }, 'health monitor error; probing goes on'),
+      this.settings.bootTimeoutMs,
     );
     monitor.start(running.startedAt);
     try {

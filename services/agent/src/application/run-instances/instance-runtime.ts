@@ -38,6 +38,8 @@ export interface InstanceRuntimeSettings {
   readonly reconcileIntervalMs?: number;
   /** How long a stop waits for the routers to drain the instance. Default 5 s. */
   readonly drainTimeoutMs?: number;
+  /** See `PIER_AGENT_BOOT_TIMEOUT_MS`; 0 turns it off. Default 60 s. */
+  readonly bootTimeoutMs?: number;
   /** Grace period of a stray container before it is killed. Default 5 s. */
   readonly strayGraceSeconds?: number;
   /** Limits every container gets (pids, log rotation); the launcher's defaults where absent. */
@@ -228,6 +230,7 @@ export class InstanceRuntime {
           advertiseHost: this.settings.advertiseHost,
           backoff: this.settings.backoff ?? DEFAULT_BACKOFF,
           drainTimeoutMs: this.settings.drainTimeoutMs ?? 5000,
+          bootTimeoutMs: this.settings.bootTimeoutMs ?? 60_000,
         },
         adopt,
         refused,
