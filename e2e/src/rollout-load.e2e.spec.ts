@@ -13,8 +13,16 @@ const SPACE = 'surge';
 const HOST = `web.${SPACE}.pier.localhost`;
 /** Requests a second during every phase: a fifth of what one 0.25-CPU busybox instance serves here. */
 const RATE = 20;
-/** A phase's server-time p99 may be this many times the quiet baseline's. */
+/** A phase's server-time p99 may be this many times the quiet baseline's… */
 const P99_FACTOR = 3;
+/**
+ * …or this much above it, whichever is more. At 20 requests a second a phase's p99 is its second or
+ * third slowest answer, and against a 2–3 ms baseline one stall of the 2-core machine (a container torn
+ * down) of 6 ms breaks a ratio of 3. What this test guards against is the platform's own stalls: a
+ * reload closing connections (200–360 ms), a dropped SYN (1 s), a server out of rotation (503s). The
+ * strict 2 × bound is `bench:rollout`'s, over thousands of requests per phase.
+ */
+const P99_SLACK_MS = 25;
 
 const web = (label: string) => httpdVersion(`${label} $HOSTNAME`, { cpu: 250, memory: 32 });
 
@@ -109,8 +117,9 @@ const failures = (records: readonly Timed[]) =>
 /**
  * Rolling an app under an open-loop load within its capacity: a scale-down, traffic weights shifting
  * between two versions, and v1 replaced by v2. Each loses no request, and its server-time p99 stays
- * within {@link P99_FACTOR} × that of a quiet period measured in the same test with the same load — the
- * slower of one before the rollout and one after, so the machine's own noise sets the baseline.
+ * within {@link P99_FACTOR} × (or {@link P99_SLACK_MS} above) that of a quiet period measured in the
+ * same test with the same load — the slower of one before the rollout and one after, so the machine's
+ * own noise sets the baseline.
  */
 describe('rollouts under an open-loop load (real Docker and HAProxy)', () => {
   let platform: Platform;
@@ -215,7 +224,7 @@ describe('rollouts under an open-loop load (real Docker and HAProxy)', () => {
     expect(records.slice(-RATE).every((r) => r.body.startsWith('v2 '))).toBe(true);
   });
 
-  it(`keeps every rollout phase's server p99 within ${P99_FACTOR} × the quiet p99`, async () => {
+  it(`keeps every rollout phase's server p99 within ${P99_FACTOR} × (or ${P99_SLACK_MS} ms above) the quiet p99`, async () => {
     const after = await underLoad('quiet-after', () => settle(8000));
     expect(failures(after)).toEqual([]);
     const baseline = Math.max(p99(phases.get('quiet')!), p99(after));
@@ -231,6 +240,10 @@ describe('rollouts under an open-loop load (real Docker and HAProxy)', () => {
       `rollout-load: quiet p99 ${p99(phases.get('quiet')!).toFixed(1)} ms, after ${p99(after).toFixed(1)} ms; ` +
         `phase p99 ÷ baseline ${JSON.stringify(ratios)}; max socket wait ${socketWait.toFixed(1)} ms\n`,
     );
-    expect(Object.entries(ratios).filter(([, r]) => !(r <= P99_FACTOR))).toEqual([]);
+    const bound = Math.max(P99_FACTOR * baseline, baseline + P99_SLACK_MS);
+    const over = ['scale-down', 'weights', 'replace']
+      .map((phase) => [phase, Math.round(p99(phases.get(phase)!) * 10) / 10] as const)
+      .filter(([, ms]) => !(ms <= bound));
+    expect(over).toEqual([]);
   });
 });
