@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from './lib/args';
 import { localPlatform, runningPid, sleep } from './lib/local-platform';
-import { cpuSecondsBetween, descendants, groupUsage, pidsByCommandLine } from './lib/procfs';
+import { cpuSecondsBetween, descendants, groupUsage, pidsByCommandLine, readProc } from './lib/procfs';
 import { type Figure, progress, runBench } from './lib/report';
 import { ratio } from './lib/stats';
 
@@ -29,16 +29,16 @@ runBench(
       const pid = runningPid(platform, name);
       if (pid === null)
         throw new Error(`${name} does not run (no live pid in ${platform.runDir}): run ./deploy/local/up.sh`);
-      // An agent runs under its supervisor (deploy/local/lib.sh `supervise`): the pid file names the
-      // supervisor, and the agent is its child. Both count.
-      const supervised = name.startsWith('agent');
-      groups.push({
-        name: supervised ? `${name} (with its supervisor)` : name,
-        kind: 'pier',
-        pids: supervised ? [pid, ...descendants(pid)] : [pid],
-      });
+      // Every service and agent runs under its supervisor (deploy/local/lib.sh `supervise`): the pid file
+      // names the supervisor, and the process is its child. Both count; the router's HAProxy (its child in
+      // turn) is a group of its own.
+      const child = descendants(pid).filter((p) => readProc(p)?.ppid === pid);
+      groups.push({ name: `${name} (with its supervisor)`, kind: 'pier', pids: [pid, ...child] });
     }
-    const haproxy = descendants(runningPid(platform, 'router')!).filter((pid) => groupUsage([pid]).alive);
+    const router = groups.find((g) => g.name.startsWith('router'))!.pids;
+    const haproxy = descendants(runningPid(platform, 'router')!).filter(
+      (pid) => !router.includes(pid) && groupUsage([pid]).alive,
+    );
     if (haproxy.length === 0) throw new Error('the router runs no HAProxy');
     groups.push({ name: 'haproxy (router data plane)', kind: 'pier', pids: haproxy });
     const infra: Array<[string, number[]]> = [

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiClient, type LocalPlatform, runningPid } from './local-platform';
-import { descendants } from './procfs';
+import { descendants, readProc } from './procfs';
 import { progress } from './report';
 import { hostPortOf, waitReady } from './router-apps';
 import { CpuMeter } from './router-cpu';
@@ -74,7 +74,11 @@ function processGroups(
   dockerProxy: readonly number[],
 ): Groups {
   return () => {
-    const router = runningPid(platform, 'router');
+    // The pid file names the router's supervisor (deploy/local/lib.sh `supervise`); the router is its child.
+    const supervisor = runningPid(platform, 'router');
+    const router = supervisor
+      ? (descendants(supervisor).find((pid) => readProc(pid)?.ppid === supervisor) ?? null)
+      : null;
     const nats = runningPid(platform, 'nats');
     return {
       haproxy: keeper.workers(),
