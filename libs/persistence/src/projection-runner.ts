@@ -62,6 +62,8 @@ export class ProjectionRunner<E extends Message> {
 
   /** The highest position this process knows to be applied. */
   private applied = 0;
+  /** Counts resets (each counts twice: as it begins and once committed); see `reset`. */
+  private resets = 0;
   private readonly waiters = new Set<{ position: number; resolve: () => void }>();
   /** Batch mode's reader, while it runs. */
   private ordered?: { messages: ConsumerMessages; done: Promise<void> };
@@ -152,6 +154,9 @@ export class ProjectionRunner<E extends Message> {
 
   /** Empties the read model and its checkpoint in one transaction. */
   private async reset(): Promise<void> {
+    // A checkpoint read that began before (or during) the reset must not count afterwards: it would
+    // tell a waiter that the emptied read model has caught up. Each poll round checks this.
+    this.resets++;
     this.applied = 0;
     await this.dataSource.transaction(async (m) => {
       if (this.projection.tables.length > 0) await m.query(`TRUNCATE ${this.projection.tables.join(', ')}`);
@@ -160,6 +165,8 @@ export class ProjectionRunner<E extends Message> {
         this.name,
       ]);
     });
+    this.resets++;
+    this.applied = 0;
   }
 
   /** The position of the last event applied. */
@@ -234,7 +241,9 @@ export class ProjectionRunner<E extends Message> {
     this.polling = true;
     const round = async () => {
       try {
-        this.noteApplied(await this.position());
+        const resets = this.resets;
+        const position = await this.position();
+        if (resets === this.resets) this.noteApplied(position);
       } catch (error) {
         this.logger?.warn({ err: error, projection: this.name }, 'could not read the checkpoint for waiters');
       }
