@@ -174,6 +174,52 @@ describe('ProjectionRunner', () => {
     await runner.stop();
   });
 
+  it('does not let a checkpoint read that began before a rebuild count after it', async () => {
+    // The waiters' poll reads the checkpoint; this read is held until the rebuild has emptied the model.
+    let holdNext = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holds!: () => void;
+    const holding = new Promise<void>((r) => (holds = r));
+    class HeldRead extends ProjectionRunner<Deposited> {
+      override async position(): Promise<number> {
+        const position = await super.position();
+        if (holdNext) {
+          holdNext = false;
+          holds();
+          await held;
+        }
+        return position;
+      }
+    }
+    const runner = new HeldRead(store, db, balances('balances-held-read'));
+    await runner.start();
+    try {
+      for (let i = 0; i < 30; i++) {
+        await store.append('account', `held-${i % 3}`, [deposit(`held-${i % 3}`, i)], 'any');
+      }
+      const last = await store.lastPosition();
+      await runner.waitFor(last);
+      // A waiter for the next event: its poll reads the checkpoint (`last`) and is held there, while the
+      // event's own application wakes the waiter.
+      holdNext = true;
+      const next = runner.waitFor(last + 1);
+      await store.append('account', 'held-0', [deposit('held-0', 1)], 'any');
+      await next;
+      await holding;
+      await runner.rebuild();
+      release(); // the held read returns `last`, read before the rebuild
+      await new Promise((r) => setTimeout(r, 20));
+      await runner.waitFor(last);
+      // The replay has really reached `last`: the read model is not still empty or partial.
+      expect(await runner.position()).toBeGreaterThanOrEqual(last);
+    } finally {
+      release();
+      await runner.stop();
+      await db.query('TRUNCATE balances, applications');
+    }
+  });
+
   it('clears on a rebuild the rows it owns in a shared table, and only those', async () => {
     // This projection owns `balances` and, in `applications`, the rows of positive positions; the row
     // at -1 stands for another projection's.
