@@ -54,6 +54,11 @@ export function evolveInstance(state: InstanceState | null, event: InstanceEvent
     case 'InstanceUnschedulable':
       return next({ phase: 'unschedulable', reason: event.data.reason });
     case 'InstancePlaced':
+      // Recorded late (the scheduler appends the node's assignment first, and an outage between the two
+      // appends delays this one until the agent has started the instance there): it only names the node.
+      if (state.startedAt !== null && (state.nodeId === null || state.nodeId === event.data.nodeId)) {
+        return { ...state, nodeId: event.data.nodeId, updatedAt: at };
+      }
       return next({ phase: 'starting', nodeId: event.data.nodeId, reason: null });
     case 'InstanceStarted':
       return next({

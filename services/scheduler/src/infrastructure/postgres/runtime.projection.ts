@@ -230,12 +230,17 @@ async function applyTransition(
         [e.data.reason],
         `unschedulable: ${e.data.reason}`,
       ));
-    case 'InstancePlaced':
+    case 'InstancePlaced': {
+      // Recorded late, after the agent started the instance on that node (see the instance state): it
+      // only names the node. The right-hand side reads the row as it was.
+      const late = 'started_at IS NOT NULL AND (node_id IS NULL OR node_id = $3)';
       return void (await transition(
-        `${phase('starting')}, node_id = $3, reason = NULL`,
+        `phase = CASE WHEN ${late} THEN phase WHEN stop_requested THEN 'stopping' ELSE 'starting' END, ` +
+          `reason = CASE WHEN ${late} THEN reason ELSE NULL END, node_id = $3`,
         [e.data.nodeId],
         `placed on node ${short(e.data.nodeId)}`,
       ));
+    }
     case 'InstanceStarted':
       return void (await transition(
         `${phase('starting')}, host = $3, host_ports = $4, restarts = $5, started_at = $2, reason = NULL, code = NULL`,
