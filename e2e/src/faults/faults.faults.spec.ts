@@ -136,6 +136,12 @@ describe('fault injection: deploy and scale under load survive every fault (real
     for (const p of platform.processes.values()) await p.start();
     await platform.waitReady([...platform.processes.keys()], RECOVERY_TIMEOUT_MS);
     await rollout(target);
+    // A trial that failed half-way may have left an older version running (its rollout never got to
+    // stop it): stop every version but the new one.
+    const others = new Set((await instances()).map((i) => i.version).filter((v) => v !== current));
+    for (const version of others) {
+      expect([202, 409]).toContain((await call('POST', `${base}/versions/${version}/stop`)).status);
+    }
     await settled('restoring the platform after a failed trial');
     healthy = true;
   }
