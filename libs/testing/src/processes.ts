@@ -50,15 +50,33 @@ export function startNodeProcess(
   };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out by the tests are drawn below the kernel's ephemeral range (32768–60999 on Linux): a
+ * port from `listen(0)` comes from that range, and so do the source ports of every outgoing connection
+ * and the host ports Docker picks for published container ports, so between the check and the service's
+ * own bind another socket could take it (a CI run lost a platform start to `EADDRINUSE`).
+ */
+const TEST_PORTS = { from: 20_000, to: 32_700 } as const;
+const handedOut = new Set<number>();
+
+/** A TCP port, outside the ephemeral range, that was free a moment ago on 127.0.0.1 and that this process has not handed out before. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${TEST_PORTS.from} and ${TEST_PORTS.to} after 200 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
