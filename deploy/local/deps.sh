@@ -14,7 +14,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # apache2-utils: htpasswd, for the registry's bcrypt password file.
-PACKAGES=(docker.io nats-server postgresql docker-registry apache2-utils busybox-static haproxy jq curl iproute2)
+# containerd: a dependency of docker.io, named for its client ctr, which the agent uses to remove a task
+# the engine lost (PIER_AGENT_CONTAINERD_SOCKET).
+PACKAGES=(docker.io containerd nats-server postgresql docker-registry apache2-utils busybox-static haproxy jq curl iproute2)
 NATS_PORT=4222 # unless PIER_NATS_URL names another loopback port (see nats_port)
 PG_PORT=5432
 PG_CLUSTER=main # name of the cluster created when there is none

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -159,6 +159,9 @@ export class FaultPlatform {
    * NATS and Postgres.
    */
   async stop(): Promise<void> {
+    // PIER_FAULTS_KEEP_LOGS=<dir>: the processes' logs are copied there first, for a failure's diagnosis.
+    const keep = process.env.PIER_FAULTS_KEEP_LOGS;
+    if (keep) cpSync(join(this.stateDir, 'logs'), keep, { recursive: true });
     if (existsSync(join(this.stateDir, 'run')))
       await this.script('down.sh', '--purge').catch((error: unknown) => process.stderr.write(`${error}\n`));
     await this.nats.remove();

@@ -29,7 +29,8 @@ import {
  * flight.
  *
  * Settings (environment): PIER_FAULTS_TRIALS (trials per fault, 1), PIER_FAULTS_SEED (random points),
- * PIER_FAULTS_ONLY (comma-separated fault names), PIER_FAULTS_REPORT (a JSON file for bench:faults).
+ * PIER_FAULTS_ONLY (comma-separated fault names), PIER_FAULTS_REPORT (a JSON file for bench:faults),
+ * PIER_FAULTS_KEEP_LOGS (a directory the processes' logs are copied to at the end).
  */
 const TRIALS = Number(process.env.PIER_FAULTS_TRIALS ?? 1);
 const SEED = Number(process.env.PIER_FAULTS_SEED ?? Math.floor(Math.random() * 1e9));
@@ -177,7 +178,9 @@ describe('fault injection: deploy and scale under load survive every fault (real
           count,
         ),
       { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what: `version ${next} ready` },
-    );
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnosis()}`);
+    });
     const previous = current;
     current = next;
     expect([202, 409]).toContain((await call('POST', `${base}/versions/${previous}/stop`)).status);
@@ -206,10 +209,23 @@ describe('fault injection: deploy and scale under load survive every fault (real
     }));
     const dir = platform.env.PIER_ROUTER_STATE_DIR!;
     const servers = await haproxyCommand(join(dir, 'haproxy.sock'), 'show servers state').catch(String);
+    // What the agents logged about each instance that is not ready: why it never got there.
+    const unready = Array.isArray(live) ? live.filter((i) => i.state !== 'ready').map((i) => i.id) : [];
+    const agentLines = [...platform.processes.values()]
+      .filter((p) => p.kind === 'agent')
+      .flatMap((p) =>
+        p
+          .output()
+          .split('\n')
+          .filter((line) => unready.some((id) => line.includes(id)))
+          .slice(-20)
+          .map((line) => `${p.file}: ${line.slice(0, 600)}`),
+      );
     return [
       `instances: ${JSON.stringify(live)}`,
       `containers: ${JSON.stringify(containers)}`,
       `haproxy servers state:\n${servers}`,
+      `agents on the instances not ready:\n${agentLines.join('\n')}`,
     ].join('\n');
   }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,4 +96,28 @@ export async function restartDockerd(): Promise<void> {
     'ensure_dockerd',
   ].join('\n');
   await run('bash', ['-c', script], { timeout: 120_000 });
+}
+
+/**
+ * The pid of this machine's Docker engine when it runs as deploy/local/deps.sh starts it; anything else
+ * is not the suite's to stop, and this throws saying so.
+ */
+export async function localDockerdPid(): Promise<number> {
+  const { stdout } = await run('pgrep', ['-xo', 'dockerd']).catch(() => ({ stdout: '' }));
+  const pid = Number(stdout.trim());
+  if (!pid) throw new Error('no dockerd runs on this machine');
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  if (!args.startsWith('dockerd --userland-proxy=false'))
+    throw new Error(`dockerd runs as [${args}], not as deploy/local/deps.sh starts it: not touched`);
+  return pid;
+}
+
+/** Starts this machine's Docker engine as deploy/local/deps.sh does, when it does not run. */
+export async function startDockerd(): Promise<void> {
+  const script = [
+    'set -euo pipefail',
+    `source ${join(ROOT, 'deploy', 'local', 'deps.sh')}`,
+    'ensure_dockerd',
+  ];
+  await run('bash', ['-c', script.join('\n')], { timeout: 120_000 });
 }

@@ -76,6 +76,12 @@ export const agentConfigSchema = z.object({
    */
   PIER_INSTALLATION: labelValueSchema.pipe(z.string().min(1)).optional(),
   DOCKER_HOST: z.string().optional(),
+  /**
+   * Socket of the engine's containerd, where the agent removes a task the engine lost (a container start
+   * cut by an engine restart, see `ContainerdTasks`) with containerd's client `ctr`. Unset: dockerd's own
+   * containerd, else the machine's, when the engine is local; `off`: never.
+   */
+  PIER_AGENT_CONTAINERD_SOCKET: z.string().min(1).optional(),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -7,6 +7,7 @@ import { createLogger, createMetricsRegistry, Gauge, initTelemetry, type Logger 
 import { AgentStartError, NodeAgent } from './application/node-agent';
 import { agentConfigSchema, installationOf, instanceRuntimeSettings } from './config';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
+import { ContainerdTasks } from './infrastructure/docker/containerd-tasks';
 import { DockerDriver } from './infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
 import { IdentityFileStore } from './infrastructure/fs/identity.file-store';
@@ -48,7 +49,26 @@ async function main(): Promise<void> {
     url: config.PIER_NATS_URL,
     name: `pier-agent-${config.PIER_AGENT_NAME ?? 'node'}`,
   });
-  const driver = new DockerDriver({ dockerHost: config.DOCKER_HOST, installation: installationOf(config) });
+  const containerdSocket = ContainerdTasks.socketFor(config.PIER_AGENT_CONTAINERD_SOCKET, config.DOCKER_HOST);
+  const staleTasks = containerdSocket ? new ContainerdTasks(containerdSocket, logger) : undefined;
+  const unavailable = await staleTasks?.available();
+  if (unavailable && config.PIER_AGENT_CONTAINERD_SOCKET) {
+    process.stderr.write(
+      `pier-agent: PIER_AGENT_CONTAINERD_SOCKET=${config.PIER_AGENT_CONTAINERD_SOCKET}: ctr does not answer there: ${unavailable}\n`,
+    );
+    process.exit(2);
+  }
+  if (unavailable) {
+    logger.error(
+      { socket: containerdSocket, detail: unavailable },
+      "containerd's client ctr does not answer: a container start cut by an engine restart will leave its task behind",
+    );
+  }
+  const driver = new DockerDriver({
+    dockerHost: config.DOCKER_HOST,
+    installation: installationOf(config),
+    staleTasks: unavailable ? undefined : staleTasks,
+  });
   const rpc = new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS);
   const registry = createMetricsRegistry('agent');
   const agent = new NodeAgent(

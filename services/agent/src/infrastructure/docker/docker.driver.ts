@@ -11,6 +11,7 @@ import {
 } from '../../application/ports';
 import { LABELS } from '../../domain/container-labels';
 import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
+import { type ContainerdTasks } from './containerd-tasks';
 import { execIn } from './docker-exec';
 import { DockerImages } from './docker-images';
 import { DockerNetworks, isNetworkRace } from './docker-networks';
@@ -26,7 +27,11 @@ export class DockerDriver implements ContainerDriver {
   /** `pier.installation` on everything this driver creates (none when unset). */
   private readonly installationLabel: Readonly<Record<string, string>>;
 
-  constructor(options: { dockerHost?: string; installation?: string } = {}) {
+  /** Removes what the engine lost of a start cut by its restart (see `ContainerdTasks`); none: not done. */
+  private readonly staleTasks?: ContainerdTasks;
+
+  constructor(options: { dockerHost?: string; installation?: string; staleTasks?: ContainerdTasks } = {}) {
+    this.staleTasks = options.staleTasks;
     this.docker = new Docker(dockerOptions(options.dockerHost));
     this.installationLabel = options.installation ? { [LABELS.installation]: options.installation } : {};
     this.images = new DockerImages(this.docker);
@@ -120,6 +125,7 @@ export class DockerDriver implements ContainerDriver {
   }
 
   async destroy(containerId: string): Promise<void> {
+    await this.removeStaleTask(containerId);
     try {
       await this.docker.getContainer(containerId).remove({ force: true, v: true });
     } catch (error) {
@@ -129,6 +135,20 @@ export class DockerDriver implements ContainerDriver {
       if (status === 409 && /already in progress/.test(engineMessage(error))) return;
       throw new Error(engineMessage(error));
     }
+  }
+
+  /**
+   * A container the engine says was created and never ran may still have a containerd task, from a start
+   * cut by an engine restart: removing only the container would leave that task, and the address it
+   * holds, behind for good.
+   */
+  private async removeStaleTask(containerId: string): Promise<void> {
+    if (!this.staleTasks) return;
+    const found = await this.docker
+      .getContainer(containerId)
+      .inspect()
+      .catch(() => null);
+    if (found?.State?.Status === 'created') await this.staleTasks.removeStale(found.Id);
   }
 
   async inspect(containerId: string): Promise<ContainerState | null> {

@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { ContainerdTasks, DockerDriver } from '@pier/agent';
+import { createLogger } from '@pier/observability';
+import { expectEventually, uniqueName } from '@pier/testing';
+import { localDockerdPid, startDockerd } from './own-infrastructure';
+
+const run = promisify(execFile);
+
+/**
+ * A container start cut by a restart of the Docker engine (found by the fault suite's restart-dockerd
+ * trials): containerd has created the container's task — its `runc init` holds a network namespace with
+ * the address the engine gave it — when dockerd stops; the restarted engine knows only a `created`
+ * container, and removing that container left the task behind for good. The engine then handed the
+ * same address to the instance's next container, two namespaces answered for it on the bridge, and the
+ * new container's published port refused connections: the instance never became ready.
+ *
+ * The test cuts starts for real: it starts a container and stops dockerd a moment later, adjusting the
+ * moment until a start is cut between containerd's task and its start (the engine left with a `created`
+ * container that has a task), then removes the container through the agent's driver and expects the
+ * task gone.
+ */
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+const installation = uniqueName('cut');
+const label = { 'pier.installation': installation };
+const socket = ContainerdTasks.socketFor(undefined, undefined);
+const MAX_TRIES = 40;
+
+jest.setTimeout(MAX_TRIES * 8000 + 60_000);
+
+async function containerdTasks(): Promise<string[]> {
+  const { stdout } = await run('ctr', ['--address', socket!, '--namespace', 'moby', 'task', 'ls', '-q']);
+  return stdout.split('\n').filter(Boolean);
+}
+
+/** Stops dockerd with SIGTERM (as an upgrade or a restart does), waits until it is gone, starts it again. */
+async function restartEngineNow(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  await expectEventually(
+    () => {
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      expect(alive).toBe(false);
+    },
+    { timeoutMs: 30_000, intervalMs: 50, what: `dockerd (pid ${pid}) stopped` },
+  );
+  await startDockerd();
+}
+
+describe('a container start cut by a restart of the Docker engine', () => {
+  const tasks = new ContainerdTasks(socket ?? '', createLogger('agent', 'warn'));
+  const created: string[] = [];
+
+  afterAll(async () => {
+    // Whatever happened, nothing of the test stays: a task left by a failure goes too.
+    for (const id of created) {
+      await tasks.removeStale(id);
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  });
+
+  it('leaves no containerd task behind once the agent has removed the container', async () => {
+    expect(socket).not.toBeNull();
+    const driver = new DockerDriver({
+      installation,
+      staleTasks: tasks,
+    });
+    // A running container, so that dockerd stops with --live-restore semantics (with none running, it
+    // stops its containers and its containerd as it exits, and no start is ever left half-done).
+    const keeper = await docker.createContainer({
+      Image: 'pier/busybox:latest',
+      Cmd: ['sleep', '3600'],
+      Labels: label,
+    });
+    created.push(keeper.id);
+    await keeper.start();
+
+    let delayMs = 500;
+    const seen: string[] = [];
+    let cut: string | undefined;
+    for (let attempt = 0; attempt < MAX_TRIES && !cut; attempt++) {
+      const pid = await localDockerdPid();
+      const container = await docker.createContainer({
+        Image: 'pier/busybox:latest',
+        Cmd: ['httpd', '-f', '-p', '8080'],
+        Labels: label,
+        HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+      });
+      created.push(container.id);
+      const starting = container.start().catch((error: Error) => error);
+      await new Promise((r) => setTimeout(r, delayMs));
+      await restartEngineNow(pid);
+      await starting;
+      const state = (await container.inspect()).State.Status;
+      const hasTask = (await containerdTasks()).includes(container.id);
+      seen.push(`${delayMs} ms: ${state}${hasTask ? ' with a task' : ''}`);
+      if (state === 'created' && hasTask) cut = container.id;
+      else {
+        // Running: dockerd stopped too late; created without a task: too early.
+        delayMs = Math.max(
+          0,
+          delayMs + (state === 'created' ? 40 : -40) + Math.round(Math.random() * 20 - 10),
+        );
+        await container.remove({ force: true });
+      }
+    }
+    if (!cut)
+      throw new Error(`no start was cut between task and start in ${MAX_TRIES} tries: ${seen.join('; ')}`);
+    process.stdout.write(`cut a start after ${seen.length} tries: ${seen.join('; ')}\n`);
+
+    await driver.destroy(cut);
+    expect(await driver.inspect(cut)).toBeNull();
+    expect(await containerdTasks()).not.toContain(cut);
+  });
+});
