@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { ContainerdTasks, DockerDriver } from '@pier/agent';
+import { DockerDriver, LostStarts } from '@pier/agent';
 import { createLogger } from '@pier/observability';
 import { expectEventually, uniqueName } from '@pier/testing';
 import { localDockerdPid, startDockerd } from './own-infrastructure';
@@ -19,15 +19,16 @@ const run = promisify(execFile);
  * The test cuts starts for real: it starts a container and stops dockerd a moment later, adjusting the
  * moment until a start is cut between containerd's task and its start (the engine left with a `created`
  * container that has a task), then removes the container through the agent's driver and expects the
- * task gone.
+ * task and its process gone; and, as when containerd restarted and lost the task, the process gone
+ * without containerd's help.
  */
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const installation = uniqueName('cut');
 const label = { 'pier.installation': installation };
-const socket = ContainerdTasks.socketFor(undefined, undefined);
+const socket = LostStarts.containerdSocketFor(undefined, undefined);
 const MAX_TRIES = 40;
 
-jest.setTimeout(MAX_TRIES * 8000 + 60_000);
+jest.setTimeout(2 * MAX_TRIES * 8000 + 60_000);
 
 async function containerdTasks(): Promise<string[]> {
   const { stdout } = await run('ctr', ['--address', socket!, '--namespace', 'moby', 'task', 'ls', '-q']);
@@ -53,13 +54,15 @@ async function restartEngineNow(pid: number): Promise<void> {
 }
 
 describe('a container start cut by a restart of the Docker engine', () => {
-  const tasks = new ContainerdTasks(socket ?? '', createLogger('agent', 'warn'));
+  const logger = createLogger('agent', 'warn');
+  const lostStarts = new LostStarts({ containerdSocket: socket, logger });
   const created: string[] = [];
+  let delayMs = 500;
 
   afterAll(async () => {
-    // Whatever happened, nothing of the test stays: a task left by a failure goes too.
+    // Whatever happened, nothing of the test stays: what a failure left goes too.
     for (const id of created) {
-      await tasks.removeStale(id);
+      await lostStarts.remove(id);
       await docker
         .getContainer(id)
         .remove({ force: true })
@@ -67,26 +70,14 @@ describe('a container start cut by a restart of the Docker engine', () => {
     }
   });
 
-  it('leaves no containerd task behind once the agent has removed the container', async () => {
-    expect(socket).not.toBeNull();
-    const driver = new DockerDriver({
-      installation,
-      staleTasks: tasks,
-    });
-    // A running container, so that dockerd stops with --live-restore semantics (with none running, it
-    // stops its containers and its containerd as it exits, and no start is ever left half-done).
-    const keeper = await docker.createContainer({
-      Image: 'pier/busybox:latest',
-      Cmd: ['sleep', '3600'],
-      Labels: label,
-    });
-    created.push(keeper.id);
-    await keeper.start();
-
-    let delayMs = 500;
+  /**
+   * Starts containers, stopping dockerd a moment after each start, until one start is cut between
+   * containerd's task and its start: the engine left with a `created` container that has a task and a
+   * process. Returns that container's id.
+   */
+  async function cutStart(): Promise<string> {
     const seen: string[] = [];
-    let cut: string | undefined;
-    for (let attempt = 0; attempt < MAX_TRIES && !cut; attempt++) {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       const pid = await localDockerdPid();
       const container = await docker.createContainer({
         Image: 'pier/busybox:latest',
@@ -102,22 +93,44 @@ describe('a container start cut by a restart of the Docker engine', () => {
       const state = (await container.inspect()).State.Status;
       const hasTask = (await containerdTasks()).includes(container.id);
       seen.push(`${delayMs} ms: ${state}${hasTask ? ' with a task' : ''}`);
-      if (state === 'created' && hasTask) cut = container.id;
-      else {
-        // Running: dockerd stopped too late; created without a task: too early.
-        delayMs = Math.max(
-          0,
-          delayMs + (state === 'created' ? 40 : -40) + Math.round(Math.random() * 20 - 10),
-        );
-        await container.remove({ force: true });
+      if (state === 'created' && hasTask && lostStarts.processes(container.id).length > 0) {
+        process.stdout.write(`cut a start after ${seen.length} tries: ${seen.join('; ')}\n`);
+        return container.id;
       }
+      // Running: dockerd stopped too late; created without a task: too early.
+      delayMs = Math.max(0, delayMs + (state === 'created' ? 40 : -40) + Math.round(Math.random() * 20 - 10));
+      await container.remove({ force: true });
     }
-    if (!cut)
-      throw new Error(`no start was cut between task and start in ${MAX_TRIES} tries: ${seen.join('; ')}`);
-    process.stdout.write(`cut a start after ${seen.length} tries: ${seen.join('; ')}\n`);
+    throw new Error(`no start was cut between task and start in ${MAX_TRIES} tries: ${seen.join('; ')}`);
+  }
 
-    await driver.destroy(cut);
-    expect(await driver.inspect(cut)).toBeNull();
+  beforeAll(async () => {
+    expect(socket).not.toBeNull();
+    // A running container, so that dockerd stops with --live-restore semantics (with none running, it
+    // stops its containers as it exits, and no start is ever left half-done).
+    const keeper = await docker.createContainer({
+      Image: 'pier/busybox:latest',
+      Cmd: ['sleep', '3600'],
+      Labels: label,
+    });
+    created.push(keeper.id);
+    await keeper.start();
+  });
+
+  it('leaves no containerd task and no process behind once the agent has removed the container', async () => {
+    const cut = await cutStart();
+    await new DockerDriver({ installation, lostStarts }).destroy(cut);
+    expect(await new DockerDriver({ installation }).inspect(cut)).toBeNull();
     expect(await containerdTasks()).not.toContain(cut);
+    expect(lostStarts.processes(cut)).toEqual([]);
+  });
+
+  it('kills what is left even when containerd has lost the task (it restarted with the engine)', async () => {
+    const cut = await cutStart();
+    // As if containerd did not know the task: only the container's cgroup says what still runs.
+    const withoutContainerd = new LostStarts({ containerdSocket: null, logger });
+    await new DockerDriver({ installation, lostStarts: withoutContainerd }).destroy(cut);
+    expect(await new DockerDriver({ installation }).inspect(cut)).toBeNull();
+    await expectEventually(() => expect(lostStarts.processes(cut)).toEqual([]), { timeoutMs: 5000 });
   });
 });

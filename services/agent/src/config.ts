@@ -78,7 +78,7 @@ export const agentConfigSchema = z.object({
   DOCKER_HOST: z.string().optional(),
   /**
    * Socket of the engine's containerd, where the agent removes a task the engine lost (a container start
-   * cut by an engine restart, see `ContainerdTasks`) with containerd's client `ctr`. Unset: dockerd's own
+   * cut by an engine restart, see `LostStarts`) with containerd's client `ctr`. Unset: dockerd's own
    * containerd, else the machine's, when the engine is local; `off`: never.
    */
   PIER_AGENT_CONTAINERD_SOCKET: z.string().min(1).optional(),

@@ -7,7 +7,7 @@ import { createLogger, createMetricsRegistry, Gauge, initTelemetry, type Logger 
 import { AgentStartError, NodeAgent } from './application/node-agent';
 import { agentConfigSchema, installationOf, instanceRuntimeSettings } from './config';
 import { type InstanceRuntime } from './application/run-instances/instance-runtime';
-import { ContainerdTasks } from './infrastructure/docker/containerd-tasks';
+import { LostStarts } from './infrastructure/docker/lost-starts';
 import { DockerDriver } from './infrastructure/docker/docker.driver';
 import { createInstanceRuntime } from './infrastructure/instance-runtime.factory';
 import { IdentityFileStore } from './infrastructure/fs/identity.file-store';
@@ -49,25 +49,29 @@ async function main(): Promise<void> {
     url: config.PIER_NATS_URL,
     name: `pier-agent-${config.PIER_AGENT_NAME ?? 'node'}`,
   });
-  const containerdSocket = ContainerdTasks.socketFor(config.PIER_AGENT_CONTAINERD_SOCKET, config.DOCKER_HOST);
-  const staleTasks = containerdSocket ? new ContainerdTasks(containerdSocket, logger) : undefined;
-  const unavailable = await staleTasks?.available();
-  if (unavailable && config.PIER_AGENT_CONTAINERD_SOCKET) {
+  const containerdSocket = LostStarts.containerdSocketFor(
+    config.PIER_AGENT_CONTAINERD_SOCKET,
+    config.DOCKER_HOST,
+  );
+  const ctrProblem = containerdSocket ? await LostStarts.ctrProblem(containerdSocket) : null;
+  if (ctrProblem && config.PIER_AGENT_CONTAINERD_SOCKET) {
     process.stderr.write(
-      `pier-agent: PIER_AGENT_CONTAINERD_SOCKET=${config.PIER_AGENT_CONTAINERD_SOCKET}: ctr does not answer there: ${unavailable}\n`,
+      `pier-agent: PIER_AGENT_CONTAINERD_SOCKET=${config.PIER_AGENT_CONTAINERD_SOCKET}: ctr does not answer there: ${ctrProblem}\n`,
     );
     process.exit(2);
   }
-  if (unavailable) {
+  if (ctrProblem) {
     logger.error(
-      { socket: containerdSocket, detail: unavailable },
-      "containerd's client ctr does not answer: a container start cut by an engine restart will leave its task behind",
+      { detail: ctrProblem },
+      "containerd's client ctr does not answer: a container start cut by an engine restart will leave its containerd task behind",
     );
   }
+  const lostStarts = new LostStarts({ containerdSocket: ctrProblem ? null : containerdSocket, logger });
   const driver = new DockerDriver({
     dockerHost: config.DOCKER_HOST,
     installation: installationOf(config),
-    staleTasks: unavailable ? undefined : staleTasks,
+    // A remote engine's processes are not on this machine.
+    ...(config.DOCKER_HOST && !config.DOCKER_HOST.startsWith('unix://') ? {} : { lostStarts }),
   });
   const rpc = new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS);
   const registry = createMetricsRegistry('agent');

@@ -98,7 +98,8 @@ export interface ContainerDriver {
    * Creates the container on its network (creating that network first when it does not exist, safe
    * against concurrent launches) and starts it (the image must be present). When the engine cannot start
    * the process (executable not found…), the created container is removed and the call rejects with the
-   * engine's message. Resolves with the state right after the start, published ports included.
+   * engine's message. Resolves with the state right after the start, published ports included. Rejects
+   * with `EngineUnreachableError` when the engine did not answer at all (see there).
    */
   start(spec: ContainerSpec): Promise<ContainerState>;
   /**
@@ -232,4 +233,13 @@ export interface NetworkProber {
   ): Promise<CheckResult>;
   /** A TCP connection that the other side keeps open; no connection within `timeoutMs` is a failure. */
   tcp(target: { host: string; port: number }, timeoutMs: number): Promise<CheckResult>;
+}
+
+/**
+ * The engine did not answer: its socket refused, or the connection dropped before an answer (the engine
+ * restarting). Nothing is known about the container; it says nothing about the app, so the attempt is
+ * retried soon and counts nothing towards the app's crash-loop back-off.
+ */
+export class EngineUnreachableError extends Error {
+  override readonly name = 'EngineUnreachableError';
 }

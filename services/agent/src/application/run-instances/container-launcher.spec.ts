@@ -2,7 +2,12 @@ import { PierError, versionSpecSchema, type VersionSpecInput } from '@pier/contr
 import { createLogger } from '@pier/observability';
 import { type ContainerSpec } from '../../domain/container-spec';
 import { type RegistryAnswer } from '../../domain/image-access';
-import { type ContainerDriver, type PlatformServices, type RegistryAuth } from '../ports';
+import {
+  type ContainerDriver,
+  EngineUnreachableError,
+  type PlatformServices,
+  type RegistryAuth,
+} from '../ports';
 import { ContainerLauncher } from './container-launcher';
 
 const NODE = '11111111-1111-4111-8111-111111111111';
@@ -12,7 +17,8 @@ interface FakeOptions {
   /** Images the engine holds; `true` when this node pulled them with credentials. */
   local?: Record<string, boolean>;
   pullError?: string;
-  startError?: string;
+  startError?: string | Error;
+  localError?: Error;
   /** What the registry says to an anonymous manifest request; readable when not given. */
   anonymous?: { answer: RegistryAnswer; detail: string };
 }
@@ -24,8 +30,10 @@ function fakeDriver(options: FakeOptions = {}) {
   const started: ContainerSpec[] = [];
   const local = new Map(Object.entries(options.local ?? {}));
   const driver = {
-    localImage: async (image: string) =>
-      local.has(image) ? { id: `sha256:${image}`, pulledWithCredentials: local.get(image)! } : null,
+    localImage: async (image: string) => {
+      if (options.localError) throw options.localError;
+      return local.has(image) ? { id: `sha256:${image}`, pulledWithCredentials: local.get(image)! } : null;
+    },
     pullImage: async (image: string, auth?: RegistryAuth) => {
       pulls.push({ image, ...(auth ? { auth } : {}) });
       if (options.pullError) throw new Error(options.pullError);
@@ -46,7 +54,8 @@ function fakeDriver(options: FakeOptions = {}) {
     destroy: async (id: string) => void calls.push(`destroy ${id}`),
     start: async (spec: ContainerSpec) => {
       calls.push('start');
-      if (options.startError) throw new Error(options.startError);
+      if (options.startError)
+        throw typeof options.startError === 'string' ? new Error(options.startError) : options.startError;
       started.push(spec);
       return {
         id: 'c1',
@@ -253,5 +262,21 @@ describe('ContainerLauncher', () => {
       code: 'CONTAINER_START_FAILED',
       reason: 'exec: "nope": executable file not found in $PATH',
     });
+  });
+
+  it('says the engine did not answer (not that the image or the app failed) when its socket refuses or drops', async () => {
+    const dropped = fakeDriver({
+      local: { 'acme/web:1': false },
+      startError: new EngineUnreachableError('socket hang up'),
+    });
+    const refused = fakeDriver({
+      localError: new EngineUnreachableError('connect ENOENT /var/run/docker.sock'),
+    });
+    for (const fake of [dropped, refused]) {
+      const launcher = new ContainerLauncher(fake.driver, platform({}), '127.0.0.1', logger);
+      const result = await launcher.launch(assignment({ image: 'acme/web:1' }), 0);
+      expect(result).toMatchObject({ ok: false, code: 'ENGINE_UNAVAILABLE', engineUnreachable: true });
+    }
+    expect(dropped.calls).toContain('start');
   });
 });

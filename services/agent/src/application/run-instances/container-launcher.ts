@@ -20,17 +20,28 @@ import {
 import {
   type ContainerDriver,
   type ContainerState,
+  EngineUnreachableError,
   type PlatformServices,
   type RegistryAuth,
 } from '../ports';
 
 /** Stable codes of `InstanceFailed` reported by the agent. */
 export type LaunchFailureCode =
-  'IMAGE_PULL_FAILED' | 'SECRET_UNAVAILABLE' | 'CONTAINER_START_FAILED' | 'SECURITY_OPTIONS_UNSUPPORTED';
+  | 'IMAGE_PULL_FAILED'
+  | 'SECRET_UNAVAILABLE'
+  | 'CONTAINER_START_FAILED'
+  | 'SECURITY_OPTIONS_UNSUPPORTED'
+  | 'ENGINE_UNAVAILABLE';
 
 export type LaunchResult =
   | { readonly ok: true; readonly container: ContainerState }
-  | { readonly ok: false; readonly code: LaunchFailureCode; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly code: LaunchFailureCode;
+      readonly reason: string;
+      /** The engine did not answer the start (see `EngineUnreachableError`): retried soon, no back-off. */
+      readonly engineUnreachable?: true;
+    };
 
 type Step<T> = { ok: true; value: T } | { ok: false; code: LaunchFailureCode; reason: string };
 
@@ -50,6 +61,16 @@ export class ContainerLauncher {
   ) {}
 
   async launch(assignment: Assignment, restarts: number): Promise<LaunchResult> {
+    try {
+      return await this.attempt(assignment, restarts);
+    } catch (error) {
+      if (!(error instanceof EngineUnreachableError)) throw error;
+      const reason = `the container engine did not answer: ${error.message}`;
+      return { ok: false, code: 'ENGINE_UNAVAILABLE', reason, engineUnreachable: true };
+    }
+  }
+
+  private async attempt(assignment: Assignment, restarts: number): Promise<LaunchResult> {
     const security = requestedSecurityOptions(assignment.spec.security);
     if (security.length > 0) {
       const reason = `this agent cannot apply the security options ${security.join(', ')} yet`;
@@ -69,6 +90,7 @@ export class ContainerLauncher {
       });
       return { ok: true, container: await this.driver.start(spec) };
     } catch (error) {
+      if (error instanceof EngineUnreachableError) throw error;
       return { ok: false, code: 'CONTAINER_START_FAILED', reason: (error as Error).message };
     }
   }
@@ -106,6 +128,7 @@ export class ContainerLauncher {
       }
       return { ok: true, value: undefined };
     } catch (error) {
+      if (error instanceof EngineUnreachableError) throw error;
       return failed((error as Error).message + note);
     }
   }
@@ -119,6 +142,7 @@ export class ContainerLauncher {
     try {
       await this.driver.pullImage(image, auth);
     } catch (error) {
+      if (error instanceof EngineUnreachableError) throw error;
       const message = (error as Error).message;
       const decision = decideAfterFailedPull(local, classifyRegistryError(message));
       if (decision.action !== 'refuse') this.logger.warn({ image, err: error }, 'registry unavailable');

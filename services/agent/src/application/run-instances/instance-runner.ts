@@ -48,6 +48,9 @@ interface Running {
 
 type End = { kind: 'exit' } | { kind: 'unhealthy'; reason: string; probe: ProbeRun } | { kind: 'halt' };
 
+/** The wait before starting again after the engine did not answer a start. */
+export const ENGINE_RETRY_MS = 1000;
+
 /** `InstanceFailed.code` of an assignment whose spec this agent cannot run (see `runnableSpec`). */
 export const SPEC_INVALID = 'SPEC_INVALID';
 
@@ -115,13 +118,20 @@ export class InstanceRunner {
     await this.deps.reports.settle(halt.mode === 'stop' ? 30_000 : 2000);
   }
 
-  /** One turn: launch when nothing runs, else watch the container until it ends, then back off. */
+  /**
+   * One turn: launch when nothing runs, else watch the container until it ends, then back off. A start
+   * the engine never answered (it was restarting) is retried after `ENGINE_RETRY_MS`, off the back-off:
+   * it says nothing about the app.
+   */
   private async step(): Promise<void> {
-    if (!this.current && !(await this.launch())) {
-      const next = nextRestart(this.backoff, this.settings.backoff, 0);
-      this.backoff = next.state;
-      await this.pause(next.delayMs);
-      return;
+    if (!this.current) {
+      const launched = await this.launch();
+      if (launched === 'engine-unreachable') return void (await this.pause(ENGINE_RETRY_MS));
+      if (launched === 'failed') {
+        const next = nextRestart(this.backoff, this.settings.backoff, 0);
+        this.backoff = next.state;
+        return void (await this.pause(next.delayMs));
+      }
     }
     const end = await this.watch(this.current!);
     if (end.kind !== 'halt') await this.pause(await this.ended(this.current!, end));
@@ -175,22 +185,22 @@ export class InstanceRunner {
     });
   }
 
-  private async launch(): Promise<boolean> {
+  private async launch(): Promise<'started' | 'failed' | 'engine-unreachable'> {
     const result = await this.deps.launcher.launch(this.assignment, this.restarts);
     if (!result.ok) {
-      if (this.halt) return false;
+      if (this.halt) return 'failed';
       const key = `${result.code}: ${result.reason}`;
       this.log.warn({ code: result.code, reason: result.reason }, 'instance failed to start');
       if (key !== this.lastFailure) {
         this.deps.reports.report(InstanceFailed, { code: result.code, reason: result.reason });
       }
       this.lastFailure = key;
-      return false;
+      return result.engineUnreachable ? 'engine-unreachable' : 'failed';
     }
     this.current = this.running(result.container);
     this.lastFailure = undefined;
     this.reportStarted(result.container);
-    return true;
+    return 'started';
   }
 
   private running(state: ContainerState): Running {

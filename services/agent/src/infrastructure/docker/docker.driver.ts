@@ -4,6 +4,7 @@ import {
   type ContainerDriver,
   type ContainerState,
   type ContainerSummary,
+  EngineUnreachableError,
   type ExecResult,
   type Fingerprint,
   type NetworkSummary,
@@ -11,7 +12,7 @@ import {
 } from '../../application/ports';
 import { LABELS } from '../../domain/container-labels';
 import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
-import { type ContainerdTasks } from './containerd-tasks';
+import { type LostStarts } from './lost-starts';
 import { execIn } from './docker-exec';
 import { DockerImages } from './docker-images';
 import { DockerNetworks, isNetworkRace } from './docker-networks';
@@ -27,11 +28,11 @@ export class DockerDriver implements ContainerDriver {
   /** `pier.installation` on everything this driver creates (none when unset). */
   private readonly installationLabel: Readonly<Record<string, string>>;
 
-  /** Removes what the engine lost of a start cut by its restart (see `ContainerdTasks`); none: not done. */
-  private readonly staleTasks?: ContainerdTasks;
+  /** Removes what is left of a start the engine lost (see `LostStarts`); none: not done. */
+  private readonly lostStarts?: LostStarts;
 
-  constructor(options: { dockerHost?: string; installation?: string; staleTasks?: ContainerdTasks } = {}) {
-    this.staleTasks = options.staleTasks;
+  constructor(options: { dockerHost?: string; installation?: string; lostStarts?: LostStarts } = {}) {
+    this.lostStarts = options.lostStarts;
     this.docker = new Docker(dockerOptions(options.dockerHost));
     this.installationLabel = options.installation ? { [LABELS.installation]: options.installation } : {};
     this.images = new DockerImages(this.docker);
@@ -62,11 +63,11 @@ export class DockerDriver implements ContainerDriver {
   }
 
   localImage(image: string): Promise<LocalImage | null> {
-    return this.images.local(image);
+    return answered(this.images.local(image));
   }
 
   pullImage(image: string, auth?: RegistryAuth): Promise<void> {
-    return this.images.pull(image, auth);
+    return answered(this.images.pull(image, auth));
   }
 
   recordCredentialedPull(image: string): Promise<void> {
@@ -87,6 +88,7 @@ export class DockerDriver implements ContainerDriver {
         network = await this.networks.acquire(spec.network);
         return await this.createAndStart(spec, network.id);
       } catch (error) {
+        if (unanswered(error)) throw new EngineUnreachableError(engineMessage(error));
         if (attempt >= 10 || !isNetworkRace(error)) throw new Error(engineMessage(error));
       } finally {
         network?.release();
@@ -125,12 +127,13 @@ export class DockerDriver implements ContainerDriver {
   }
 
   async destroy(containerId: string): Promise<void> {
-    await this.removeStaleTask(containerId);
+    await this.removeLostStart(containerId);
     try {
       await this.docker.getContainer(containerId).remove({ force: true, v: true });
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) return;
+      if (unanswered(error)) throw new EngineUnreachableError(engineMessage(error));
       // 409: a removal is already in progress.
       if (status === 409 && /already in progress/.test(engineMessage(error))) return;
       throw new Error(engineMessage(error));
@@ -138,17 +141,17 @@ export class DockerDriver implements ContainerDriver {
   }
 
   /**
-   * A container the engine says was created and never ran may still have a containerd task, from a start
-   * cut by an engine restart: removing only the container would leave that task, and the address it
-   * holds, behind for good.
+   * A container the engine says was created and never ran may still have a task and a process holding
+   * its network address, from a start cut by an engine restart: removing only the container would leave
+   * them behind for good (see `LostStarts`).
    */
-  private async removeStaleTask(containerId: string): Promise<void> {
-    if (!this.staleTasks) return;
+  private async removeLostStart(containerId: string): Promise<void> {
+    if (!this.lostStarts) return;
     const found = await this.docker
       .getContainer(containerId)
       .inspect()
       .catch(() => null);
-    if (found?.State?.Status === 'created') await this.staleTasks.removeStale(found.Id);
+    if (found?.State?.Status === 'created') await this.lostStarts.remove(found.Id);
   }
 
   async inspect(containerId: string): Promise<ContainerState | null> {
@@ -161,10 +164,12 @@ export class DockerDriver implements ContainerDriver {
   }
 
   async list(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
-    const found = await this.docker.listContainers({
-      all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
-    });
+    const found = await answered(
+      this.docker.listContainers({
+        all: true,
+        filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+      }),
+    );
     return found.map((c) => ({
       id: c.Id,
       labels: c.Labels ?? {},
@@ -184,6 +189,19 @@ export class DockerDriver implements ContainerDriver {
 
   exec(containerId: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
     return execIn(this.docker, containerId, command, timeoutMs);
+  }
+}
+
+/** Socket errors of a call the engine never answered: nothing listens, or the connection dropped. */
+const UNANSWERED = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE']);
+const unanswered = (error: unknown) => UNANSWERED.has((error as { code?: string })?.code ?? '');
+
+/** `call`, rejecting with `EngineUnreachableError` when the engine never answered it. */
+async function answered<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw unanswered(error) ? new EngineUnreachableError(engineMessage(error)) : error;
   }
 }
 
