@@ -267,6 +267,12 @@ export function viaRouter(
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+        // A response cut before its end (the connection closed or timed out mid-body) is an answer too:
+        // without this the promise never settles.
+        res.on('close', () => {
+          if (!res.complete)
+            resolve({ status: 0, body: `response cut before its end (HTTP ${res.statusCode})` });
+        });
       },
     );
     req.on('error', (error) => resolve({ status: 0, body: String(error) }));

@@ -25,6 +25,8 @@ export interface Subjects {
   /** Heartbeats of one node (core NATS: liveness signals are not events). */
   heartbeat(clusterId: string, nodeId: string): string;
   readonly allHeartbeats: string;
+  /** Routers say they run (and, stopping, that they stopped) here: core NATS, like heartbeats. */
+  readonly routerPresence: string;
 }
 
 /**
@@ -81,5 +83,6 @@ export function subjectsFor(prefix: string): Subjects {
     heartbeat: (clusterId, nodeId) =>
       `${prefix}.hb.${token(clusterId, 'cluster id')}.${token(nodeId, 'node id')}`,
     allHeartbeats: `${prefix}.hb.>`,
+    routerPresence: `${prefix}.presence.router`,
   };
 }

@@ -44,8 +44,11 @@ export const agentConfigSchema = z.object({
   PIER_AGENT_RPC_TIMEOUT_MS: envInt(5000, 100, 120_000),
   /** Address reported for the instances' published ports (`InstanceStarted.host`); routers connect there. */
   PIER_AGENT_ADVERTISE_HOST: z.string().min(1).max(255).default('127.0.0.1'),
-  /** How long stopping an instance waits for the routers to drain it before going on. */
-  PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(5000, 0, 60_000),
+  /**
+   * How long stopping an instance waits for the routers to drain it before going on, a router that is
+   * restarting included (its HAProxy keeps sending the instance requests until it is back).
+   */
+  PIER_AGENT_DRAIN_TIMEOUT_MS: envInt(15_000, 0, 60_000),
   /**
    * A container that has never been ready and whose published port still refuses connections this long
    * after it started is restarted (Heroku's boot timeout): nothing listens there, or the engine lost the

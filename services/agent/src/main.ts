@@ -13,6 +13,7 @@ import { createInstanceRuntime } from './infrastructure/instance-runtime.factory
 import { IdentityFileStore } from './infrastructure/fs/identity.file-store';
 import { AgentEventCatalog } from './infrastructure/nats/agent-events.catalog';
 import { NatsControlPlane } from './infrastructure/nats/nats.control-plane';
+import { RouterPresence } from './infrastructure/nats/router-presence';
 
 const AGENT_VERSION = '0.1.0';
 
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
       settings: instanceRuntimeSettings(config),
       logger,
       metrics: registry,
+      routers: new RouterPresence().start(nc, subjects),
     });
     await runtime.start();
     if (leaveNow) {

@@ -8,7 +8,13 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type NatsConnection } from '@nats-io/transport-node';
-import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
+import {
+  type PierEvent,
+  pierEvents,
+  ROUTER_PRESENCE_INTERVAL_MS,
+  type RouterPresence,
+  subjectsFor,
+} from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { connectNats, RpcServer } from '@pier/messaging';
 import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
@@ -32,6 +38,8 @@ const EVENT_STORE = Symbol('EventStore');
 @Injectable()
 class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private rpc?: RpcServer;
+  private readonly id = `router-${randomUUID()}`;
+  private presence?: NodeJS.Timeout;
 
   constructor(
     @Inject(CONFIG) private readonly config: RouterConfig,
@@ -48,11 +56,16 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     this.rpc = new RpcServer(
       this.nats,
       subjectsFor(this.config.PIER_PREFIX),
-      `router-${randomUUID()}`,
+      this.id,
       this.logger,
       this.metrics,
     );
     registerRouterEndpoints(this.rpc, this);
+    // The agents learn that a router runs: one that goes silent without saying it stopped was killed, and
+    // they hold their stops until it is back (see `RouterPresence`).
+    this.announce('alive');
+    this.presence = setInterval(() => this.announce('alive'), ROUTER_PRESENCE_INTERVAL_MS);
+    this.presence.unref();
     const routes = this.routes;
     new Gauge({
       name: 'pier_router_apps',
@@ -88,9 +101,21 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.presence);
     await this.rpc?.close();
     await this.routes.stop();
+    // HAProxy stopped with it: nothing of this router sends requests any more.
+    this.announce('stopped');
     await this.nats.drain().catch(() => undefined);
+  }
+
+  private announce(state: RouterPresence['state']): void {
+    const message: RouterPresence = { router: this.id, state };
+    try {
+      this.nats.publish(subjectsFor(this.config.PIER_PREFIX).routerPresence, JSON.stringify(message));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not announce the router');
+    }
   }
 }
 

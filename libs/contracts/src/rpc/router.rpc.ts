@@ -13,3 +13,16 @@ export const DrainInstance = defineRpc({
   request: z.object({ instanceId: idSchema }),
   response: z.object({ instanceId: idSchema, drained: z.boolean() }),
 });
+
+/**
+ * What a router publishes on `Subjects.routerPresence`: `alive` every `ROUTER_PRESENCE_INTERVAL_MS`
+ * while it runs, `stopped` when it stops (its HAProxy stops with it). A router that was alive and went
+ * silent without `stopped` was killed: its HAProxy still runs, on the table it had, until it is back.
+ */
+export const routerPresenceSchema = z.object({
+  router: z.string().min(1).max(100),
+  state: z.enum(['alive', 'stopped']),
+});
+export type RouterPresence = z.infer<typeof routerPresenceSchema>;
+
+export const ROUTER_PRESENCE_INTERVAL_MS = 2000;

@@ -9,6 +9,7 @@ import { NetProber } from './net/net.prober';
 import { JetStreamAssignmentFeed } from './nats/assignment.feed';
 import { EventStoreInstanceLog } from './nats/instance.event-log';
 import { NatsPlatformServices } from './nats/nats.platform-services';
+import { type RouterPresence } from './nats/router-presence';
 
 /** The runtime of one node wired to JetStream, the control plane's RPC and a container driver. */
 export function createInstanceRuntime(options: {
@@ -23,6 +24,8 @@ export function createInstanceRuntime(options: {
   settings: Omit<InstanceRuntimeSettings, 'nodeId'> & { containerLimits?: NodeContainerLimits };
   logger: Logger;
   metrics?: Registry;
+  /** The routers heard of, so that a stop waits for a killed one to come back (see `RouterPresence`). */
+  routers?: RouterPresence;
 }): InstanceRuntime {
   const { store, node, logger } = options;
   return new InstanceRuntime(
@@ -30,7 +33,7 @@ export function createInstanceRuntime(options: {
       driver: options.driver,
       feed: new JetStreamAssignmentFeed(store, node.nodeId, logger, options.metrics),
       events: new EventStoreInstanceLog(store),
-      platform: new NatsPlatformServices(options.rpc, node),
+      platform: new NatsPlatformServices(options.rpc, node, options.routers),
       prober: new NetProber(),
       logger,
     },
