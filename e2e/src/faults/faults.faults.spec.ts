@@ -19,8 +19,9 @@ import {
 /**
  * The fault-injection suite (issue 10): one platform of real processes run by the local deployment's
  * scripts (up.sh, agent.sh, down.sh; each process under their supervisor), with NATS and Postgres of its
- * own. Each trial scales the app (2 ↔ 3 instances) under
- * steady load through the router and injects one fault at a random point of that (seeded, printed):
+ * own. Each trial rolls out a new version of the app or scales the running one (2 ↔ 3 instances; a
+ * fault's first trial is a rollout, then they alternate) under steady load through the router and
+ * injects one fault at a random point of that (seeded, printed):
  * SIGKILL of each service in turn, a node whose agent dies for good, a restart of NATS, of Postgres, a
  * `down.sh` / `up.sh` cycle, and a restart of the machine's Docker engine, last. After each the
  * deploy must settle with exactly the desired instances and one container each, no orphan container,
@@ -63,7 +64,6 @@ describe('fault injection: deploy and scale under load survive every fault (real
   let target = 2;
   /** The version that runs: trials alternate between scaling it and rolling out the next one. */
   let current = 1;
-  let trials = 0;
   const space = 'faults';
   const base = `/spaces/${space}/apps/web`;
 
@@ -336,7 +336,9 @@ describe('fault injection: deploy and scale under load survive every fault (real
         healthy = false;
         target = target === 2 ? 3 : 2;
         const delayMs = Math.round(random() * 1500);
-        const action = trials++ % 2 === 0 ? 'scale' : 'rollout';
+        // Each fault's first trial strikes a rollout (new instances and stops: the most to go wrong; CI
+        // runs one trial per fault), then scales and rollouts alternate.
+        const action = trial % 2 === 0 ? 'rollout' : 'scale';
         process.stdout.write(
           `${fault.name} trial ${trial + 1}: ${action === 'scale' ? `scale version ${current}` : 'roll out a new version'}` +
             ` to ${target} instances, fault after ${delayMs} ms\n`,

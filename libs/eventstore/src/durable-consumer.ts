@@ -9,7 +9,7 @@ import {
   type Registry,
   SpanKind,
 } from '@pier/observability';
-import { type EventStore, type StoredEvent } from './event-store';
+import { CONSUME_OPTIONS, type EventStore, type StoredEvent } from './event-store';
 
 /** Handles one event; throwing makes the message be redelivered (with back-off) or dead-lettered. */
 export type EventHandler<E extends Message> = (stored: StoredEvent<E>) => Promise<void>;
@@ -157,6 +157,7 @@ export class DurableConsumer<E extends Message> {
     await this.ensureConsumer();
     const consumer = await this.store.js.consumers.get(this.store.subjects.eventStream, this.options.name);
     const messages = await consumer.consume({
+      ...CONSUME_OPTIONS,
       max_messages: Math.max(1, this.options.maxAckPending ?? 1) * 2,
     });
     this.messages = messages;

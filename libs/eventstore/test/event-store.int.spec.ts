@@ -139,6 +139,39 @@ describe('EventStore on JetStream', () => {
     }
   });
 
+  it('hands the next message to a consumer started after a stop within seconds, not after the 30 s ack wait', async () => {
+    // The first consumer stops while handling the first message: the server delivers the second as the
+    // first is acked, to a client that no longer reads. Its successor (same durable) must get it soon.
+    const seen: number[] = [];
+    let stopping: Promise<void> | undefined;
+    const filterSubject = subjects.aggregate('counter', 'handover');
+    await store.append('counter', 'handover', [incremented('handover', 1), incremented('handover', 2)], 0);
+    const first: DurableConsumer<Incremented> = new DurableConsumer(store, {
+      name: 'handover',
+      filterSubject,
+      handler: async (stored) => {
+        seen.push(stored.event.data.by);
+        stopping ??= first.stop();
+      },
+    });
+    await first.start();
+    await expectEventually(() => expect(seen).toEqual([1]));
+    await stopping;
+    const successor = new DurableConsumer(store, {
+      name: 'handover',
+      filterSubject,
+      handler: async (stored) => void seen.push(stored.event.data.by),
+    });
+    const began = Date.now();
+    await successor.start();
+    try {
+      await expectEventually(() => expect(seen).toEqual([1, 2]), { timeoutMs: 15_000, intervalMs: 100 });
+      expect(Date.now() - began).toBeLessThan(8000);
+    } finally {
+      await successor.stop();
+    }
+  });
+
   it('keeps folded states when asked: a load reads only newer events, and sees what other writers appended', async () => {
     const evolve = (state: number | null, event: Incremented) => (state ?? 0) + event.data.by;
     const cached = new EventSourcedRepository<number, Incremented>(store, 'counter', evolve, {

@@ -1,6 +1,7 @@
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { type Message, PierError } from '@pier/contracts';
 import {
+  CONSUME_OPTIONS,
   consumerMessagesCounter,
   defaultBackoff,
   DurableConsumer,
@@ -325,7 +326,7 @@ export class ProjectionRunner<E extends Message> {
       opt_start_seq: (await this.position()) + 1,
     });
     const size = this.options.batchSize!;
-    const messages = await consumer.consume({ max_messages: size });
+    const messages = await consumer.consume({ ...CONSUME_OPTIONS, max_messages: size });
     const done = (async () => {
       for await (const m of messages) {
         let stored: StoredEvent<E>;

@@ -1,6 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { NODE, type NodeEvent, type PierEvent } from '@pier/contracts';
-import { type EventStore } from '@pier/eventstore';
+import { CONSUME_OPTIONS, type EventStore } from '@pier/eventstore';
 import { type Logger } from '@pier/observability';
 import { type NodeEventFeed } from '../../application/ports';
 
@@ -20,6 +20,7 @@ export class JetStreamNodeEventFeed implements NodeEventFeed {
       deliver_policy: DeliverPolicy.All,
     });
     const messages = await consumer.consume({
+      ...CONSUME_OPTIONS,
       callback: (m) => {
         try {
           onEvent(this.store.toStored(m.subject, m.data, m.seq).event as NodeEvent);

@@ -1,6 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { type PierEvent } from '@pier/contracts';
-import { type EventStore } from '@pier/eventstore';
+import { CONSUME_OPTIONS, type EventStore } from '@pier/eventstore';
 import { type Logger } from '@pier/observability';
 import { type RuntimeEventFeed, type Subscription } from '../../application/ports';
 
@@ -29,6 +29,7 @@ export class JetStreamRuntimeEventFeed implements RuntimeEventFeed {
       deliver_policy: DeliverPolicy.All,
     });
     const messages = await consumer.consume({
+      ...CONSUME_OPTIONS,
       callback: (m) => {
         try {
           onEvent(this.store.toStored(m.subject, m.data, m.seq).event, m.seq);

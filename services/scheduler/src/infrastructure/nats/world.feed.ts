@@ -1,6 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { type PierEvent } from '@pier/contracts';
-import { type EventStore } from '@pier/eventstore';
+import { CONSUME_OPTIONS, type EventStore } from '@pier/eventstore';
 import { type Logger } from '@pier/observability';
 import { type World } from '../../application/world';
 
@@ -19,6 +19,7 @@ export async function followWorld(
     deliver_policy: DeliverPolicy.All,
   });
   const messages = await consumer.consume({
+    ...CONSUME_OPTIONS,
     callback: (m) => {
       try {
         world.apply(store.toStored(m.subject, m.data, m.seq));
