@@ -18,7 +18,7 @@ describe('router presence', () => {
     setup = await routerSetup(prefix);
     nc = await connectTestNats();
     nc.subscribe(subjectsFor(prefix).routerPresence, {
-      callback: (_error, msg) => heard.push(routerPresenceSchema.parse(msg.json())),
+      callback: (_error, msg) => void heard.push(routerPresenceSchema.parse(msg.json())),
     });
     await nc.flush();
   });
