@@ -61,7 +61,12 @@ export class FaultPlatform {
     await this.nats.start();
     await this.postgres.start();
     await ensureTestDatabase(this.postgres.url);
-    const base = await controlPlaneEnv(this.prefix, this.postgres.url, 'info');
+    // PIER_FAULTS_LOG_LEVEL: the processes' log level (info by default), for a failure's diagnosis.
+    const base = await controlPlaneEnv(
+      this.prefix,
+      this.postgres.url,
+      process.env.PIER_FAULTS_LOG_LEVEL ?? 'info',
+    );
     this.admin = base.admin;
     this.env = {
       ...base.env,

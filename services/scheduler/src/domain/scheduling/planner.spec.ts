@@ -213,6 +213,25 @@ describe('plan', () => {
     ]);
   });
 
+  it('scales down from the node that runs the most of the others, so that the spread survives', () => {
+    // Two on a, one on b (the newest): stopping the newest would leave both on a, and a lost node a
+    // would take every remaining instance with it.
+    const nodes = [node('a'), node('b')];
+    const a1 = instance({ nodeId: 'a', phase: 'ready', updatedAt: '2026-01-01T00:00:01.000Z' });
+    const a2 = instance({ nodeId: 'a', phase: 'ready', updatedAt: '2026-01-01T00:00:02.000Z' });
+    const b1 = instance({ nodeId: 'b', phase: 'ready', updatedAt: '2026-01-01T00:00:03.000Z' });
+    expect(plan(snap({ apps: [app({}, 2)], nodes, instances: [a1, a2, b1] }))).toEqual([
+      { kind: 'stop', instanceId: a2.id, reason: 'scale-down' },
+    ]);
+    // Down to one of four (three on a): two from a first, then the newest of what is left.
+    const a3 = instance({ nodeId: 'a', phase: 'ready', updatedAt: '2026-01-01T00:00:04.000Z' });
+    expect(plan(snap({ apps: [app({}, 1)], nodes, instances: [a1, a2, a3, b1] }))).toEqual([
+      { kind: 'stop', instanceId: a3.id, reason: 'scale-down' },
+      { kind: 'stop', instanceId: a2.id, reason: 'scale-down' },
+      { kind: 'stop', instanceId: b1.id, reason: 'scale-down' },
+    ]);
+  });
+
   it('stops everything of a deleted app, then completes the deletion', () => {
     const i = instance({ nodeId: 'a', phase: 'ready' });
     expect(plan(snap({ apps: [app({ deleting: true })], nodes: [node('a')], instances: [i] }))).toEqual([

@@ -154,10 +154,32 @@ function reconcileVersion(
     }
   } else if (counted.length > desired) {
     const reason: StopReason = desired === 0 ? 'version-stopped' : 'scale-down';
-    for (const i of [...counted].sort(stopOrder).slice(0, counted.length - desired))
+    for (const i of scaleDownVictims(counted, counted.length - desired))
       actions.push({ kind: 'stop', instanceId: i.id, reason });
   }
   return actions;
+}
+
+/**
+ * The `count` instances a scale-down stops, one at a time: the least useful first (`stopOrder`'s
+ * phases), and among equals one from the node that runs the most of the others, as Kubernetes'
+ * ReplicaSets do: the spread survives, and so one lost node cannot take every remaining instance with it.
+ */
+function scaleDownVictims(instances: readonly InstanceState[], count: number): InstanceState[] {
+  const perNode = new Map<string, number>();
+  for (const i of instances) if (i.nodeId) perNode.set(i.nodeId, (perNode.get(i.nodeId) ?? 0) + 1);
+  const colocated = (i: InstanceState) => (i.nodeId ? perNode.get(i.nodeId)! : 0);
+  const goesBefore = (a: InstanceState, b: InstanceState) =>
+    (STOP_RANK[a.phase] ?? 5) - (STOP_RANK[b.phase] ?? 5) || colocated(b) - colocated(a) || stopOrder(a, b);
+  const left = [...instances];
+  const victims: InstanceState[] = [];
+  while (victims.length < count && left.length > 0) {
+    const next = left.reduce((best, i) => (goesBefore(i, best) < 0 ? i : best));
+    victims.push(next);
+    left.splice(left.indexOf(next), 1);
+    if (next.nodeId) perNode.set(next.nodeId, perNode.get(next.nodeId)! - 1);
+  }
+  return victims;
 }
 
 /** Which instances go first on scale-down: never-placed, then failing, then the newest ready ones. */
