@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { DockerDriver, LostStarts } from '@pier/agent';
 import { createLogger } from '@pier/observability';
 import { expectEventually, uniqueName } from '@pier/testing';
-import { localDockerdPid, startDockerd } from './own-infrastructure';
+import { localDockerdPid, restartDockerd } from './own-infrastructure';
 
 const run = promisify(execFile);
 
@@ -33,24 +33,6 @@ jest.setTimeout(2 * MAX_TRIES * 8000 + 60_000);
 async function containerdTasks(): Promise<string[]> {
   const { stdout } = await run('ctr', ['--address', socket!, '--namespace', 'moby', 'task', 'ls', '-q']);
   return stdout.split('\n').filter(Boolean);
-}
-
-/** Stops dockerd with SIGTERM (as an upgrade or a restart does), waits until it is gone, starts it again. */
-async function restartEngineNow(pid: number): Promise<void> {
-  process.kill(pid, 'SIGTERM');
-  await expectEventually(
-    () => {
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-      expect(alive).toBe(false);
-    },
-    { timeoutMs: 30_000, intervalMs: 50, what: `dockerd (pid ${pid}) stopped` },
-  );
-  await startDockerd();
 }
 
 describe('a container start cut by a restart of the Docker engine', () => {
@@ -88,7 +70,7 @@ describe('a container start cut by a restart of the Docker engine', () => {
       created.push(container.id);
       const starting = container.start().catch((error: Error) => error);
       await new Promise((r) => setTimeout(r, delayMs));
-      await restartEngineNow(pid);
+      await restartDockerd(pid);
       await starting;
       const state = (await container.inspect()).State.Status;
       const hasTask = (await containerdTasks()).includes(container.id);

@@ -77,30 +77,9 @@ async function asPostgres(tool: string, args: string[]): Promise<void> {
 }
 
 /**
- * Restarts this machine's Docker engine the way deploy/local/deps.sh starts it (its `stop_bg dockerd`
- * and `ensure_dockerd`). The engine may have been started by deps.sh of another checkout on the machine
- * (the developer's, while CI runs in a clone): one running as deps.sh runs it is taken over; an engine
- * started any other way is not touched, and this fails saying why.
- */
-export async function restartDockerd(): Promise<void> {
-  const script = [
-    'set -euo pipefail',
-    `source ${join(ROOT, 'deploy', 'local', 'deps.sh')}`,
-    'if ! pid_alive "$RUN_DIR/dockerd.pid"; then',
-    '  pid=$(pgrep -xo dockerd) || { echo "no dockerd runs on this machine" >&2; exit 3; }',
-    '  args=$(tr "\\0" " " <"/proc/$pid/cmdline")',
-    '  [[ $args == "dockerd --userland-proxy=false"* ]] || { echo "dockerd runs as [$args], not as deploy/local/deps.sh starts it: not restarted" >&2; exit 3; }',
-    '  mkdir -p "$RUN_DIR" && echo "$pid" >"$RUN_DIR/dockerd.pid" && rm -f "$RUN_DIR/dockerd.start"',
-    'fi',
-    'stop_bg dockerd',
-    'ensure_dockerd',
-  ].join('\n');
-  await run('bash', ['-c', script], { timeout: 120_000 });
-}
-
-/**
- * The pid of this machine's Docker engine when it runs as deploy/local/deps.sh starts it; anything else
- * is not the suite's to stop, and this throws saying so.
+ * The pid of this machine's Docker engine when it runs as deploy/local/deps.sh starts it. The engine may
+ * have been started by deps.sh of another checkout on the machine (the developer's, while CI runs in a
+ * clone); one started any other way is not the suite's to stop, and this throws saying so.
  */
 export async function localDockerdPid(): Promise<number> {
   const { stdout } = await run('pgrep', ['-xo', 'dockerd']).catch(() => ({ stdout: '' }));
@@ -112,12 +91,32 @@ export async function localDockerdPid(): Promise<number> {
   return pid;
 }
 
-/** Starts this machine's Docker engine as deploy/local/deps.sh does, when it does not run. */
-export async function startDockerd(): Promise<void> {
+/**
+ * Restarts this machine's Docker engine (`pid`, by default the one `localDockerdPid` finds): SIGTERM,
+ * as an upgrade or a restart does, then, once it is gone, a start as deploy/local/deps.sh does it
+ * (`ensure_dockerd`).
+ */
+export async function restartDockerd(pid?: number): Promise<void> {
+  const engine = pid ?? (await localDockerdPid());
+  process.kill(engine, 'SIGTERM');
+  await expectEventually(() => expect(isAlive(engine)).toBe(false), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    what: `dockerd (pid ${engine}) stopped`,
+  });
   const script = [
     'set -euo pipefail',
     `source ${join(ROOT, 'deploy', 'local', 'deps.sh')}`,
     'ensure_dockerd',
   ];
   await run('bash', ['-c', script.join('\n')], { timeout: 120_000 });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     dockerHost: config.DOCKER_HOST,
     installation: installationOf(config),
     // A remote engine's processes are not on this machine.
-    ...(config.DOCKER_HOST && !config.DOCKER_HOST.startsWith('unix://') ? {} : { lostStarts }),
+    ...(LostStarts.localEngine(config.DOCKER_HOST) ? { lostStarts } : {}),
   });
   const rpc = new RpcClient(nc, subjects, config.PIER_AGENT_RPC_TIMEOUT_MS);
   const registry = createMetricsRegistry('agent');

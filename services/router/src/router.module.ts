@@ -13,6 +13,7 @@ import {
   pierEvents,
   ROUTER_PRESENCE_INTERVAL_MS,
   type RouterPresence,
+  type Subjects,
   subjectsFor,
 } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
@@ -40,6 +41,7 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private rpc?: RpcServer;
   private readonly id = `router-${randomUUID()}`;
   private presence?: NodeJS.Timeout;
+  private readonly subjects: Subjects;
 
   constructor(
     @Inject(CONFIG) private readonly config: RouterConfig,
@@ -48,18 +50,14 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
     private readonly routes: RouteSynchronizer,
     readonly drainInstance: DrainInstanceHandler,
-  ) {}
+  ) {
+    this.subjects = subjectsFor(config.PIER_PREFIX);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.routes.start();
     // Every replica must drain: a queue group of its own, so each one gets every request.
-    this.rpc = new RpcServer(
-      this.nats,
-      subjectsFor(this.config.PIER_PREFIX),
-      this.id,
-      this.logger,
-      this.metrics,
-    );
+    this.rpc = new RpcServer(this.nats, this.subjects, this.id, this.logger, this.metrics);
     registerRouterEndpoints(this.rpc, this);
     // The agents learn that a router runs: one that goes silent without saying it stopped was killed, and
     // they hold their stops until it is back (see `RouterPresence`).
@@ -112,7 +110,7 @@ class RouterLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private announce(state: RouterPresence['state']): void {
     const message: RouterPresence = { router: this.id, state };
     try {
-      this.nats.publish(subjectsFor(this.config.PIER_PREFIX).routerPresence, JSON.stringify(message));
+      this.nats.publish(this.subjects.routerPresence, JSON.stringify(message));
     } catch (error) {
       this.logger.warn({ err: error }, 'could not announce the router');
     }

@@ -53,8 +53,13 @@ export class LostStarts {
   static containerdSocketFor(setting: string | undefined, dockerHost: string | undefined): string | null {
     if (setting === 'off') return null;
     if (setting) return setting;
-    if (dockerHost && !dockerHost.startsWith('unix://')) return null;
+    if (!LostStarts.localEngine(dockerHost)) return null;
     return CANDIDATE_SOCKETS.find((s) => existsSync(s)) ?? null;
+  }
+
+  /** Whether the engine of `DOCKER_HOST` runs on this machine (a Unix socket): only then are its processes here. */
+  static localEngine(dockerHost: string | undefined): boolean {
+    return !dockerHost || dockerHost.startsWith('unix://');
   }
 
   /** Why `ctr` does not answer on `socket`, or null when it does (checked once at start). */

@@ -18,7 +18,12 @@ export class RouterPresence {
     this.subscription = nc.subscribe(subjects.routerPresence, {
       callback: (error, msg) => {
         if (error) return;
-        const parsed = routerPresenceSchema.safeParse(safeJson(msg.data));
+        let parsed;
+        try {
+          parsed = routerPresenceSchema.safeParse(msg.json());
+        } catch {
+          return; // not JSON
+        }
         if (!parsed.success) return;
         if (parsed.data.state === 'stopped') this.heard.delete(parsed.data.router);
         else this.heard.set(parsed.data.router, Date.now());
@@ -38,13 +43,5 @@ export class RouterPresence {
 
   stop(): void {
     this.subscription?.unsubscribe();
-  }
-}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return undefined;
   }
 }
