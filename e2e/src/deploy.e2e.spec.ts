@@ -210,14 +210,30 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       { timeoutMs: 60_000, what: 'instances moved to node two' },
     );
     expect((await responders(20)).size).toBe(2);
-    // The old containers of node one (its Docker is this machine's) are strays once its agent returns.
+    // The old containers of node one (its Docker is this machine's) are strays once its agent returns;
+    // then one instance moves back to it (rebalancing: the new one ready first), under load.
+    const load = steadyLoad();
     startAgent(platform, 'one', join(stateDir, 'one'));
     await expectEventually(
       async () => {
-        const left = await platformContainers(platform, [`pier.node=${oneId}`]);
-        expect(left).toHaveLength(0);
+        const live = await instances();
+        expect(live).toHaveLength(2);
+        expect(live.every((i) => i.state === 'ready')).toBe(true);
+        expect(live.map((i) => i.nodeId).sort()).toEqual([oneId, twoId].sort());
       },
-      { timeoutMs: 60_000, what: 'node one strays removed' },
+      { timeoutMs: 60_000, what: 'one instance moved back to node one' },
+    );
+    const { sent, failed } = await load.stop();
+    expect(sent).toBeGreaterThan(100);
+    expect(failed).toEqual([]);
+    const live = new Set((await instances()).map((i) => i.id));
+    await expectEventually(
+      async () => {
+        const containers = await platformContainers(platform, ['pier.app=web']);
+        expect(containers.filter((c) => !live.has(c.Labels['pier.instance'] ?? ''))).toEqual([]);
+        expect(containers).toHaveLength(2);
+      },
+      { timeoutMs: 60_000, what: 'node one strays and the moved instance removed' },
     );
   });
 
@@ -257,13 +273,12 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
     expect((await responders(20)).size).toBe(2);
   });
 
-  it('drains a node under load: its instances move (the new one ready first), and the node is empty', async () => {
+  it('drains a node under load: its instances move (the new one ready first), the node is empty, and gets one back once uncordoned', async () => {
     const nodes = (await platform.call<{ items: { id: string; name: string }[] }>(admin, 'GET', '/nodes'))
       .body.items;
     const oneId = nodes.find((n) => n.name === 'one')!.id;
     const twoId = nodes.find((n) => n.name === 'two')!.id;
-    // Since node one was lost, both instances run on node two (nothing rebalances running instances).
-    expect((await ready(2)).filter((i) => i.nodeId === twoId)).toHaveLength(2);
+    expect((await ready(2)).filter((i) => i.nodeId === twoId)).toHaveLength(1);
     const load = steadyLoad();
     expect((await platform.call(admin, 'POST', `/nodes/${twoId}/drain`)).status).toBe(200);
     await expectEventually(
@@ -278,10 +293,19 @@ describe('deploy, scale and route an app (real Docker and HAProxy)', () => {
       async () => expect(await platformContainers(platform, [`pier.node=${twoId}`])).toEqual([]),
       { timeoutMs: 30_000, what: 'drained node empty' },
     );
+    // Uncordoned, the node gets one instance back.
+    expect((await platform.call(admin, 'POST', `/nodes/${twoId}/uncordon`)).status).toBe(200);
+    await expectEventually(
+      async () => {
+        const live = await instances();
+        expect(live.every((i) => i.state === 'ready')).toBe(true);
+        expect(live.map((i) => i.nodeId).sort()).toEqual([oneId, twoId].sort());
+      },
+      { timeoutMs: 60_000, what: 'one instance moved back to the uncordoned node' },
+    );
     const { sent, failed } = await load.stop();
     expect(sent).toBeGreaterThan(100);
     expect(failed).toEqual([]);
-    expect((await platform.call(admin, 'POST', `/nodes/${twoId}/uncordon`)).status).toBe(200);
   });
 
   it('keeps a client on one instance once the app has sticky sessions', async () => {

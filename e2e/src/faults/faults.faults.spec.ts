@@ -112,14 +112,19 @@ describe('fault injection: deploy and scale under load survive every fault (real
 
   /**
    * Waits until the platform has settled: every instance of the current version and only those, no
-   * problem left (see `settledProblems`), and `target` instances answering. Fails with a diagnosis.
+   * problem left (see `settledProblems`), spread over the nodes (one node never runs two more than the
+   * other: after a node loss the scheduler moves instances back), and `target` instances answering.
+   * Fails with a diagnosis.
    */
   async function settled(what: string): Promise<void> {
+    const nodes = await Promise.all(platform.agentNames.map(nodeId));
     await expectEventually(
       async () => {
         const live = await instances();
         expect(await settledProblems(platform, live, target)).toEqual([]);
         expect(live.filter((i) => i.version !== current)).toEqual([]);
+        const perNode = nodes.map((node) => live.filter((i) => i.nodeId === node).length);
+        expect(Math.max(...perNode) - Math.min(...perNode)).toBeLessThanOrEqual(1);
         expect(await responders()).toHaveLength(target);
       },
       { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250, what },

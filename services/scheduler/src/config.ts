@@ -1,4 +1,4 @@
-import { commonEnv, databaseEnv, envInt, envPort, eventStoreEnv } from '@pier/config';
+import { commonEnv, databaseEnv, envBoolean, envInt, envPort, eventStoreEnv } from '@pier/config';
 import { z } from 'zod';
 
 export const schedulerConfigSchema = z.object({
@@ -14,6 +14,11 @@ export const schedulerConfigSchema = z.object({
     .default('pier.localhost'),
   /** How often the reconciler looks at the world when nothing happens. */
   PIER_SCHEDULER_INTERVAL_MS: envInt(250, 10, 60_000),
+  /**
+   * Move a settled app's instances (one at a time, the replacement ready first) until no node that
+   * could take one runs two fewer than another, e.g. back onto a node that returned after it was lost.
+   */
+  PIER_SCHEDULER_REBALANCE: envBoolean(true),
 });
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>;

@@ -72,6 +72,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
       world: this.world,
       leadership: new AdvisoryLockLeadership(this.db, `pier-scheduler:${this.config.PIER_PREFIX}`),
       intervalMs: this.config.PIER_SCHEDULER_INTERVAL_MS,
+      plan: { rebalance: this.config.PIER_SCHEDULER_REBALANCE },
       logger: this.logger,
     });
     const world = this.world;

@@ -7,6 +7,7 @@ import { Reconciler } from './application/reconciler';
 import { type Leadership, SchedulerLoop } from './application/scheduler.loop';
 import { SchedulerLease } from './application/scheduler-lease';
 import { type World } from './application/world';
+import { type PlanOptions } from './domain/scheduling/planner';
 import { watchConnection } from './infrastructure/nats/connection.watch';
 import { followWorld } from './infrastructure/nats/world.feed';
 
@@ -18,6 +19,8 @@ export interface SchedulerReplicaParts {
   readonly world: World;
   readonly leadership: Leadership;
   readonly intervalMs: number;
+  /** How plans are made; rebalancing is on unless told otherwise. */
+  readonly plan?: PlanOptions;
   readonly logger: Logger;
   /** Names this replica in the lease journal; by default host, process and a random suffix. */
   readonly holder?: string;
@@ -34,7 +37,7 @@ export async function startSchedulerReplica(
   const { store, world, logger } = parts;
   const holder = parts.holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   const lease = new SchedulerLease(store, SCHEDULER_GROUP, holder);
-  const reconciler = new Reconciler(store, world, lease, logger);
+  const reconciler = new Reconciler(store, world, lease, logger, parts.plan);
   // Nothing is planned before the world has folded in everything stored up to now.
   reconciler.expectPosition(await store.lastPosition());
   const loop = new SchedulerLoop(reconciler, parts.leadership, lease, parts.intervalMs, logger);

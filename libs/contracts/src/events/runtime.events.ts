@@ -170,6 +170,7 @@ export const InstanceStopRequested = defineMessage(
       'replaced',
       'node-lost',
       'drain',
+      'rebalance',
       'app-deleted',
       'unplaced',
     ]),

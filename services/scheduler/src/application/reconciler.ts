@@ -23,7 +23,7 @@ import { type Logger } from '@pier/observability';
 import { completeDeletion } from '../domain/app/app.decide';
 import { type AppState, evolveApp } from '../domain/app/app.state';
 import { isActive } from '../domain/instance/instance.state';
-import { plan } from '../domain/scheduling/planner';
+import { plan, type PlanOptions } from '../domain/scheduling/planner';
 import { type SchedulerLease } from './scheduler-lease';
 import { type World } from './world';
 
@@ -58,6 +58,7 @@ export class Reconciler {
     private readonly world: World,
     private readonly lease: SchedulerLease,
     private readonly logger: Logger,
+    private readonly planOptions: PlanOptions = { rebalance: true },
   ) {
     this.apps = new EventSourcedRepository(store, APP, evolveApp as never);
   }
@@ -89,7 +90,7 @@ export class Reconciler {
     // and must not keep the rest of the world from being planned.
     if (leftover > 0) return leftover;
     const actions: RecordedAction[] = [];
-    for (const action of plan(this.world.snapshot())) {
+    for (const action of plan(this.world.snapshot(), this.planOptions)) {
       if (action.kind === 'request') actions.push({ ...action, instanceId: randomUUID() });
       // An instance that is only recorded is acted on once its request is applied, by a later plan.
       else if (!('instanceId' in action) || this.world.instances.has(action.instanceId)) actions.push(action);

@@ -6,7 +6,7 @@ export interface InstanceState {
   readonly app: string;
   readonly version: number;
   readonly clusterId: string;
-  /** The instance this one replaces (drain, node loss), if any. */
+  /** The instance this one replaces (drain, rebalance), if any. */
   readonly replaces: string | null;
   readonly nodeId: string | null;
   readonly phase: Phase;

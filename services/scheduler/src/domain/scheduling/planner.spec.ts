@@ -232,6 +232,106 @@ describe('plan', () => {
     ]);
   });
 
+  it('rebalances a settled app packed on one node: a replacement first, the old one once it is ready', () => {
+    // Both on a, as after node b was lost and came back.
+    const nodes = [node('a'), node('b')];
+    const older = instance({ nodeId: 'a', phase: 'ready', updatedAt: '2026-01-01T00:00:01.000Z' });
+    const newer = instance({ nodeId: 'a', phase: 'ready', updatedAt: '2026-01-01T00:00:02.000Z' });
+    expect(plan(snap({ apps: [app()], nodes, instances: [older, newer] }))).toEqual([
+      { kind: 'request', space: 's', app: 'web', version: 1, clusterId: CLUSTER, replaces: newer.id },
+    ]);
+    const pending = instance({ replaces: newer.id });
+    expect(plan(snap({ apps: [app()], nodes, instances: [older, newer, pending] }))).toEqual([
+      { kind: 'place', instanceId: pending.id, nodeId: 'b' },
+    ]);
+    const starting = { ...pending, nodeId: 'b', phase: 'starting' as const };
+    expect(plan(snap({ apps: [app()], nodes, instances: [older, newer, starting] }))).toEqual([]);
+    const ready = { ...starting, phase: 'ready' as const };
+    expect(plan(snap({ apps: [app()], nodes, instances: [older, newer, ready] }))).toEqual([
+      { kind: 'stop', instanceId: newer.id, reason: 'rebalance' },
+    ]);
+    const stopped = { ...newer, phase: 'stopped' as const, stopRequested: true };
+    expect(plan(snap({ apps: [app()], nodes, instances: [older, stopped, ready] }))).toEqual([]);
+  });
+
+  it('does not rebalance by one, while anything is on its way, or towards a node that cannot take it', () => {
+    const ready = (nodeId: string) => instance({ nodeId, phase: 'ready' });
+    const packed = [ready('a'), ready('a')];
+    const requests = (s: Snapshot, rebalance = true) =>
+      plan(s, { rebalance }).filter((a) => a.kind === 'request');
+    expect(requests(snap({ apps: [app()], nodes: [node('a'), node('b')], instances: packed }))).toHaveLength(
+      1,
+    );
+    expect(
+      requests(snap({ apps: [app()], nodes: [node('a'), node('b')], instances: packed }), false),
+    ).toEqual([]);
+    const threeTwo = [ready('a'), ready('a'), ready('a'), ready('b'), ready('b')];
+    expect(
+      requests(snap({ apps: [app({}, 5)], nodes: [node('a'), node('b')], instances: threeTwo })),
+    ).toEqual([]);
+    for (const b of [
+      node('b', { scheduling: 'cordoned' }),
+      node('b', { scheduling: 'draining' }),
+      node('b', { liveness: 'left' }),
+      node('b', { clusterId: 'other' }),
+      node('b', { capacity: { cpuMillicores: 400, memoryMiB: 2048 } }),
+      node('b', { labels: { disk: 'hdd' } }),
+    ]) {
+      const constrained = app({}, 2, { placement: { constraints: ['disk!=hdd'] } });
+      expect(requests(snap({ apps: [constrained], nodes: [node('a'), b], instances: packed }))).toEqual([]);
+    }
+    const starting = instance({ nodeId: 'a', phase: 'starting' });
+    const stopping = instance({ nodeId: 'a', phase: 'stopping', stopRequested: true });
+    for (const busy of [starting, stopping]) {
+      const instances = [...packed, busy];
+      const desired = busy === starting ? 3 : 2;
+      expect(requests(snap({ apps: [app({}, desired)], nodes: [node('a'), node('b')], instances }))).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('rebalances to an even spread in steps, never below the desired ready instances, and then rests', () => {
+    // Five of v1 and three of v2 on a; b and c empty, c in another zone. The world follows the plan:
+    // requests appear, placements start and become ready on the next pass, stops complete.
+    const nodes = [node('a'), node('b'), node('c', { zone: 'z2' })];
+    const web = app({
+      versions: {
+        1: { version: 1, spec: spec(), desired: 5, deleted: false, createdAt: 't' },
+        2: { version: 2, spec: spec(), desired: 3, deleted: false, createdAt: 't' },
+      },
+      weights: { 1: 5000, 2: 5000 },
+    });
+    let instances = [
+      ...Array.from({ length: 5 }, () => instance({ nodeId: 'a', phase: 'ready' })),
+      ...Array.from({ length: 3 }, () => instance({ version: 2, nodeId: 'a', phase: 'ready' })),
+    ];
+    let passes = 0;
+    for (;;) {
+      const actions = plan(snap({ apps: [web], nodes, instances }));
+      const moving = instances.some((i) => i.phase === 'starting' || i.phase === 'stopping');
+      if (actions.length === 0 && !moving) break;
+      expect(++passes).toBeLessThan(60);
+      instances = instances.map((i) =>
+        i.phase === 'starting' ? { ...i, phase: 'ready' } : i.stopRequested ? { ...i, phase: 'stopped' } : i,
+      );
+      for (const a of actions) {
+        if (a.kind === 'request') instances.push(instance({ version: a.version, replaces: a.replaces }));
+        const at = instances.findIndex((i) => 'instanceId' in a && i.id === a.instanceId);
+        if (a.kind === 'place') instances[at] = { ...instances[at]!, nodeId: a.nodeId, phase: 'starting' };
+        if (a.kind === 'stop') instances[at] = { ...instances[at]!, stopRequested: true, phase: 'stopping' };
+      }
+      for (const version of [1, 2]) {
+        const serving = instances.filter((i) => i.version === version && i.phase === 'ready');
+        expect(serving.length).toBeGreaterThanOrEqual(version === 1 ? 5 : 3);
+      }
+    }
+    const live = instances.filter((i) => i.phase !== 'stopped');
+    expect(live).toHaveLength(8);
+    const perNode = ['a', 'b', 'c'].map((id) => live.filter((i) => i.nodeId === id).length);
+    expect(Math.max(...perNode) - Math.min(...perNode)).toBeLessThanOrEqual(1);
+  });
+
   it('stops everything of a deleted app, then completes the deletion', () => {
     const i = instance({ nodeId: 'a', phase: 'ready' });
     expect(plan(snap({ apps: [app({ deleting: true })], nodes: [node('a')], instances: [i] }))).toEqual([

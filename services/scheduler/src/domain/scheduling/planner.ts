@@ -22,7 +22,22 @@ export interface Snapshot {
 }
 
 export type StopReason =
-  'scale-down' | 'version-stopped' | 'replaced' | 'node-lost' | 'drain' | 'app-deleted' | 'unplaced';
+  | 'scale-down'
+  | 'version-stopped'
+  | 'replaced'
+  | 'node-lost'
+  | 'drain'
+  | 'rebalance'
+  | 'app-deleted'
+  | 'unplaced';
+
+export interface PlanOptions {
+  /**
+   * Move a settled app's instances, one at a time and the replacement ready first, until no node of
+   * its cluster that could take one runs two fewer of them than another (see `rebalanceMove`).
+   */
+  readonly rebalance: boolean;
+}
 
 export type Action =
   | {
@@ -45,9 +60,11 @@ const key = (space: string, app: string) => `${space}/${app}`;
  * and nodes) to a list of actions. Filters: cluster, node state, free CPU and memory, label constraints.
  * Scores: spread an app's instances across nodes, then zones, then least allocated.
  */
-export function plan(snapshot: Snapshot): Action[] {
+export function plan(snapshot: Snapshot, options: PlanOptions = { rebalance: true }): Action[] {
   const actions: Action[] = [];
   const nodes = new Map(snapshot.nodes.map((n) => [n.id, n]));
+  const apps = new Map(snapshot.apps.map((a) => [key(a.space, a.app), a]));
+  let usage: ReadonlyMap<string, Usage> | undefined;
   const byApp = new Map<string, InstanceState[]>();
   for (const i of snapshot.instances) {
     const list = byApp.get(key(i.space, i.app)) ?? [];
@@ -57,9 +74,15 @@ export function plan(snapshot: Snapshot): Action[] {
   const stopping = new Set<string>();
   for (const app of snapshot.apps) {
     const instances = byApp.get(key(app.space, app.app)) ?? [];
-    for (const a of reconcileApp(app, instances, nodes)) {
+    const appActions = reconcileApp(app, instances, nodes);
+    for (const a of appActions) {
       if (a.kind === 'stop') stopping.add(a.instanceId);
       actions.push(a);
+    }
+    if (options.rebalance && appActions.length === 0 && settled(app, instances)) {
+      usage ??= allocations(snapshot, apps);
+      const move = rebalanceMove(app, instances, snapshot.nodes, usage);
+      if (move) actions.push(move);
     }
   }
   const unplaced = snapshot.instances.filter((i) => isActive(i) && !i.nodeId && !stopping.has(i.id));
@@ -119,12 +142,14 @@ function reconcileVersion(
       actions.push({ kind: 'stop', instanceId: i.id, reason: 'node-lost' });
     else alive.push(i);
   }
-  // Draining: a replacement starts first; the old instance stops once the replacement is ready.
+  // Draining or rebalancing: a replacement starts first; the old instance stops once it is ready.
   const replacementOf = new Map(alive.filter((i) => i.replaces).map((i) => [i.replaces!, i]));
   const replaced = new Set<string>();
   for (const i of alive) {
-    if (!i.nodeId || nodes.get(i.nodeId)?.scheduling !== 'draining' || desired === 0) continue;
+    if (desired === 0) continue;
+    const draining = i.nodeId !== null && nodes.get(i.nodeId)?.scheduling === 'draining';
     const replacement = replacementOf.get(i.id);
+    if (!draining && !replacement) continue;
     if (!replacement) {
       // The replacement request stands in for this instance until it exists.
       actions.push({
@@ -138,7 +163,8 @@ function reconcileVersion(
       continue;
     }
     replaced.add(i.id); // its replacement is counted instead
-    if (replacement.phase === 'ready') actions.push({ kind: 'stop', instanceId: i.id, reason: 'drain' });
+    if (replacement.phase === 'ready')
+      actions.push({ kind: 'stop', instanceId: i.id, reason: draining ? 'drain' : 'rebalance' });
   }
   const counted = alive.filter((i) => !replaced.has(i.id));
   if (counted.length < desired) {
@@ -230,11 +256,10 @@ function placeAll(
   stopping: ReadonlySet<string>,
 ): Action[] {
   const apps = new Map(snapshot.apps.map((a) => [key(a.space, a.app), a]));
-  const usage = new Map<string, Usage>();
+  const usage = allocations(snapshot, apps);
   const clusters = new Map<string, ClusterCandidates>();
   for (const node of snapshot.nodes) {
-    const used = { cpu: 0, memory: 0 };
-    usage.set(node.id, used);
+    const used = usage.get(node.id)!;
     let cluster = clusters.get(node.clusterId);
     if (!cluster) clusters.set(node.clusterId, (cluster = { candidates: [], constraintVerdicts: new Map() }));
     cluster.candidates.push({ node, usage: used, state: stateRefusal(node) });
@@ -257,12 +282,7 @@ function placeAll(
     inZone.set(zone, (inZone.get(zone) ?? 0) + 1);
   };
   for (const i of snapshot.instances) {
-    if (!i.nodeId || i.phase === 'stopped' || !usage.has(i.nodeId)) continue;
-    const spec = apps.get(key(i.space, i.app))?.versions[i.version]?.spec;
-    const u = usage.get(i.nodeId)!;
-    u.cpu += spec?.resources.cpu ?? 0;
-    u.memory += spec?.resources.memory ?? 0;
-    if (isActive(i) && !stopping.has(i.id)) count(i, i.nodeId);
+    if (i.nodeId && usage.has(i.nodeId) && isActive(i) && !stopping.has(i.id)) count(i, i.nodeId);
   }
   const actions: Action[] = [];
   for (const i of [...unplaced].sort(
@@ -325,6 +345,82 @@ function placeAll(
   return actions;
 }
 
+/** Per node, the CPU and memory its instances hold, counting those still stopping. */
+function allocations(snapshot: Snapshot, apps: ReadonlyMap<string, AppState>): Map<string, Usage> {
+  const usage = new Map<string, Usage>(snapshot.nodes.map((n) => [n.id, { cpu: 0, memory: 0 }]));
+  for (const i of snapshot.instances) {
+    const u = i.nodeId && i.phase !== 'stopped' ? usage.get(i.nodeId) : undefined;
+    if (!u) continue;
+    const spec = apps.get(key(i.space, i.app))?.versions[i.version]?.spec;
+    u.cpu += spec?.resources.cpu ?? 0;
+    u.memory += spec?.resources.memory ?? 0;
+  }
+  return usage;
+}
+
+/** Nothing of the app is on its way: every instance not stopped is placed, ready and not asked to stop. */
+function settled(app: AppState, instances: readonly InstanceState[]): boolean {
+  return (
+    !app.deleting &&
+    instances.every((i) => i.phase === 'stopped' || (isActive(i) && i.phase === 'ready' && i.nodeId !== null))
+  );
+}
+
+/**
+ * One step towards an even spread of a settled app: a replacement (placed by `placeAll`, which prefers
+ * the node running the fewest of the app's instances) for an instance of the node that runs the most,
+ * when a node that could take it runs at least two fewer. The old instance stops once the replacement
+ * is ready, as in a drain. Only nodes that `placeAll` would accept count (up, schedulable, within the
+ * app's constraints, room for the instance), so the replacement always lands on a node with fewer
+ * instances, every move narrows the spread, and moves stop once no two fitting nodes differ by more
+ * than one. Nodes are lost, drained and scaled around; without this, an app whose node was lost stays
+ * packed on the others after the node returns, and losing one of those takes every instance with it.
+ */
+function rebalanceMove(
+  app: AppState,
+  instances: readonly InstanceState[],
+  nodes: readonly NodeInfo[],
+  usage: ReadonlyMap<string, Usage>,
+): Action | null {
+  const active = instances.filter(isActive);
+  const perNode = new Map<string, InstanceState[]>();
+  for (const i of active) {
+    const list = perNode.get(i.nodeId!);
+    if (list) list.push(i);
+    else perNode.set(i.nodeId!, [i]);
+  }
+  let crowded: InstanceState[] = [];
+  for (const [nodeId, list] of perNode)
+    if (list.length > crowded.length || (list.length === crowded.length && nodeId < crowded[0]!.nodeId!))
+      crowded = list;
+  if (crowded.length < 2) return null;
+  // The instance that moves: the one a scale-down would stop first (the newest).
+  const mover = [...crowded].sort(stopOrder)[0]!;
+  const spec = app.versions[mover.version]?.spec;
+  if (!spec) return null;
+  const fits = nodes.some((node) => {
+    const u = usage.get(node.id);
+    return (
+      (perNode.get(node.id)?.length ?? 0) <= crowded.length - 2 &&
+      node.clusterId === app.clusterId &&
+      !stateRefusal(node) &&
+      u !== undefined &&
+      u.cpu + spec.resources.cpu <= node.capacity.cpuMillicores &&
+      u.memory + spec.resources.memory <= node.capacity.memoryMiB &&
+      spec.placement.constraints.every((c) => satisfies(c, nodeLabels(node)))
+    );
+  });
+  if (!fits) return null;
+  return {
+    kind: 'request',
+    space: app.space,
+    app: app.app,
+    version: mover.version,
+    clusterId: app.clusterId,
+    replaces: mover.id,
+  };
+}
+
 function stateRefusal(node: NodeInfo): string | null {
   if (node.liveness !== 'up') return node.liveness === 'lost' ? 'lost' : 'left';
   if (node.scheduling !== 'schedulable') return node.scheduling;
@@ -344,17 +440,17 @@ function constraintVerdicts(cluster: ClusterCandidates, constraints: readonly st
   if (!verdicts) {
     verdicts = cluster.candidates.map(({ node }) => {
       if (constraints.length === 0) return null;
-      const labels = {
-        ...node.labels,
-        'pier.node.id': node.id,
-        'pier.node.name': node.name,
-        'pier.zone': node.zone,
-      };
+      const labels = nodeLabels(node);
       return constraints.find((c) => !satisfies(c, labels)) ?? null;
     });
     cluster.constraintVerdicts.set(k, verdicts);
   }
   return verdicts;
+}
+
+/** A node's labels as constraints see them: its own and Pier's. */
+function nodeLabels(node: NodeInfo): Readonly<Record<string, string>> {
+  return { ...node.labels, 'pier.node.id': node.id, 'pier.node.name': node.name, 'pier.zone': node.zone };
 }
 
 /** "0/3 nodes: 2 insufficient memory, 1 cordoned" — the reasons by count, most frequent first. */
