@@ -56,6 +56,11 @@ export const agentConfigSchema = z.object({
    */
   PIER_AGENT_BOOT_TIMEOUT_MS: envInt(60_000, 0, 3_600_000),
   /**
+   * Container stops and removals the engine runs at once (each keeps the others waiting 2 s at most):
+   * tearing many down together saturates a small node's CPU and slows every app on it. 0: no limit.
+   */
+  PIER_AGENT_TEARDOWN_CONCURRENCY: envInt(1, 0, 64),
+  /**
    * Whether stopping the agent (SIGTERM, SIGINT) also leaves the cluster: the node becomes `left`, its
    * instances are placed elsewhere and the agent exits once it has removed their containers. Off by
    * default: a stopped agent (an upgrade, a restart) keeps its node and its running containers, which the

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   const driver = new DockerDriver({
     dockerHost: config.DOCKER_HOST,
     installation: installationOf(config),
+    teardownConcurrency: config.PIER_AGENT_TEARDOWN_CONCURRENCY,
     // A remote engine's processes are not on this machine.
     ...(LostStarts.localEngine(config.DOCKER_HOST) ? { lostStarts } : {}),
   });

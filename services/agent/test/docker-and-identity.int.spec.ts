@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { DockerDriver } from '../src/infrastructure/docker/docker.driver';
 import { IdentityFileStore } from '../src/infrastructure/fs/identity.file-store';
 
@@ -18,6 +19,33 @@ describe('DockerDriver against the real engine', () => {
     await expect(
       new DockerDriver({ dockerHost: 'unix:///nonexistent/docker.sock' }).fingerprint(),
     ).rejects.toThrow();
+  });
+
+  it('stops containers one at a time with a teardown concurrency of 1, all at once with 0', async () => {
+    const docker = new Docker();
+    // `sleep` as PID 1 ignores SIGTERM: each stop takes its whole 1 s grace period, then SIGKILL.
+    const sleepers = async () =>
+      Promise.all(
+        [1, 2, 3].map(async () => {
+          const c = await docker.createContainer({ Image: 'pier/busybox:latest', Cmd: ['sleep', '600'] });
+          await c.start();
+          return c.id;
+        }),
+      );
+    /** When each of the three stops, asked for at once, finished (ms from the ask). */
+    const stopAll = async (driver: DockerDriver, ids: string[]) => {
+      const from = performance.now();
+      const done = await Promise.all(
+        ids.map((id) => driver.stop(id, 1).then(() => performance.now() - from)),
+      );
+      await Promise.all(ids.map((id) => driver.destroy(id)));
+      return done.sort((a, b) => a - b);
+    };
+    const paced = await stopAll(new DockerDriver({ teardownConcurrency: 1 }), await sleepers());
+    expect(paced[1]! - paced[0]!).toBeGreaterThan(900);
+    expect(paced[2]! - paced[1]!).toBeGreaterThan(900);
+    const unpaced = await stopAll(new DockerDriver({ teardownConcurrency: 0 }), await sleepers());
+    expect(unpaced[2]! - unpaced[0]!).toBeLessThan(900);
   });
 });
 

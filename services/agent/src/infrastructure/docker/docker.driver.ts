@@ -13,6 +13,7 @@ import {
 import { LABELS } from '../../domain/container-labels';
 import { type LocalImage, type RegistryAnswer } from '../../domain/image-access';
 import { type LostStarts } from './lost-starts';
+import { TeardownPacer } from './teardown-pacer';
 import { execIn } from './docker-exec';
 import { DockerImages } from './docker-images';
 import { DockerNetworks, isNetworkRace } from './docker-networks';
@@ -31,8 +32,20 @@ export class DockerDriver implements ContainerDriver {
   /** Removes what is left of a start the engine lost (see `LostStarts`); none: not done. */
   private readonly lostStarts?: LostStarts;
 
-  constructor(options: { dockerHost?: string; installation?: string; lostStarts?: LostStarts } = {}) {
+  /** Stops and removals, a few at a time (see `TeardownPacer`). */
+  private readonly teardown: TeardownPacer;
+
+  constructor(
+    options: {
+      dockerHost?: string;
+      installation?: string;
+      lostStarts?: LostStarts;
+      /** Stops and removals the engine runs at once; 0: as many as asked for. */
+      teardownConcurrency?: number;
+    } = {},
+  ) {
     this.lostStarts = options.lostStarts;
+    this.teardown = new TeardownPacer(options.teardownConcurrency ?? 0);
     this.docker = new Docker(dockerOptions(options.dockerHost));
     this.installationLabel = options.installation ? { [LABELS.installation]: options.installation } : {};
     this.images = new DockerImages(this.docker);
@@ -118,26 +131,30 @@ export class DockerDriver implements ContainerDriver {
   }
 
   async stop(containerId: string, graceSeconds: number): Promise<void> {
-    try {
-      await this.docker.getContainer(containerId).stop({ t: Math.max(0, Math.ceil(graceSeconds)) });
-    } catch (error) {
-      // 304: already stopped; 404: gone. Both are what was asked for.
-      if (statusOf(error) !== 304 && statusOf(error) !== 404) throw new Error(engineMessage(error));
-    }
+    await this.teardown.run(async () => {
+      try {
+        await this.docker.getContainer(containerId).stop({ t: Math.max(0, Math.ceil(graceSeconds)) });
+      } catch (error) {
+        // 304: already stopped; 404: gone. Both are what was asked for.
+        if (statusOf(error) !== 304 && statusOf(error) !== 404) throw new Error(engineMessage(error));
+      }
+    });
   }
 
   async destroy(containerId: string): Promise<void> {
-    await this.removeLostStart(containerId);
-    try {
-      await this.docker.getContainer(containerId).remove({ force: true, v: true });
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 404) return;
-      if (unanswered(error)) throw new EngineUnreachableError(engineMessage(error));
-      // 409: a removal is already in progress.
-      if (status === 409 && /already in progress/.test(engineMessage(error))) return;
-      throw new Error(engineMessage(error));
-    }
+    await this.teardown.run(async () => {
+      await this.removeLostStart(containerId);
+      try {
+        await this.docker.getContainer(containerId).remove({ force: true, v: true });
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 404) return;
+        if (unanswered(error)) throw new EngineUnreachableError(engineMessage(error));
+        // 409: a removal is already in progress.
+        if (status === 409 && /already in progress/.test(engineMessage(error))) return;
+        throw new Error(engineMessage(error));
+      }
+    });
   }
 
   /**
