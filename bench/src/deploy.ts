@@ -1,12 +1,13 @@
 /**
- * bench:deploy — time from the deploy API call to the first HTTP 200 through Pier's router, against
- * `docker run -d` of the same image (same command, CPU and memory limits) to the first HTTP 200 on its
- * published port. The two alternate (which goes first flips every round) so drift on a shared machine
- * hits both alike. Neither side has a readiness probe: both count until the server answers, polled every
- * 10 ms on a fresh connection.
+ * bench:deploy — time from the deploy API call to the first HTTP 200 through Pier's router, against the
+ * same container run straight on the Docker engine through its API (create with the same command, CPU
+ * and memory limits and a port published on 127.0.0.1, start, read the port) to the first HTTP 200 on
+ * its published port. Both sides talk to the engine's API, as Pier's agent does: no `docker` CLI round
+ * trip (a process start of its own, 50–100 ms) counts in the baseline. The two alternate (which goes
+ * first flips every round) so drift on a shared machine hits both alike. Neither side has a readiness
+ * probe: both count until the server answers, polled every 10 ms on a fresh connection.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import Docker from 'dockerode';
 import { parseArgs } from './lib/args';
 import { firstOk, getOnce } from './lib/http-probe';
 import {
@@ -20,36 +21,35 @@ import {
 import { type Figure, progress, runBench } from './lib/report';
 import { ratio, summarize } from './lib/stats';
 
-const run = promisify(execFile);
 const IMAGE = 'pier/busybox:latest';
 const APP = 'deploy-latency';
 const CPU_MILLICORES = 500;
 const MEMORY_MIB = 64;
 const COMMAND = ['sh', '-c', 'echo ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'];
+const BENCH_LABEL = { 'pier.bench': 'deploy' };
 
-async function dockerRunToFirstOk(timeoutMs: number): Promise<number> {
+/** What `docker run -d -p 127.0.0.1::8080 --cpus --memory` asks the engine, through its API. */
+async function engineRunToFirstOk(docker: Docker, timeoutMs: number): Promise<number> {
   const start = performance.now();
-  const { stdout } = await run('docker', [
-    'run',
-    '-d',
-    '--label',
-    'pier.bench=deploy',
-    '-p',
-    '127.0.0.1::8080',
-    `--cpus=${CPU_MILLICORES / 1000}`,
-    `--memory=${MEMORY_MIB}m`,
-    IMAGE,
-    ...COMMAND,
-  ]);
-  const id = stdout.trim();
+  const container = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: COMMAND,
+    Labels: BENCH_LABEL,
+    ExposedPorts: { '8080/tcp': {} },
+    HostConfig: {
+      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      NanoCpus: CPU_MILLICORES * 1_000_000,
+      Memory: MEMORY_MIB * 1024 * 1024,
+    },
+  });
   try {
-    const port = Number(
-      (await run('docker', ['port', id, '8080/tcp'])).stdout.trim().split('\n')[0]!.split(':').pop(),
-    );
+    await container.start();
+    const info = await container.inspect();
+    const port = Number(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort);
     const ok = await firstOk(() => port, '/index.html', undefined, timeoutMs);
     return ok - start;
   } finally {
-    await run('docker', ['rm', '-f', id]).catch(() => undefined);
+    await container.remove({ force: true }).catch(() => undefined);
   }
 }
 
@@ -90,9 +90,13 @@ runBench(
     await ensureBenchSpace(admin);
     const host = `${APP}.${BENCH_SPACE}.${platform.baseDomain}`;
     await deleteBenchApp(admin, APP);
-    await run('docker', ['image', 'inspect', IMAGE]).catch(() => {
-      throw new Error(`image ${IMAGE} is missing: run ./deploy/local/up.sh (deps.sh builds it)`);
-    });
+    const docker = new Docker();
+    await docker
+      .getImage(IMAGE)
+      .inspect()
+      .catch(() => {
+        throw new Error(`image ${IMAGE} is missing: run ./deploy/local/up.sh (deps.sh builds it)`);
+      });
     const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
     try {
       await admin.must('POST', `/spaces/${BENCH_SPACE}/apps`, { name: APP, cluster: 'default' });
@@ -106,59 +110,62 @@ runBench(
       // One round of each not counted: the first HAProxy layout for the app, page cache, Docker warm-up.
       progress('warm-up round');
       await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000);
-      await dockerRunToFirstOk(60_000);
+      await engineRunToFirstOk(docker, 60_000);
       const pier: number[] = [];
-      const docker: number[] = [];
+      const engine: number[] = [];
       for (let i = 0; i < Number(rounds); i++) {
         if (i % 2 === 0) {
           pier.push(await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000));
-          docker.push(await dockerRunToFirstOk(60_000));
+          engine.push(await engineRunToFirstOk(docker, 60_000));
         } else {
-          docker.push(await dockerRunToFirstOk(60_000));
+          engine.push(await engineRunToFirstOk(docker, 60_000));
           pier.push(await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000));
         }
         progress(
-          `round ${i + 1}/${rounds}: pier ${Math.round(pier.at(-1)!)} ms, docker run ${Math.round(docker.at(-1)!)} ms`,
+          `round ${i + 1}/${rounds}: pier ${Math.round(pier.at(-1)!)} ms, engine ${Math.round(engine.at(-1)!)} ms`,
         );
       }
       const p = summarize(pier);
-      const d = summarize(docker);
+      const d = summarize(engine);
       const figures: Figure[] = [
         {
           name: 'deploy → first 200 via router p50',
           value: p.p50,
           unit: 'ms',
-          baseline: { name: 'docker run -d → first 200 p50', value: d.p50 },
+          baseline: { name: 'engine API run → first 200 p50', value: d.p50 },
           ratio: ratio(p.p50, d.p50),
         },
         {
           name: 'deploy → first 200 via router p99',
           value: p.p99,
           unit: 'ms',
-          baseline: { name: 'docker run -d → first 200 p99', value: d.p99 },
+          baseline: { name: 'engine API run → first 200 p99', value: d.p99 },
           ratio: ratio(p.p99, d.p99),
         },
-        { name: 'Pier overhead over docker run p50', value: p.p50 - d.p50, unit: 'ms' },
+        { name: 'Pier overhead over the engine p50', value: p.p50 - d.p50, unit: 'ms' },
       ];
       return {
         figures,
         details: {
           rounds,
           pierMs: p,
-          dockerRunMs: d,
+          engineMs: d,
           pierSamplesMs: pier.map(Math.round),
-          dockerSamplesMs: docker.map(Math.round),
+          engineSamplesMs: engine.map(Math.round),
         },
       };
     } finally {
       await deleteBenchApp(admin, APP).catch((error: unknown) =>
         progress(`cleanup failed: ${(error as Error).message}`),
       );
-      const { stdout } = await run('docker', ['ps', '-aq', '--filter', 'label=pier.bench=deploy']).catch(
-        () => ({ stdout: '' }),
-      );
-      if (stdout.trim())
-        await run('docker', ['rm', '-f', ...stdout.trim().split('\n')]).catch(() => undefined);
+      const left = await docker
+        .listContainers({ all: true, filters: { label: ['pier.bench=deploy'] } })
+        .catch(() => []);
+      for (const c of left)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
   },
 );
