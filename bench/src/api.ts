@@ -14,6 +14,7 @@ import { sleep } from './lib/local-platform';
 import { readProc } from './lib/procfs';
 import { type Figure, progress, runBench } from './lib/report';
 import { ratio, summarize } from './lib/stats';
+import { perCall, rates, TrafficCounter } from './lib/traffic-count';
 
 /**
  * bench:api — an open-loop load of mutating API calls at a fixed offered rate against an isolated control
@@ -203,6 +204,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       ? { nodeFlags: { gateway: profile, auth: profile, scheduler: profile, clusters: profile } }
       : {}),
   });
+  let traffic: TrafficCounter | undefined;
   try {
     const { clusterId, token } = await clusterWithToken(cp);
     await startHollowFleet(cp, {
@@ -217,21 +219,30 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     progress(`creating ${params.poolApps} apps with two deployed versions`);
     await createPool(cp, params.poolApps);
     await sleep(2000);
+    traffic = await TrafficCounter.start(cp.env.PIER_NATS_URL!, cp.env.PIER_DATABASE_URL!);
+    progress('background: NATS messages and Postgres transactions of the quiet control plane, 5 s');
+    const quietFrom = await traffic.totals();
+    await sleep(5000);
+    const background = rates(quietFrom, await traffic.totals());
 
     progress(`baseline: GET app at ${params.rate}/s for ${params.seconds} s`);
     let cpu = cpuOf(cp);
     let perService = cpuByService(cp);
+    let from = await traffic.totals();
     const read = report(await openLoop(cp, params.rate, params.seconds, (i) => reading(i, params.poolApps)));
     const readCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
     const readByService = cpuShare(perService, cpuByService(cp), params.seconds);
+    const readTraffic = perCall(from, await traffic.totals(), background, read.ok + read.failed);
     progress(`mutating mix at ${params.rate}/s for ${params.seconds} s`);
     cpu = cpuOf(cp);
     perService = cpuByService(cp);
+    from = await traffic.totals();
     const write = report(
       await openLoop(cp, params.rate, params.seconds, (i) => mutating(i, params.poolApps)),
     );
     const writeCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
     const writeByService = cpuShare(perService, cpuByService(cp), params.seconds);
+    const writeTraffic = perCall(from, await traffic.totals(), background, write.ok + write.failed);
     const vs = (value: number, base: number, unit: string, name: string): Figure => ({
       name,
       value,
@@ -251,6 +262,13 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       vs(write.achievedSendRate, read.achievedSendRate, 'calls/s', 'achieved send rate'),
       vs(write.failed, read.failed, 'calls', 'non-2xx or failed calls'),
       vs(writeCpu, readCpu, '% of a core', 'control-plane CPU (4 services)'),
+      vs(writeTraffic.natsMessages, readTraffic.natsMessages, 'per call', 'NATS messages per call'),
+      vs(
+        writeTraffic.pgTransactions,
+        readTraffic.pgTransactions,
+        'per call',
+        'Postgres transactions per call',
+      ),
     ];
     return {
       figures,
@@ -259,11 +277,14 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
           latency: "from the call's scheduled send time (t0 + i / rate) to the end of its response body",
           mix: 'create app, create version, scale (1–3 instances), PUT traffic — in turn, on a pool of apps with two deployed versions',
           baseline: 'GET /spaces/{space}/apps/{app} on the pool at the same rate and duration, run first',
+          traffic:
+            'every message published on the NATS server and every Postgres transaction of the database during a phase, minus the background rate of a 5 s quiet window (200 hollow nodes heartbeating, anything else on the server), per call',
         },
         mutating: write,
         read,
         cpuPercent: { mutating: writeCpu, read: readCpu },
         cpuPercentByService: { mutating: writeByService, read: readByService },
+        trafficPerCall: { mutating: writeTraffic, read: readTraffic, background },
         ...(profileDir ? { cpuProfiles: profileDir } : {}),
       },
     };
@@ -271,6 +292,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     reportServiceOutput(cp);
     throw error;
   } finally {
+    await traffic?.stop();
     await cp.stop();
   }
 }
