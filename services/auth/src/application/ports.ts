@@ -153,10 +153,14 @@ export interface TenancyReadModel {
   user(userId: string): Promise<UserView | null>;
   listUsers(page: { limit: number; cursor?: string }): Promise<Page<UserView>>;
   session(sessionId: string): Promise<SessionRecord | null>;
+  /** A session with its user (null when the user no longer exists), in one query: every request asks. */
+  sessionWithUser(sessionId: string): Promise<{ session: SessionRecord; user: UserView | null } | null>;
   apiToken(tokenId: string): Promise<ApiTokenRecord | null>;
   apiTokens(userId: string): Promise<ApiTokenRecord[]>;
   space(name: string): Promise<SpaceView | null>;
   role(space: string, userId: string): Promise<SpaceRole | null>;
+  /** Whether the space exists (not deleted, not being deleted) and the user's role there, in one query. */
+  spaceAccess(space: string, userId: string): Promise<{ exists: boolean; role: SpaceRole | null }>;
   spacesOf(userId: string): Promise<string[]>;
   /** Spaces whose deletion has begun and not yet finished. */
   deletingSpaces(): Promise<string[]>;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PierError, type Principal, type SpaceRole } from '@pier/contracts';
+import { PierError, type Principal, type SpaceRole, type UserView } from '@pier/contracts';
 import { apiTokenStatus } from '../../domain/api-token/api-token.decide';
 import { digestsEqual, parseCredential } from '../../domain/credentials';
 import { sha256 } from '../command-context';
@@ -13,7 +13,7 @@ export interface Authorization {
 /**
  * Establishes who a bearer credential belongs to, and their role in a space, from the read model on
  * every call: nothing is cached, so a revoked token, an ended session or a changed role is seen by the
- * very next request.
+ * very next request. Two queries for a session (the session with its user, the space with the role).
  */
 @Injectable()
 export class AuthorizeHandler {
@@ -25,9 +25,8 @@ export class AuthorizeHandler {
   async authorize(cmd: { credential: string; space: string | null }): Promise<Authorization> {
     const principal = await this.authenticate(cmd.credential.trim(), new Date().toISOString());
     if (cmd.space === null) return { principal, space: null };
-    const space = await this.readModel.space(cmd.space);
-    const role = space ? await this.readModel.role(cmd.space, principal.userId) : null;
-    return { principal, space: { name: cmd.space, exists: !!space, role } };
+    const { exists, role } = await this.readModel.spaceAccess(cmd.space, principal.userId);
+    return { principal, space: { name: cmd.space, exists, role } };
   }
 
   private async authenticate(credential: string, now: string): Promise<Principal> {
@@ -48,12 +47,14 @@ export class AuthorizeHandler {
     if (parsed) throw unauthenticated('a refresh token is not an access token');
     const verified = this.accessTokens.verify(credential, now);
     if ('problem' in verified) throw unauthenticated(verified.problem);
-    const session = await this.readModel.session(verified.sessionId);
+    // The session and its user in one query: every authenticated request asks.
+    const found = await this.readModel.sessionWithUser(verified.sessionId);
+    const session = found?.session;
     if (!session || session.ended || session.userId !== verified.userId)
       throw unauthenticated('the session has ended; log in again');
     if (Date.parse(session.expiresAt) <= Date.parse(now))
       throw unauthenticated('the session has expired; log in again');
-    return this.principal(verified.userId, {
+    return this.principalOf(verified.userId, found.user, {
       via: 'session',
       sessionId: session.id,
       tokenId: null,
@@ -65,7 +66,14 @@ export class AuthorizeHandler {
     userId: string,
     how: Pick<Principal, 'via' | 'sessionId' | 'tokenId' | 'tokenSpaces'>,
   ): Promise<Principal> {
-    const user = await this.readModel.user(userId);
+    return this.principalOf(userId, await this.readModel.user(userId), how);
+  }
+
+  private principalOf(
+    userId: string,
+    user: UserView | null,
+    how: Pick<Principal, 'via' | 'sessionId' | 'tokenId' | 'tokenSpaces'>,
+  ): Principal {
     if (!user) throw unauthenticated('the user no longer exists');
     return {
       userId,

@@ -46,6 +46,24 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
     return row ? { id: row.id, userId: row.user_id, ended: row.ended, expiresAt: iso(row.expires_at) } : null;
   }
 
+  async sessionWithUser(
+    sessionId: string,
+  ): Promise<{ session: SessionRecord; user: UserView | null } | null> {
+    const [row] = await this.db.query(
+      `SELECT s.id AS session_id, s.user_id AS session_user_id, s.ended, s.expires_at, u.*
+       FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+      [sessionId],
+    );
+    if (!row) return null;
+    const session = {
+      id: row.session_id,
+      userId: row.session_user_id,
+      ended: row.ended,
+      expiresAt: iso(row.expires_at),
+    };
+    return { session, user: row.id ? toUser(row) : null };
+  }
+
   async apiToken(tokenId: string): Promise<ApiTokenRecord | null> {
     const [row] = await this.db.query('SELECT * FROM api_tokens WHERE id = $1', [tokenId]);
     return row ? toToken(row) : null;
@@ -74,6 +92,16 @@ export class PostgresTenancyReadModel implements TenancyReadModel {
       userId,
     ]);
     return (row?.role as SpaceRole | undefined) ?? null;
+  }
+
+  async spaceAccess(space: string, userId: string): Promise<{ exists: boolean; role: SpaceRole | null }> {
+    const [row] = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM spaces s WHERE s.name = $1 AND NOT s.deleted AND NOT s.deleting) AS exists,
+              (SELECT role FROM space_members m WHERE m.space = $1 AND m.user_id = $2) AS role`,
+      [space, userId],
+    );
+    const exists = row.exists === true;
+    return { exists, role: exists ? ((row.role as SpaceRole | null) ?? null) : null };
   }
 
   async spacesOf(userId: string): Promise<string[]> {
