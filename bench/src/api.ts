@@ -22,8 +22,8 @@ import { perCall, rates, TrafficCounter } from './lib/traffic-count';
  * later call and is never hidden (no coordinated omission). Baseline: a read (GET app) at the same rate.
  */
 const SIZES = {
-  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10, cpuProfile: 0 },
-  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20, cpuProfile: 0 },
+  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10, cpuProfile: 0, overload: 3 },
+  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20, cpuProfile: 0, overload: 3 },
 };
 type Params = (typeof SIZES)['default'];
 
@@ -77,6 +77,7 @@ interface Outcome {
   readonly latencyMs: number;
   readonly status: number;
   readonly code?: string;
+  readonly retryAfter?: string | null;
 }
 
 /**
@@ -110,6 +111,7 @@ async function openLoop(
               latencyMs: performance.now() - scheduled,
               status: reply.status,
               code: reply.body?.error?.code,
+              retryAfter: reply.headers.get('retry-after'),
             }),
             (error: unknown) => ({
               kind,
@@ -151,6 +153,28 @@ function report(result: Awaited<ReturnType<typeof openLoop>>) {
     byKind,
     achievedSendRate: outcomes.length / result.sendSpanSeconds,
     lateSendsMs: summarize(result.lateSendsMs),
+  };
+}
+
+/** A call refused as overload: 429 or 503 with `Retry-After`, so the client knows when to come back. */
+const isRefusal = (o: Outcome) => (o.status === 429 || o.status === 503) && !!o.retryAfter;
+/** A call that waited out a deadline: the gateway's (504) or the client's own (no answer). */
+const isDeadline = (o: Outcome) => o.status === 504 || o.status === 0;
+
+/** The overload phase: what got through (goodput), what was refused and how fast, what waited out a deadline. */
+function overloadReport(result: Awaited<ReturnType<typeof openLoop>>) {
+  const { outcomes } = result;
+  const ok = outcomes.filter((o) => o.status >= 200 && o.status < 300);
+  const refused = outcomes.filter(isRefusal);
+  const deadline = outcomes.filter(isDeadline);
+  return {
+    ...report(result),
+    goodputPerSecond: ok.length / result.sendSpanSeconds,
+    accepted: summarize(ok.map((o) => o.latencyMs)),
+    refused: refused.length,
+    refusedLatency: summarize(refused.map((o) => o.latencyMs)),
+    deadline: deadline.length,
+    otherFailures: outcomes.length - ok.length - refused.length - deadline.length,
   };
 }
 
@@ -243,6 +267,17 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     const writeCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
     const writeByService = cpuShare(perService, cpuByService(cp), params.seconds);
     const writeTraffic = perCall(from, await traffic.totals(), background, write.ok + write.failed);
+    const overloadRate = params.rate * params.overload;
+    progress(`overload: mutating mix at ${overloadRate}/s (${params.overload} x) for ${params.seconds} s`);
+    cpu = cpuOf(cp);
+    const overload = overloadReport(
+      // Continues the mix where the last phase ended: the same kinds in turn, new app names.
+      await openLoop(cp, overloadRate, params.seconds, (i) =>
+        mutating(i + params.rate * params.seconds, params.poolApps),
+      ),
+    );
+    const overloadCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
+    const writeGoodput = (write.ok / (write.ok + write.failed)) * write.achievedSendRate;
     const vs = (value: number, base: number, unit: string, name: string): Figure => ({
       name,
       value,
@@ -269,6 +304,20 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
         'per call',
         'Postgres transactions per call',
       ),
+      {
+        name: `overload (${overloadRate}/s offered): goodput, 2xx answers per second`,
+        value: overload.goodputPerSecond,
+        unit: 'calls/s',
+        baseline: { name: `goodput at ${params.rate}/s`, value: writeGoodput },
+        ratio: ratio(overload.goodputPerSecond, writeGoodput),
+      },
+      { name: 'overload: accepted calls p99', value: overload.accepted.p99, unit: 'ms' },
+      { name: 'overload: refused with 429/503 and Retry-After', value: overload.refused, unit: 'calls' },
+      { name: 'overload: refusals answered within, p99', value: overload.refusedLatency.p99, unit: 'ms' },
+      { name: 'overload: refusals answered within, max', value: overload.refusedLatency.max, unit: 'ms' },
+      { name: 'overload: calls that waited out a deadline', value: overload.deadline, unit: 'calls' },
+      { name: 'overload: other failures', value: overload.otherFailures, unit: 'calls' },
+      { name: 'overload: control-plane CPU', value: overloadCpu, unit: '% of a core' },
     ];
     return {
       figures,
@@ -277,12 +326,15 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
           latency: "from the call's scheduled send time (t0 + i / rate) to the end of its response body",
           mix: 'create app, create version, scale (1–3 instances), PUT traffic — in turn, on a pool of apps with two deployed versions',
           baseline: 'GET /spaces/{space}/apps/{app} on the pool at the same rate and duration, run first',
+          overload:
+            'the mutating mix at --overload times the rate for the same duration, run last; goodput: 2xx answers per second of sending; refusals: 429 or 503 with Retry-After; waited out a deadline: 504 or no answer within 30 s',
           traffic:
             'every message published on the NATS server and every Postgres transaction of the database during a phase, minus the background rate of a 5 s quiet window (200 hollow nodes heartbeating, anything else on the server), per call',
         },
         mutating: write,
         read,
-        cpuPercent: { mutating: writeCpu, read: readCpu },
+        overload,
+        cpuPercent: { mutating: writeCpu, read: readCpu, overload: overloadCpu },
         cpuPercentByService: { mutating: writeByService, read: readByService },
         trafficPerCall: { mutating: writeTraffic, read: readTraffic, background },
         ...(profileDir ? { cpuProfiles: profileDir } : {}),

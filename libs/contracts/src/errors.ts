@@ -82,6 +82,11 @@ export const ERROR_CODES = [
    * number of requests at once) and the request waited its bounded time in the queue; with `Retry-After`.
    */
   'APP_OVERLOADED',
+  /**
+   * The API is carrying out all the calls it can at once (admission control) and this one could not wait
+   * for a slot within its short bound; nothing was done. With `Retry-After`.
+   */
+  'API_OVERLOADED',
   'SERVICE_UNAVAILABLE',
   'DEADLINE_EXCEEDED',
   'INTERNAL',

@@ -1,8 +1,9 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createFastifyApp, METRICS_REGISTRY } from '@pier/nest';
 import { type Logger, type Registry } from '@pier/observability';
-import { auditRateLimits, type GatewayConfig } from './config';
+import { admissionConfig, auditRateLimits, type GatewayConfig } from './config';
 import { API_CONTROLLERS, AUDIT_RECORDER, GatewayModule } from './gateway.module';
+import { installAdmission } from './interface/http/admission.hook';
 import { type AuditRecorder } from './interface/http/audit.recorder';
 import { errorReply } from './interface/http/error.filter';
 import { installInputScreen } from './interface/http/input-screen.hook';
@@ -24,6 +25,8 @@ export async function createGatewayApp(
   const metrics = app.get<Registry>(METRICS_REGISTRY);
   const audit = app.get<AuditRecorder>(AUDIT_RECORDER).limitedBy(auditRateLimits(config), metrics);
   installRequestContext(fastify, metrics, audit);
+  // After the request context (a refusal carries its request id), before authentication and anything else.
+  installAdmission(fastify, admissionConfig(config), metrics);
   installInputScreen(fastify, collectRoutes(API_CONTROLLERS));
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   return app;

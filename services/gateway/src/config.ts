@@ -1,6 +1,7 @@
 import { commonEnv, envInt, envPort } from '@pier/config';
 import { z } from 'zod';
 import { type AuditRateLimits } from './domain/audit-rate-limit';
+import { type AdmissionConfig } from './interface/http/admission.hook';
 
 export const gatewayConfigSchema = z.object({
   ...commonEnv,
@@ -18,6 +19,16 @@ export const gatewayConfigSchema = z.object({
   PIER_AUDIT_REFUSED_BURST: envInt(20, 1, 100_000),
   PIER_AUDIT_REFUSED_PER_MINUTE: envInt(30, 1, 1_000_000),
   PIER_AUDIT_REFUSED_GLOBAL_PER_MINUTE: envInt(600, 1, 10_000_000),
+  /**
+   * Admission control (`domain/admission.ts`): calls of each class (writes, reads) carried out at once at
+   * most — the limit adapts below this to keep answers within the latency target — and how long a call
+   * may wait for a slot before it is refused with 503 API_OVERLOADED.
+   */
+  PIER_API_MAX_CONCURRENT_WRITES: envInt(256, 1, 100_000),
+  PIER_API_MAX_CONCURRENT_READS: envInt(512, 1, 100_000),
+  PIER_API_WRITE_LATENCY_TARGET_MS: envInt(250, 1, 60_000),
+  PIER_API_READ_LATENCY_TARGET_MS: envInt(100, 1, 60_000),
+  PIER_API_ADMISSION_WAIT_MS: envInt(25, 0, 10_000),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
@@ -29,3 +40,20 @@ export const auditRateLimits = (c: GatewayConfig): AuditRateLimits => ({
   globalPerMinute: c.PIER_AUDIT_REFUSED_GLOBAL_PER_MINUTE,
   maxAddresses: 10_000,
 });
+
+/** Admission control of the API (`interface/http/admission.hook.ts`). */
+export const admissionConfig = (c: GatewayConfig): AdmissionConfig => {
+  const limits = (max: number, latencyTargetMs: number) => ({
+    initialLimit: Math.min(max, 32),
+    minLimit: Math.min(max, 4),
+    maxLimit: max,
+    latencyTargetMs,
+    maxQueue: Math.min(max, 128),
+    maxQueueWaitMs: c.PIER_API_ADMISSION_WAIT_MS,
+  });
+  return {
+    write: limits(c.PIER_API_MAX_CONCURRENT_WRITES, c.PIER_API_WRITE_LATENCY_TARGET_MS),
+    read: limits(c.PIER_API_MAX_CONCURRENT_READS, c.PIER_API_READ_LATENCY_TARGET_MS),
+    retryAfterSeconds: 1,
+  };
+};

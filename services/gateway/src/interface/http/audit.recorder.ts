@@ -95,6 +95,9 @@ export class AuditRecorder implements RequestAudit {
 
   async answering(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
     if (!MUTATING.has(request.method)) return payload;
+    // Refused by admission control before anything was looked at (counted by its own metric): recording
+    // each would add to the very load it sheds.
+    if (request.pierErrorCode === 'API_OVERLOADED') return payload;
     const route = this.routeOf(request);
     if (!route) return payload; // no such route: nothing was acted on
     const intent = request.pierAuditIntent;

@@ -12,6 +12,7 @@ describe('HTTP_STATUS', () => {
       .map(([code]) => code)
       .sort();
     expect(serverSide).toEqual([
+      'API_OVERLOADED',
       'APP_OVERLOADED',
       'DEADLINE_EXCEEDED',
       'INTERNAL',

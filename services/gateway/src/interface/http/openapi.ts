@@ -46,7 +46,13 @@ const errorSchema = {
 };
 
 /** Errors any route can answer with. */
-const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL', 'SERVICE_UNAVAILABLE', 'DEADLINE_EXCEEDED'] as const;
+const COMMON_ERRORS = [
+  'VALIDATION_FAILED',
+  'INTERNAL',
+  'SERVICE_UNAVAILABLE',
+  'API_OVERLOADED',
+  'DEADLINE_EXCEEDED',
+] as const;
 
 /** What holds for every operation, beyond each one's schemas. */
 const DESCRIPTION = [
@@ -56,6 +62,8 @@ const DESCRIPTION = [
   'No string anywhere in a request (path, query, body, object keys) may hold U+0000 or an unpaired',
   `surrogate, and bodies nest at most ${MAX_JSON_DEPTH} levels (400 VALIDATION_FAILED naming where). Numbers in paths`,
   'and queries are plain decimals (`7`, not `07`, `+7`, `7.0` or `1e1`).',
+  'When the API carries out all the calls it can at once, a call beyond that is refused at once with 503',
+  'API_OVERLOADED and `Retry-After` (nothing was done: retry it then).',
 ].join(' ');
 
 /** The OpenAPI 3.1 document of the public API, generated from the route specs. */

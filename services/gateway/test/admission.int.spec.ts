@@ -1,0 +1,73 @@
+import { type NatsConnection } from '@nats-io/transport-node';
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { listen } from '@pier/nest';
+import { createLogger } from '@pier/observability';
+import { connectTestNats, httpJson, uniqueName } from '@pier/testing';
+import { createGatewayApp, gatewayConfigSchema } from '../src';
+
+type ErrorReply = { error: { code: string; message: string; details?: Record<string, unknown> } };
+
+/**
+ * Admission control against real NATS, with a service that has hung: it takes every call and answers
+ * none (a subscription on the prefix's RPC subjects), so each admitted call holds its slot until the
+ * gateway's deadline.
+ */
+describe('gateway admission control (real NATS, a hung service)', () => {
+  let app: NestFastifyApplication;
+  let nc: NatsConnection;
+  let base: string;
+
+  beforeAll(async () => {
+    const prefix = uniqueName('admission');
+    nc = await connectTestNats('hung-service');
+    nc.subscribe(`${prefix}.rpc.>`, { callback: () => undefined });
+    await nc.flush();
+    const config = gatewayConfigSchema.parse({
+      PIER_PREFIX: prefix,
+      PIER_RPC_TIMEOUT_MS: '1500',
+      PIER_API_MAX_CONCURRENT_WRITES: '2',
+      PIER_API_ADMISSION_WAIT_MS: '20',
+    });
+    app = await createGatewayApp(config, createLogger('gateway', 'silent'));
+    base = `http://127.0.0.1:${await listen(app, 0)}`;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await nc.close();
+  });
+
+  it('refuses writes beyond the limit at once with 503 API_OVERLOADED and Retry-After, and still reads', async () => {
+    const login = () =>
+      httpJson<ErrorReply>('POST', `${base}/api/v1/auth/login`, { email: 'a@b.example', password: 'x' });
+    const holding = [login(), login()];
+    await new Promise((r) => setTimeout(r, 200)); // both are waiting on the hung service
+    const started = performance.now();
+    const refused = await login();
+    const refusedAfterMs = performance.now() - started;
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('API_OVERLOADED');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('x-request-id')).toBeTruthy();
+    expect(refusedAfterMs).toBeLessThan(200); // its 20 ms wait, not the 1.5 s deadline
+    // Reads are limited apart: the writes holding every write slot do not keep them out.
+    const read = await httpJson('GET', `${base}/api/v1/openapi.json`);
+    expect(read.status).toBe(200);
+    // The two admitted calls ran to the deadline; their slots are free again afterwards.
+    expect((await Promise.all(holding)).map((r) => r.body.error.code)).toEqual([
+      'DEADLINE_EXCEEDED',
+      'DEADLINE_EXCEEDED',
+    ]);
+    const after = await login();
+    expect(after.body.error.code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('counts the refusals and shows the limits in its metrics', async () => {
+    const { body } = await httpJson<string>('GET', `${base}/metrics`);
+    expect(body).toMatch(
+      /pier_api_admission_refused_total\{[^}]*class="write",reason="queue-(full|wait)"[^}]*\} 1/,
+    );
+    expect(body).toMatch(/pier_api_admission_limit\{[^}]*class="write"[^}]*\} 2/);
+    expect(body).toMatch(/pier_api_admission_active\{[^}]*class="write"[^}]*\} 0/);
+  });
+});
