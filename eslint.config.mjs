@@ -49,6 +49,11 @@ function boundaries({ tests }) {
         notDependOnLibsWithTags: ['type:service'],
       },
       {
+        // A host runs services in one process (services/platform); they still talk over NATS only.
+        sourceTag: 'type:host',
+        onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:nest', 'type:service', ...testing],
+      },
+      {
         // End-to-end tests may start services in-process (for span assertions) or as processes.
         sourceTag: 'type:e2e',
         onlyDependOnLibsWithTags: [

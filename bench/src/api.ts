@@ -5,6 +5,7 @@ import { parseArgs } from './lib/args';
 import {
   clusterWithToken,
   type ControlPlane,
+  parseLayout,
   reportServiceOutput,
   startControlPlane,
   waitNodesReady,
@@ -22,8 +23,26 @@ import { perCall, rates, TrafficCounter } from './lib/traffic-count';
  * later call and is never hidden (no coordinated omission). Baseline: a read (GET app) at the same rate.
  */
 const SIZES = {
-  quick: { nodes: 50, processes: 1, rate: 200, seconds: 10, poolApps: 10, cpuProfile: 0, overload: 3 },
-  default: { nodes: 200, processes: 1, rate: 200, seconds: 60, poolApps: 20, cpuProfile: 0, overload: 3 },
+  quick: {
+    nodes: 50,
+    processes: 1,
+    rate: 200,
+    seconds: 10,
+    poolApps: 10,
+    cpuProfile: 0,
+    overload: 3,
+    layout: 'one-process',
+  },
+  default: {
+    nodes: 200,
+    processes: 1,
+    rate: 200,
+    seconds: 60,
+    poolApps: 20,
+    cpuProfile: 0,
+    overload: 3,
+    layout: 'one-process',
+  },
 };
 type Params = (typeof SIZES)['default'];
 
@@ -198,14 +217,12 @@ async function createPool(cp: ControlPlane, pool: number): Promise<void> {
 }
 
 function cpuOf(cp: ControlPlane): number {
-  return Object.values(cp.processes).reduce((s, p) => s + (readProc(p.child.pid!)?.cpuSeconds ?? 0), 0);
+  return cp.hosts.reduce((s, p) => s + (readProc(p.child.pid!)?.cpuSeconds ?? 0), 0);
 }
 
-/** CPU seconds so far of each control-plane service. */
+/** CPU seconds so far of each control-plane process (a service each, or the one platform process). */
 function cpuByService(cp: ControlPlane): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(cp.processes).map(([name, p]) => [name, readProc(p.child.pid!)?.cpuSeconds ?? 0]),
-  );
+  return Object.fromEntries(cp.hosts.map((p) => [p.name, readProc(p.child.pid!)?.cpuSeconds ?? 0]));
 }
 
 /** CPU % of a core of each service between two readings over `seconds`. */
@@ -223,6 +240,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
   const profileDir = params.cpuProfile ? mkdtempSync(join(tmpdir(), 'pier-api-prof-')) : undefined;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const cp = await startControlPlane('api', {
+    layout: parseLayout(params.layout),
     env: { PIER_NODE_LOST_AFTER_MS: '30000' },
     ...(profileDir
       ? { nodeFlags: { gateway: profile, auth: profile, scheduler: profile, clusters: profile } }
@@ -296,7 +314,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       vs(write.all.max, read.all.max, 'ms', 'mutating calls max'),
       vs(write.achievedSendRate, read.achievedSendRate, 'calls/s', 'achieved send rate'),
       vs(write.failed, read.failed, 'calls', 'non-2xx or failed calls'),
-      vs(writeCpu, readCpu, '% of a core', 'control-plane CPU (4 services)'),
+      vs(writeCpu, readCpu, '% of a core', `control-plane CPU (4 services, ${cp.layout} layout)`),
       vs(writeTraffic.natsMessages, readTraffic.natsMessages, 'per call', 'NATS messages per call'),
       vs(
         writeTraffic.pgTransactions,

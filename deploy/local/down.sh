@@ -38,7 +38,7 @@ leave_all() {
   local name failed=0
   [[ -r $ENV_FILE ]] || return 0
   # Leaving is recorded by clusters and carried out by the scheduler (it unassigns the node's instances).
-  pid_alive "$RUN_DIR/clusters.pid" && pid_alive "$RUN_DIR/scheduler.pid" ||
+  pid_alive "$RUN_DIR/platform.pid" || { pid_alive "$RUN_DIR/clusters.pid" && pid_alive "$RUN_DIR/scheduler.pid"; } ||
     die "--leave needs the control plane running (clusters and scheduler): run ./deploy/local/up.sh first"
   for name in $(joined_agents); do
     "$DEPLOY_DIR/agent.sh" --leave "$name" || failed=1
@@ -101,10 +101,11 @@ main() {
   local -a order=()
   local file name owned_nats=no
   if [[ -d $RUN_DIR ]]; then
-    # The services first, the scheduler before clusters: no scheduler runs once nodes fall silent, so
+    # The services first (the one-process layout's platform closes them in the same order), the
+    # scheduler before clusters: no scheduler runs once nodes fall silent, so
     # none can replace their instances. Then the agents (their containers keep running, for the next
     # agents to adopt); then the infrastructure, dockerd last (agents and the registry use it).
-    order+=(gateway router scheduler auth clusters)
+    order+=(platform gateway router scheduler auth clusters)
     for file in "$RUN_DIR"/agent-*.pid; do
       [[ -e $file ]] && order+=("$(basename "$file" .pid)")
     done
@@ -112,7 +113,7 @@ main() {
       [[ -e $file ]] || continue
       name=$(basename "$file" .pid)
       case $name in
-        agent-* | gateway | router | scheduler | auth | clusters | registry | nats | dockerd) ;;
+        agent-* | platform | gateway | router | scheduler | auth | clusters | registry | nats | dockerd) ;;
         *) order+=("$name") ;;
       esac
     done

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole platform on this machine (Debian 12, as root): infrastructure (deps.sh),
-# npm dependencies, build, the clusters, auth, scheduler, router and gateway services, a cluster named `default` and one agent.
+# npm dependencies, build, the control plane (clusters, auth, scheduler, router and gateway), a cluster
+# named `default` and one agent.
 # The first run generates the platform environment ($STATE_DIR/env: settings, secrets, the platform
 # admin's password) and prints the generated admin password, that one time only.
 # Idempotent: what already runs is left alone, so a second run changes nothing.
 #
 #   ./deploy/local/up.sh             state in $PIER_STATE_DIR, by default <repo>/.pier
+#   PIER_LAYOUT=processes ./deploy/local/up.sh
+#                                    a process per service (the scale-out layout) instead of the default
+#                                    one-process layout: every control-plane service in one Node process
 #   ./deploy/local/down.sh           stops it again; the nodes stay in the cluster and their containers
 #                                    keep running: the next up.sh restarts the agents, which adopt them
 set -euo pipefail
@@ -17,6 +21,7 @@ NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
 READY_TIMEOUT=60
 FIRST_AGENT=local-1
+PIER_LAYOUT=${PIER_LAYOUT:-one-process}
 
 check_node() {
   command -v node >/dev/null 2>&1 ||
@@ -141,30 +146,59 @@ ensure_env_file() {
   load_platform_env
 }
 
-# start_service NAME PORT: starts services/NAME/dist/main.js unless it runs, then waits for /readyz. It
-# runs under a supervisor (lib.sh `supervise`, like the agents): a service that crashes is started again,
-# a stop (down.sh) is not undone. run/NAME.pid is the supervisor's; the log says each (re)start.
-start_service() {
-  local name=$1 port=$2 deadline
-  if ! pid_alive "$RUN_DIR/$name.pid" && is_listening "$port"; then
-    die "$name: port $port is already in use by a process not started from $STATE_DIR (ss -ltnp 'sport = :$port')"
-  fi
+# launch NAME SCRIPT: starts node SCRIPT as NAME unless it runs, under a supervisor (lib.sh `supervise`,
+# like the agents): a process that crashes is started again, a stop (down.sh) is not undone. run/NAME.pid
+# is the supervisor's; the log says each (re)start.
+launch() {
+  local name=$1 script=$2
   # shellcheck disable=SC2016 # expanded by the inner shell
   start_bg "$name" "$LOG_DIR/$name.log" bash -c 'source "$1" && shift && supervise "$@"' supervise \
-    "$DEPLOY_DIR/lib.sh" "$name" -- node "$REPO_ROOT/services/$name/dist/main.js"
+    "$DEPLOY_DIR/lib.sh" "$name" -- node "$script"
+}
+
+# wait_ready SERVICE PORT PROCESS: waits until SERVICE answers /readyz on PORT; dies when PROCESS (the
+# supervised process that runs it) exits or the service is not ready in time.
+wait_ready() {
+  local service=$1 port=$2 process=$3 deadline
   deadline=$((SECONDS + READY_TIMEOUT))
   until http_ok "http://127.0.0.1:$port/readyz"; do
-    if ! pid_alive "$RUN_DIR/$name.pid"; then
-      log_tail "$name"
-      die "$name exited (log: $LOG_DIR/$name.log)"
+    if ! pid_alive "$RUN_DIR/$process.pid"; then
+      log_tail "$process"
+      die "$process exited (log: $LOG_DIR/$process.log)"
     fi
     if ((SECONDS >= deadline)); then
-      log_tail "$name"
-      die "$name is not ready after ${READY_TIMEOUT}s: http://127.0.0.1:$port/readyz (log: $LOG_DIR/$name.log)"
+      log_tail "$process"
+      die "$service is not ready after ${READY_TIMEOUT}s: http://127.0.0.1:$port/readyz (log: $LOG_DIR/$process.log)"
     fi
     sleep 0.5
   done
-  log "$name: ready (http://127.0.0.1:$port/readyz)"
+  log "$service: ready (http://127.0.0.1:$port/readyz)"
+}
+
+# start_service NAME PORT: starts services/NAME/dist/main.js in a process of its own (the `processes`
+# layout) unless it runs, then waits for /readyz.
+start_service() {
+  local name=$1 port=$2
+  if ! pid_alive "$RUN_DIR/$name.pid" && is_listening "$port"; then
+    die "$name: port $port is already in use by a process not started from $STATE_DIR (ss -ltnp 'sport = :$port')"
+  fi
+  launch "$name" "$REPO_ROOT/services/$name/dist/main.js"
+  wait_ready "$name" "$port" "$name"
+}
+
+# start_platform: starts services/platform/dist/main.js, every control-plane service in one process (the
+# `one-process` layout), unless it runs. Returns once clusters is ready: the others start after it in
+# that process, and `wait_ready` waits for them.
+start_platform() {
+  local port
+  if ! pid_alive "$RUN_DIR/platform.pid"; then
+    for port in "$PIER_CLUSTERS_PORT" "$PIER_AUTH_PORT" "$PIER_SCHEDULER_PORT" "$PIER_ROUTER_PORT" "$PIER_API_PORT"; do
+      is_listening "$port" &&
+        die "port $port is already in use by a process not started from $STATE_DIR (ss -ltnp 'sport = :$port'); with PIER_LAYOUT=processes before, run down.sh first"
+    done
+  fi
+  launch platform "$REPO_ROOT/services/platform/dist/main.js"
+  wait_ready clusters "$PIER_CLUSTERS_PORT" platform
 }
 
 find_cluster_id() {
@@ -204,17 +238,30 @@ main() {
   ensure_env_file
 
   # Services started before a new build keep running the old code; down.sh and up.sh restart them.
-  start_service clusters "$PIER_CLUSTERS_PORT"
-  # Agents stopped by down.sh come back now, before the scheduler: their nodes heartbeat again well within
-  # the node-lost window, so their running containers are adopted, not replaced.
+  # Agents stopped by down.sh come back once clusters is ready, before the scheduler runs: their nodes
+  # heartbeat again well within the node-lost window, so their running containers are adopted, not
+  # replaced. Auth creates the first platform admin from PIER_ADMIN_EMAIL / PIER_ADMIN_PASSWORD when it
+  # is missing; the router drives HAProxy (started and supervised by it): every app's HTTP traffic.
   local -a rejoined=()
-  mapfile -t rejoined < <("$DEPLOY_DIR/agent.sh" --rejoin-all)
-  # Creates the first platform admin from PIER_ADMIN_EMAIL / PIER_ADMIN_PASSWORD when it is missing.
-  start_service auth "$PIER_AUTH_PORT"
-  start_service scheduler "$PIER_SCHEDULER_PORT"
-  # Drives HAProxy (started and supervised by the router): every app's HTTP traffic.
-  start_service router "$PIER_ROUTER_PORT"
-  start_service gateway "$PIER_API_PORT"
+  case $PIER_LAYOUT in
+    one-process)
+      start_platform
+      mapfile -t rejoined < <("$DEPLOY_DIR/agent.sh" --rejoin-all)
+      wait_ready auth "$PIER_AUTH_PORT" platform
+      wait_ready scheduler "$PIER_SCHEDULER_PORT" platform
+      wait_ready router "$PIER_ROUTER_PORT" platform
+      wait_ready gateway "$PIER_API_PORT" platform
+      ;;
+    processes)
+      start_service clusters "$PIER_CLUSTERS_PORT"
+      mapfile -t rejoined < <("$DEPLOY_DIR/agent.sh" --rejoin-all)
+      start_service auth "$PIER_AUTH_PORT"
+      start_service scheduler "$PIER_SCHEDULER_PORT"
+      start_service router "$PIER_ROUTER_PORT"
+      start_service gateway "$PIER_API_PORT"
+      ;;
+    *) die "PIER_LAYOUT must be one-process (the default: the control plane in one Node process) or processes (a process per service); it is '$PIER_LAYOUT'" ;;
+  esac
   # Once, in this shell: the API calls below run partly in subshells, which reuse the token.
   api_login
   ensure_default_cluster

@@ -23,6 +23,19 @@ export const serviceScript = (service: string) => join(ROOT, 'services', service
 
 const SERVICES = ['clusters', 'auth', 'scheduler', 'gateway'] as const;
 
+/**
+ * How the control plane runs: `one-process` (the local default: services/platform runs every service in
+ * one Node process) or `processes` (a process per service, the scale-out layout). `PIER_E2E_LAYOUT`
+ * picks it for the whole suite; the fault suite runs the `processes` layout (it kills one service).
+ */
+export type Layout = 'one-process' | 'processes';
+export const E2E_LAYOUT: Layout = (() => {
+  const layout = process.env.PIER_E2E_LAYOUT ?? 'one-process';
+  if (layout !== 'one-process' && layout !== 'processes')
+    throw new Error(`PIER_E2E_LAYOUT must be one-process or processes, not ${layout}`);
+  return layout;
+})();
+
 /** An instance as `GET /spaces/:space/apps/:app/instances` lists it: the fields the tests read. */
 export interface ApiInstance {
   id: string;
@@ -51,6 +64,8 @@ export interface Platform {
   /** Postgres schema of each service. */
   readonly schemas: Record<(typeof SERVICES)[number], string>;
   readonly admin: { readonly email: string; readonly password: string };
+  readonly layout: Layout;
+  /** The control plane's processes (one named `platform`, or one per service), then the agents. */
   readonly processes: RunningProcess[];
   /** Logs in and returns an access token. */
   login(email: string, password: string): Promise<string>;
@@ -67,8 +82,9 @@ export interface Platform {
 export async function startPlatform(
   label: string,
   extraEnv: Record<string, string> = {},
-  options: { router?: boolean } = {},
+  options: { router?: boolean; layout?: Layout } = {},
 ): Promise<Platform> {
+  const layout = options.layout ?? E2E_LAYOUT;
   const prefix = uniqueName(label);
   const databaseUrl = await ensureTestDatabase();
   const base = await controlPlaneEnv(prefix, databaseUrl, 'info');
@@ -93,12 +109,21 @@ export async function startPlatform(
     gateway: `${prefix}_gateway`,
   };
   const services: string[] = [...SERVICES, ...(options.router ? ['router'] : [])];
-  const processes = services.map((s) =>
-    startNodeProcess(s, serviceScript(s), {
-      ...env,
-      PIER_DATABASE_SCHEMA: schemas[s as keyof typeof schemas] ?? `${prefix}_${s}`,
-    }),
-  );
+  const schemaOf = (s: string) => schemas[s as keyof typeof schemas] ?? `${prefix}_${s}`;
+  const processes =
+    layout === 'processes'
+      ? services.map((s) =>
+          startNodeProcess(s, serviceScript(s), { ...env, PIER_DATABASE_SCHEMA: schemaOf(s) }),
+        )
+      : [
+          startNodeProcess('platform', serviceScript('platform'), {
+            ...env,
+            PIER_SERVICES: services.join(','),
+            ...Object.fromEntries(
+              services.map((s) => [`PIER_${s.toUpperCase()}_DATABASE_SCHEMA`, schemaOf(s)]),
+            ),
+          }),
+        ];
   const api = `http://127.0.0.1:${apiPort}/api/v1`;
   const ports = [...base.readinessPorts];
   if (options.router) ports.push(env.PIER_ROUTER_PORT!);
@@ -126,6 +151,7 @@ export async function startPlatform(
     databaseUrl,
     schemas,
     admin,
+    layout,
     processes,
     call,
     async login(email: string, password: string) {

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectTestNats,
@@ -5,6 +7,7 @@ import {
   deleteStreams,
   dropSchema,
   ensureTestDatabase,
+  freePort,
   httpJson,
   type RunningProcess,
   startNodeProcess,
@@ -16,6 +19,15 @@ import { progress } from './report';
 export const SERVICES = ['clusters', 'auth', 'scheduler', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
+/** `one-process`: services/platform runs every service (the local default); `processes`: one each. */
+export type Layout = 'one-process' | 'processes';
+
+export function parseLayout(value: string): Layout {
+  if (value !== 'one-process' && value !== 'processes')
+    throw new Error(`--layout must be one-process or processes, not ${value}`);
+  return value;
+}
+
 export const serviceScript = (service: string) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
 
 /**
@@ -26,7 +38,11 @@ export interface ControlPlane {
   readonly prefix: string;
   readonly api: string;
   readonly env: Readonly<Record<string, string>>;
+  readonly layout: Layout;
+  /** The process running each service: in the one-process layout the same one for every service. */
   readonly processes: Readonly<Record<ServiceName, RunningProcess>>;
+  /** Every control-plane process once (sum their CPU over these, not over `processes`). */
+  readonly hosts: readonly RunningProcess[];
   readonly admin: ApiClient;
   /** Processes started beside the services (hollow agents); killed first by `stop`. */
   readonly extra: RunningProcess[];
@@ -41,11 +57,15 @@ export interface ControlPlaneOptions {
   readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Node flags of one service (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
   readonly nodeFlags?: Partial<Record<ServiceName, string[]>>;
+  /** `processes` unless told; in the one-process layout `serviceEnv` and `nodeFlags` go to the one process. */
+  readonly layout?: Layout;
+  /** Runs the router too (with its HAProxy, on free ports): the whole control plane. */
+  readonly router?: boolean;
 }
 
 /** `node [flags] services/<name>/dist/main.js` (startNodeProcess runs `node <first> ...rest`). */
 function startService(
-  name: ServiceName,
+  name: ServiceName | 'router' | 'platform',
   env: Record<string, string>,
   flags: readonly string[] = [],
 ): RunningProcess {
@@ -92,25 +112,58 @@ export async function startControlPlane(
   const databaseUrl = await ensureTestDatabase();
   const base = await controlPlaneEnv(prefix, databaseUrl, 'warn');
   const { admin, apiPort } = base;
-  const env: Record<string, string> = { ...base.env, ...options.env };
+  const routerStateDir = options.router ? mkdtempSync(join(tmpdir(), 'pier-bench-router-')) : undefined;
+  const env: Record<string, string> = {
+    ...base.env,
+    ...(routerStateDir
+      ? {
+          PIER_ROUTER_PORT: String(await freePort()),
+          PIER_ROUTER_HTTP_PORT: String(await freePort()),
+          PIER_ROUTER_METRICS_PORT: String(await freePort()),
+          PIER_ROUTER_STATE_DIR: routerStateDir,
+        }
+      : {}),
+    ...options.env,
+  };
   const schemas = SERVICES.map((s) => `${prefix}_${s}`);
-  const processes = Object.fromEntries(
-    SERVICES.map((s) => [
-      s,
-      startService(
+  const layout = options.layout ?? 'processes';
+  let processes: Record<ServiceName, RunningProcess>;
+  let router: RunningProcess | undefined;
+  if (layout === 'processes') {
+    if (options.router) router = startService('router', env);
+    processes = Object.fromEntries(
+      SERVICES.map((s) => [
         s,
-        { ...env, PIER_DATABASE_SCHEMA: `${prefix}_${s}`, ...options.serviceEnv?.[s] },
-        options.nodeFlags?.[s],
-      ),
-    ]),
-  ) as Record<ServiceName, RunningProcess>;
+        startService(
+          s,
+          { ...env, PIER_DATABASE_SCHEMA: `${prefix}_${s}`, ...options.serviceEnv?.[s] },
+          options.nodeFlags?.[s],
+        ),
+      ]),
+    ) as Record<ServiceName, RunningProcess>;
+  } else {
+    const platform = startService(
+      'platform',
+      {
+        ...env,
+        PIER_SERVICES: [...SERVICES, ...(options.router ? ['router'] : [])].join(','),
+        ...Object.fromEntries(
+          SERVICES.map((s) => [`PIER_${s.toUpperCase()}_DATABASE_SCHEMA`, `${prefix}_${s}`]),
+        ),
+        ...Object.assign({}, ...SERVICES.map((s) => options.serviceEnv?.[s] ?? {})),
+      },
+      [...new Set(SERVICES.flatMap((s) => options.nodeFlags?.[s] ?? []))],
+    );
+    processes = Object.fromEntries(SERVICES.map((s) => [s, platform])) as Record<ServiceName, RunningProcess>;
+  }
+  const hosts = [...new Set([...Object.values(processes), ...(router ? [router] : [])])];
   const extra: RunningProcess[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       await Promise.all(extra.map((p) => p.stop('SIGKILL')));
       // SIGTERM, so a profiled service writes its profile on the way out.
-      await Promise.all(Object.values(processes).map((p) => p.stop('SIGTERM', 15_000)));
+      await Promise.all(hosts.map((p) => p.stop('SIGTERM', 15_000)));
       const nc = await connectTestNats('bench-cleanup');
       try {
         await deleteStreams(nc, prefix);
@@ -118,6 +171,7 @@ export async function startControlPlane(
         await nc.close();
       }
       for (const schema of schemas) await dropSchema(databaseUrl, schema);
+      if (routerStateDir) rmSync(routerStateDir, { recursive: true, force: true });
     })());
   // Interrupted (Ctrl-C, a timeout): leave nothing behind.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -127,12 +181,12 @@ export async function startControlPlane(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const ports = base.readinessPorts;
+    const ports = [...base.readinessPorts, ...(options.router ? [env.PIER_ROUTER_PORT!] : [])];
     await poll(
       'control plane start',
       60_000,
       async () => {
-        for (const p of Object.values(processes)) {
+        for (const p of hosts) {
           if (p.child.exitCode !== null)
             throw new ProcessExited(`${p.name} exited:\n${p.output().slice(-4000)}`);
         }
@@ -146,7 +200,7 @@ export async function startControlPlane(
     const api = `http://127.0.0.1:${apiPort}/api/v1`;
     const client = await ApiClient.login(api, admin.email, admin.password);
     progress(`control plane ${prefix} up at ${api}`);
-    return { prefix, api, env, processes, admin: client, extra, stop };
+    return { prefix, api, env, layout, processes, hosts, admin: client, extra, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -207,7 +261,7 @@ export async function waitNodesReady(
 
 /** Prints the last lines each service wrote: what a failed benchmark run needs to be understood. */
 export function reportServiceOutput(cp: ControlPlane): void {
-  for (const p of Object.values(cp.processes)) {
+  for (const p of cp.hosts) {
     const tail = p.output().slice(-3000).trim();
     if (tail) progress(`${p.name} output (last lines):\n${tail}`);
   }

@@ -81,6 +81,9 @@ export class FaultPlatform {
       // An agent killed and restarted by its supervisor is back within a few seconds: its node must not
       // be declared lost meanwhile (what up.sh sets too).
       PIER_NODE_LOST_AFTER_MS: '10000',
+      // A process per service: the suite kills one service at a time (up.sh's default runs them all in
+      // one process, which the e2e suite covers).
+      PIER_LAYOUT: 'processes',
       // Restarts after a crash within 1–4 s (the deployment's default is 1–30 s).
       SUPERVISE_MIN_DELAY: '1',
       SUPERVISE_MAX_DELAY: '4',

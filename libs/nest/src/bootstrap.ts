@@ -27,7 +27,14 @@ export const MAX_PARAM_LENGTH = 1024;
  */
 export async function createFastifyApp(
   module: Type<unknown> | DynamicModule,
-  options: { logger: Logger; bodyLimit?: number; trustProxy?: boolean; errorReply?: ErrorReply },
+  options: {
+    logger: Logger;
+    bodyLimit?: number;
+    trustProxy?: boolean;
+    errorReply?: ErrorReply;
+    /** Close on SIGTERM/SIGINT and exit (default); off when the process hosts other services too. */
+    shutdownHooks?: boolean;
+  },
 ): Promise<NestFastifyApplication> {
   const { errorReply } = options;
   const adapter = new FastifyAdapter({
@@ -53,7 +60,7 @@ export async function createFastifyApp(
     // Fastify's own JSON parser stays; Nest's would add application/x-www-form-urlencoded.
     bodyParser: false,
   });
-  app.enableShutdownHooks();
+  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   return app;
 }
 

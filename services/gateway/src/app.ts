@@ -14,8 +14,10 @@ import { installRequestContext } from './interface/http/request-context';
 export async function createGatewayApp(
   config: GatewayConfig,
   logger: Logger,
+  options: { shutdownHooks?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const app = await createFastifyApp(GatewayModule.forRoot(config, logger), {
+    ...options,
     logger,
     bodyLimit: config.PIER_API_BODY_LIMIT_BYTES,
     // What Fastify and Node answer before a route runs comes out in the API's error format too.

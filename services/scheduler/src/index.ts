@@ -1,2 +1,3 @@
 export { SchedulerModule } from './scheduler.module';
 export { schedulerConfigSchema, type SchedulerConfig } from './config';
+export { schedulerService } from './service';

@@ -1,0 +1,1 @@
+export { CONTROL_PLANE, selectServices } from './services';
