@@ -35,6 +35,17 @@ export interface AppendResult {
  */
 export type ExpectedVersion = number | 'any';
 
+/** One append of `EventStore.appendAll`: events of one aggregate at an expected version. */
+export interface AppendRequest<E extends Message = Message> {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly events: readonly E[];
+  readonly expectedVersion: ExpectedVersion;
+}
+
+/** How many appends `appendAll` keeps in flight by default. */
+const APPEND_WINDOW = 256;
+
 export interface EventStoreOptions {
   /** Stream replicas (1 on a single server; 3 in a JetStream cluster). */
   readonly replicas?: number;
@@ -162,6 +173,34 @@ export class EventStore<E extends Message = Message> {
         return { version: positions[positions.length - 1]!, positions };
       },
     );
+  }
+
+  /**
+   * Appends to many aggregates without waiting for one acknowledgement before sending the next: up to
+   * `window` appends are in flight at once, each with its own expected version, so a batch costs about
+   * one round trip per window instead of one per append. Each append succeeds or fails alone (a
+   * `CONCURRENCY_CONFLICT` refuses that append only); the outcomes come back in the order asked. Two
+   * requests for one aggregate race: give each aggregate at most one request.
+   */
+  async appendAll(
+    requests: readonly AppendRequest<E>[],
+    window = APPEND_WINDOW,
+  ): Promise<PromiseSettledResult<AppendResult>[]> {
+    const outcomes: PromiseSettledResult<AppendResult>[] = new Array(requests.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < requests.length; i = next++) {
+        const r = requests[i]!;
+        try {
+          const value = await this.append(r.aggregateType, r.aggregateId, r.events, r.expectedVersion);
+          outcomes[i] = { status: 'fulfilled', value };
+        } catch (reason) {
+          outcomes[i] = { status: 'rejected', reason };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(window, requests.length)) }, lane));
+    return outcomes;
   }
 
   /** The current version of an aggregate: the position of its last event, 0 when it has none. */

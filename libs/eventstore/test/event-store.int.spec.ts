@@ -48,6 +48,47 @@ describe('EventStore on JetStream', () => {
     expect((await store.load('counter', 'race')).events).toHaveLength(2);
   });
 
+  it('appends to many aggregates in flight at once, each at its own expected version, each failing alone', async () => {
+    const { version: stale } = await store.append('counter', 'all-0', [incremented('all-0', 1)], 0);
+    await store.append('counter', 'all-0', [incremented('all-0', 2)], stale);
+    const ids = Array.from({ length: 40 }, (_, i) => `all-${i}`);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const publish = store.js.publish.bind(store.js);
+    const spy = jest.spyOn(store.js, 'publish').mockImplementation(async (...args) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        return await publish(...args);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const outcomes = await store.appendAll(
+        ids.map((id, i) => ({
+          aggregateType: 'counter',
+          aggregateId: id,
+          events: [incremented(id, i)],
+          // all-0 has moved on since `stale`; every other counter is new.
+          expectedVersion: i === 0 ? stale : 0,
+        })),
+        16,
+      );
+      expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { code: 'CONCURRENCY_CONFLICT' } });
+      const rest = outcomes.slice(1);
+      expect(rest.every((o) => o.status === 'fulfilled')).toBe(true);
+      for (const [i, o] of rest.entries()) {
+        expect((o as PromiseFulfilledResult<{ version: number }>).value.version).toBe(
+          await store.version('counter', ids[i + 1]!),
+        );
+      }
+      expect(mostInFlight).toBe(16);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await store.load('counter', 'all-0')).events.map((e) => e.event.data.by)).toEqual([1, 2]);
+  });
+
   it('reads the last event of an aggregate with its position, and nothing for one without events', async () => {
     await store.append('counter', 'last', [incremented('last', 1)], 0);
     const { version } = await store.append('counter', 'last', [incremented('last', 2)], 'any');

@@ -192,6 +192,22 @@ export const InstanceAssigned = defineMessage(
     spec: storedVersionSpecSchema,
   }),
 );
+/**
+ * Several instances the node must run, placed by one plan of the scheduler: one event per node and plan,
+ * appended at the node's expected version, so that the whole batch passes or fails the node's
+ * over-commit guard at once and the agent receives it as one message. Each assignment says what one
+ * `InstanceAssigned` says; a node subject may hold both (ADR 0008).
+ */
+export const InstancesAssigned = defineMessage(
+  'InstancesAssigned',
+  z.object({
+    nodeId: idSchema,
+    assignments: z
+      .array(InstanceAssigned.schema.omit({ nodeId: true }))
+      .min(1)
+      .max(1000),
+  }),
+);
 export const InstanceUnassigned = defineMessage(
   'InstanceUnassigned',
   z.object({ nodeId: idSchema, instanceId: idSchema, reason: InstanceStopRequested.schema.shape.reason }),
@@ -220,6 +236,7 @@ export type InstanceFailed = MessageOf<typeof InstanceFailed>;
 export type InstanceStopRequested = MessageOf<typeof InstanceStopRequested>;
 export type InstanceStopped = MessageOf<typeof InstanceStopped>;
 export type InstanceAssigned = MessageOf<typeof InstanceAssigned>;
+export type InstancesAssigned = MessageOf<typeof InstancesAssigned>;
 export type InstanceUnassigned = MessageOf<typeof InstanceUnassigned>;
 
 export type AppEvent =
@@ -244,7 +261,7 @@ export type InstanceEvent =
   | InstanceFailed
   | InstanceStopRequested
   | InstanceStopped;
-export type NodeAssignmentEvent = InstanceAssigned | InstanceUnassigned;
+export type NodeAssignmentEvent = InstanceAssigned | InstancesAssigned | InstanceUnassigned;
 export type DomainEvent = DomainClaimed | DomainReleased;
 export type RuntimeEvent = AppEvent | InstanceEvent | NodeAssignmentEvent | DomainEvent;
 
@@ -272,5 +289,6 @@ export const runtimeEventDefinitions = [
   InstanceStopRequested,
   InstanceStopped,
   InstanceAssigned,
+  InstancesAssigned,
   InstanceUnassigned,
 ];

@@ -5,9 +5,9 @@ import {
   type Cause,
   createMessage,
   INSTANCE,
-  InstanceAssigned,
   InstancePlaced,
   InstanceRequested,
+  InstancesAssigned,
   InstanceStopped,
   InstanceStopRequested,
   InstanceUnassigned,
@@ -27,13 +27,16 @@ import { plan, type PlanOptions } from '../domain/scheduling/planner';
 import { type SchedulerLease } from './scheduler-lease';
 import { type World } from './world';
 
-/** How many lanes of a plan are applied at once. */
-const APPLY_CONCURRENCY = 32;
+/** How many lanes of a plan are applied at once (a lane costs one round trip, or a few). */
+const APPLY_CONCURRENCY = 256;
+/** At most this many assignments, and about this many bytes of them, in one `InstancesAssigned`. */
+const ASSIGNMENTS_PER_EVENT = 500;
+const ASSIGNMENT_BYTES_PER_EVENT = 256 * 1024;
 
-/** The version of one node's assignment subject as the actions of its lane leave it. */
-interface NodeCursor {
-  version?: number;
-}
+type Recorded<K extends RecordedAction['kind']> = Extract<RecordedAction, { kind: K }>;
+type Assignment = InstancesAssigned['data']['assignments'][number];
+/** An action applied in a lane (requests are appended all at once instead). */
+type LaneAction = Exclude<RecordedAction, { kind: 'request' }>;
 
 /**
  * The single writer: computes a plan from the world, records it under the scheduler lease, then
@@ -46,7 +49,6 @@ interface NodeCursor {
  */
 export class Reconciler {
   private appended = 0;
-  private requests = 0;
   private readonly apps: EventSourcedRepository<
     AppState,
     Extract<PierEvent, { type: `App${string}` | `Version${string}` | 'TrafficSet' }>,
@@ -78,10 +80,12 @@ export class Reconciler {
    * previous leader), else plan, record and apply. Returns how many actions were applied. Throws
    * `LeaseLostError` when another replica holds the lease.
    *
-   * Actions touching one node's assignment subject (placements on it, stops of its instances) form a
-   * lane applied in plan order, each placement appended at the version the previous one left; every
-   * other action is a lane of its own. Up to `APPLY_CONCURRENCY` lanes are applied at once, so a big
-   * plan costs round trips per lane, not per action.
+   * Requests are appended all at once, without waiting for one acknowledgement before the next. Actions
+   * touching one node's assignment subject (placements on it, stops of its instances) form a lane: its
+   * placements first, as one `InstancesAssigned` at the node's version as the world knows it, then their
+   * `InstancePlaced` all at once, then its stops in plan order. Every other action is a lane of its own.
+   * Up to `APPLY_CONCURRENCY` lanes are applied at once, so a big plan costs round trips per window of
+   * lanes, not per action.
    */
   async tick(): Promise<number> {
     if (!this.caughtUp) return 0;
@@ -101,8 +105,13 @@ export class Reconciler {
   }
 
   private async applyAll(actions: readonly RecordedAction[]): Promise<number> {
-    const lanes = new Map<string, RecordedAction[]>();
+    const requests: Recorded<'request'>[] = [];
+    const lanes = new Map<string, LaneAction[]>();
     for (const action of actions) {
+      if (action.kind === 'request') {
+        requests.push(action);
+        continue;
+      }
       const key = this.laneOf(action);
       const lane = lanes.get(key);
       if (lane) lane.push(action);
@@ -116,11 +125,14 @@ export class Reconciler {
         applied += n;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, worker));
-    return applied;
+    const [requested] = await Promise.all([
+      this.request(requests),
+      ...Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, worker),
+    ]);
+    return applied + requested;
   }
 
-  private laneOf(action: RecordedAction): string {
+  private laneOf(action: LaneAction): string {
     switch (action.kind) {
       case 'place':
         return `node:${action.nodeId}`;
@@ -132,22 +144,58 @@ export class Reconciler {
         return `instance:${action.instanceId}`;
       case 'complete-deletion':
         return `app:${appId(action.space, action.app)}`;
-      case 'request':
-        return `request:${this.requests++}`;
     }
   }
 
-  private async applyLane(lane: readonly RecordedAction[]): Promise<number> {
-    const node: NodeCursor = {};
+  private async applyLane(lane: readonly LaneAction[]): Promise<number> {
+    const placements = lane.filter((a): a is Recorded<'place'> => a.kind === 'place');
     let applied = 0;
-    for (const action of lane) {
-      try {
-        if (await this.apply(action, node)) applied++;
-      } catch (error) {
-        // One failing action must not hold back the other lanes; the next pass retries from fresh
-        // state. The rest of this lane waits for it: its placements were planned after this one.
-        this.logger.warn({ err: error, action }, 'scheduler action failed');
-        break;
+    try {
+      if (placements.length > 0) applied += await this.place(placements[0]!.nodeId, placements);
+      for (const action of lane) {
+        if (action.kind !== 'place' && (await this.apply(action))) applied++;
+      }
+    } catch (error) {
+      // One failing action must not hold back the other lanes; the next pass retries from fresh
+      // state. The rest of this lane waits for it: it was planned with it.
+      this.logger.warn({ err: error, lane: lane.length, first: lane[0] }, 'scheduler action failed');
+    }
+    return applied;
+  }
+
+  /**
+   * `InstanceRequested` at version 0 of each recorded instance id, all in flight at once; a conflict
+   * means the instance exists (applied meanwhile by another replica: the previous leader finishing its
+   * plan), which is done too.
+   */
+  private async request(requests: readonly Recorded<'request'>[]): Promise<number> {
+    const todo = requests.filter((r) => !this.world.instances.has(r.instanceId));
+    if (todo.length === 0) return 0;
+    const cause = this.cause();
+    const now = new Date().toISOString();
+    const outcomes = await this.store.appendAll(
+      todo.map(({ instanceId, space, app, version, clusterId, replaces }, i) => ({
+        aggregateType: INSTANCE,
+        aggregateId: instanceId,
+        events: [
+          createMessage(
+            InstanceRequested,
+            { instanceId, space, app, version, clusterId, replaces },
+            cause,
+            now,
+            i,
+          ),
+        ],
+        expectedVersion: 0,
+      })),
+    );
+    let applied = 0;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') {
+        this.note(outcome.value.version);
+        applied++;
+      } else if (!(outcome.reason instanceof PierError && outcome.reason.code === 'CONCURRENCY_CONFLICT')) {
+        this.logger.warn({ err: outcome.reason, action: todo[i] }, 'scheduler action failed');
       }
     }
     return applied;
@@ -163,28 +211,10 @@ export class Reconciler {
   }
 
   /** Applies one recorded action unless it is applied already; false when there was nothing to do. */
-  private async apply(action: RecordedAction, node: NodeCursor): Promise<boolean> {
+  private async apply(action: Exclude<LaneAction, { kind: 'place' }>): Promise<boolean> {
     const now = new Date().toISOString();
     const cause = this.cause();
     switch (action.kind) {
-      case 'request': {
-        const { instanceId, space, app, version, clusterId, replaces } = action;
-        if (this.world.instances.has(instanceId)) return false;
-        const event = createMessage(
-          InstanceRequested,
-          { instanceId, space, app, version, clusterId, replaces },
-          cause,
-          now,
-        );
-        try {
-          this.note((await this.store.append(INSTANCE, instanceId, [event], 0)).version);
-        } catch (error) {
-          // Applied meanwhile by another replica (the previous leader finishing its plan): done.
-          if (error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT') return false;
-          throw error;
-        }
-        return true;
-      }
       case 'unschedulable': {
         const event = createMessage(
           InstanceUnschedulable,
@@ -197,10 +227,8 @@ export class Reconciler {
         this.note((await this.store.append(INSTANCE, action.instanceId, [event], expected)).version);
         return true;
       }
-      case 'place':
-        return this.place(action.instanceId, action.nodeId, node, cause, now);
       case 'stop':
-        return this.stop(action.instanceId, action.reason, node, cause, now);
+        return this.stop(action.instanceId, action.reason, cause, now);
       case 'complete-deletion': {
         const { version } = await execute(
           this.apps,
@@ -214,48 +242,62 @@ export class Reconciler {
     }
   }
 
-  private async place(
-    instanceId: string,
-    nodeId: string,
-    node: NodeCursor,
-    cause: Cause,
-    now: string,
-  ): Promise<boolean> {
-    const instance = this.world.instances.get(instanceId);
-    const app = instance ? this.world.apps.get(appId(instance.space, instance.app)) : undefined;
-    const spec = instance ? app?.versions[instance.version]?.spec : undefined;
-    if (!instance || !spec || !isActive(instance)) return false;
-    // The node's assignment subject is the concurrency guard of its capacity: read once per lane, then
-    // carried from one append to the next. Read before looking at the world's assignments, so that the
-    // world is known to hold every assignment of the node up to the version appended at.
-    if (node.version === undefined) {
-      node.version = await this.store.version(NODE_ASSIGNMENT, nodeId);
-      if (node.version > this.world.position) {
-        throw new PierError('CONCURRENCY_CONFLICT', `assignments of node ${nodeId} changed since the plan`);
-      }
+  /**
+   * The recorded placements on one node. Those the world does not show assigned there are appended as
+   * `InstancesAssigned` at the version of the node's assignment subject as the world knows it: the
+   * concurrency guard of the node's capacity (refused if anything was assigned or unassigned since, so
+   * a stale plan never over-commits the node; two appliers of one recorded plan append it once). Then
+   * `InstancePlaced` for each, all in flight at once: only this recorded placement ever places the
+   * instance, so a repeated one says the same.
+   */
+  private async place(nodeId: string, placements: readonly Recorded<'place'>[]): Promise<number> {
+    const assignments: Assignment[] = [];
+    const placed: string[] = [];
+    for (const { instanceId } of placements) {
+      const instance = this.world.instances.get(instanceId);
+      const app = instance ? this.world.apps.get(appId(instance.space, instance.app)) : undefined;
+      const spec = instance ? app?.versions[instance.version]?.spec : undefined;
+      if (!instance || !spec || !isActive(instance)) continue;
+      if (this.world.nodeOf(instanceId) !== nodeId) {
+        assignments.push({
+          instanceId,
+          space: instance.space,
+          app: instance.app,
+          version: instance.version,
+          spec,
+        });
+        placed.push(instanceId);
+      } else if (instance.nodeId !== nodeId) placed.push(instanceId);
     }
-    if (this.world.nodeOf(instanceId) !== nodeId) {
-      const assigned = createMessage(
-        InstanceAssigned,
-        { nodeId, instanceId, space: instance.space, app: instance.app, version: instance.version, spec },
-        cause,
-        now,
+    const cause = this.cause();
+    const now = new Date().toISOString();
+    if (assignments.length > 0) {
+      const events = batches(assignments).map((batch, i) =>
+        createMessage(InstancesAssigned, { nodeId, assignments: batch }, cause, now, i),
       );
-      node.version = (await this.store.append(NODE_ASSIGNMENT, nodeId, [assigned], node.version)).version;
-      this.note(node.version);
-    } else if (instance.nodeId === nodeId) {
-      return false;
+      const expected = this.world.assignmentVersion(nodeId);
+      this.note((await this.store.append(NODE_ASSIGNMENT, nodeId, events, expected)).version);
     }
-    // Only this recorded placement ever places the instance, so a repeated InstancePlaced says the same.
-    const placed = createMessage(InstancePlaced, { instanceId, nodeId }, cause, now);
-    this.note((await this.store.append(INSTANCE, instanceId, [placed], 'any')).version);
-    return true;
+    const outcomes = await this.store.appendAll(
+      placed.map((instanceId, i) => ({
+        aggregateType: INSTANCE,
+        aggregateId: instanceId,
+        events: [createMessage(InstancePlaced, { instanceId, nodeId }, cause, now, i)],
+        expectedVersion: 'any' as const,
+      })),
+    );
+    let applied = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      this.note(outcome.value.version);
+      applied++;
+    }
+    return applied;
   }
 
   private async stop(
     instanceId: string,
-    reason: Extract<RecordedAction, { kind: 'stop' }>['reason'],
-    node: NodeCursor,
+    reason: Recorded<'stop'>['reason'],
     cause: Cause,
     now: string,
   ): Promise<boolean> {
@@ -285,11 +327,33 @@ export class Reconciler {
     if (nodeId) {
       const unassigned = createMessage(InstanceUnassigned, { nodeId, instanceId, reason }, cause, now);
       const { version } = await this.store.append(NODE_ASSIGNMENT, nodeId, [unassigned], 'any');
-      // A placement later in this lane appends after this one.
-      if (node.version !== undefined) node.version = version;
       this.note(version);
       applied = true;
     }
     return applied;
   }
+}
+
+/** Splits a node's assignments into events of bounded size (a spec may carry a large environment). */
+function batches(assignments: readonly Assignment[]): Assignment[][] {
+  const out: Assignment[][] = [];
+  let current: Assignment[] = [];
+  let bytes = 0;
+  const sizes = new Map<unknown, number>();
+  for (const a of assignments) {
+    let size = sizes.get(a.spec);
+    if (size === undefined) sizes.set(a.spec, (size = JSON.stringify(a.spec).length + 200));
+    if (
+      current.length > 0 &&
+      (current.length >= ASSIGNMENTS_PER_EVENT || bytes + size > ASSIGNMENT_BYTES_PER_EVENT)
+    ) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(a);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }

@@ -6,6 +6,8 @@ import {
   createMessage,
   INSTANCE,
   InstanceRequested,
+  InstanceUnassigned,
+  NODE_ASSIGNMENT,
   type PierEvent,
   PierError,
   type RecordedAction,
@@ -16,6 +18,8 @@ import {
 } from '@pier/contracts';
 import { type EventStore, type StoredEvent } from '@pier/eventstore';
 import { createLogger } from '@pier/observability';
+import { joinNode } from '../../test/support/node-fixture';
+import { plan } from '../domain/scheduling/planner';
 import { Reconciler } from './reconciler';
 import { type Leadership, SchedulerLoop } from './scheduler.loop';
 import { LeaseLostError, SchedulerLease } from './scheduler-lease';
@@ -47,6 +51,19 @@ class MemoryStore {
       return position;
     });
     return { version: positions[positions.length - 1]!, positions };
+  }
+
+  async appendAll(
+    requests: readonly {
+      aggregateType: string;
+      aggregateId: string;
+      events: readonly PierEvent[];
+      expectedVersion: number | 'any';
+    }[],
+  ) {
+    return Promise.allSettled(
+      requests.map((r) => this.append(r.aggregateType, r.aggregateId, r.events, r.expectedVersion)),
+    );
   }
 
   async lastEvent(type: string, id: string) {
@@ -244,6 +261,95 @@ describe('scheduler fencing', () => {
         'unschedulable',
         'unschedulable',
       ]);
+    });
+  });
+
+  describe('Reconciler placements', () => {
+    /** An app wanting `instances` on one node, its requests applied and folded: the next tick places. */
+    async function requested(instances: number) {
+      const store = new MemoryStore();
+      const clusterId = await appWanting(store, instances);
+      const nodeId = await joinNode(store.asStore(), clusterId, 'n1');
+      const lease = new SchedulerLease(store.asStore(), 'g', 'a');
+      await lease.take();
+      const world = new World();
+      store.feed(world);
+      const reconciler = new Reconciler(store.asStore(), world, lease, logger);
+      expect(await reconciler.tick()).toBe(instances);
+      store.feed(world);
+      return { store, nodeId, lease, world, reconciler };
+    }
+    const assignedIds = (store: MemoryStore) =>
+      store
+        .of(NODE_ASSIGNMENT)
+        .flatMap((s) =>
+          s.event.type === 'InstancesAssigned' ? s.event.data.assignments.map((a) => a.instanceId) : [],
+        )
+        .sort();
+    const placedIds = (store: MemoryStore) =>
+      store
+        .of(INSTANCE)
+        .filter((s) => s.event.type === 'InstancePlaced')
+        .map((s) => s.aggregateId)
+        .sort();
+
+    it("assigns one plan's instances on a node with one event at the node's version, then places each", async () => {
+      const { store, nodeId, world, reconciler } = await requested(3);
+      expect(await reconciler.tick()).toBe(3);
+      const node = store.of(NODE_ASSIGNMENT);
+      expect(node.map((s) => s.event.type)).toEqual(['InstancesAssigned']);
+      expect(node[0]!.aggregateId).toBe(nodeId);
+      const ids = [...world.instances.keys()].sort();
+      expect(assignedIds(store)).toEqual(ids);
+      expect(placedIds(store)).toEqual(ids);
+      store.feed(world);
+      expect(world.pending()).toEqual([]);
+      expect([...world.assigned.get(nodeId)!].sort()).toEqual(ids);
+      expect(await reconciler.tick()).toBe(0);
+    });
+
+    it('assigns nothing to a node whose assignments changed since the world saw them, until it has seen them', async () => {
+      const { store, nodeId, world, reconciler } = await requested(3);
+      // Something the world has not folded yet lands on the node's subject.
+      const gone = randomUUID();
+      await store.append(
+        NODE_ASSIGNMENT,
+        nodeId,
+        [createMessage(InstanceUnassigned, { nodeId, instanceId: gone, reason: 'scale-down' }, cause(), at)],
+        'any',
+      );
+      expect(await reconciler.tick()).toBe(0);
+      expect(assignedIds(store)).toEqual([]);
+      expect(placedIds(store)).toEqual([]);
+      // Once folded, the recorded placements are applied as they were decided, not planned again.
+      store.feed(world);
+      expect(await reconciler.tick()).toBe(3);
+      expect(assignedIds(store)).toEqual([...world.instances.keys()].sort());
+      const plans = store.of(SCHEDULER_LEASE).filter((s) => s.event.type === 'SchedulerPlanRecorded');
+      const places = plans.flatMap((s) =>
+        (s.event as RecordedPlan).data.actions.filter((a) => a.kind === 'place'),
+      );
+      expect(places).toHaveLength(3);
+    });
+
+    it('two leaders applying one recorded plan at once assign each instance once', async () => {
+      const { store, lease, world } = await requested(3);
+      const place = plan(world.snapshot(), { rebalance: true }).filter(
+        (a): a is Extract<RecordedAction, { kind: 'place' }> => a.kind === 'place',
+      );
+      expect(place).toHaveLength(3);
+      await lease.record(place); // the old leader is cut off right after recording its plan
+      const next = new SchedulerLease(store.asStore(), 'g', 'b');
+      await next.take();
+      const [worldA, worldB] = [new World(), new World()];
+      store.feed(worldA);
+      store.feed(worldB);
+      const old = new Reconciler(store.asStore(), worldA, lease, logger);
+      const taker = new Reconciler(store.asStore(), worldB, next, logger);
+      const applied = await Promise.all([old.tick(), taker.tick()]);
+      expect(applied.sort()).toEqual([0, 3]);
+      expect(store.of(NODE_ASSIGNMENT)).toHaveLength(1);
+      expect(assignedIds(store)).toEqual([...world.instances.keys()].sort());
     });
   });
 

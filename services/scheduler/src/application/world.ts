@@ -1,4 +1,4 @@
-import { type PierEvent, type RecordedAction } from '@pier/contracts';
+import { NODE_ASSIGNMENT, type PierEvent, type RecordedAction } from '@pier/contracts';
 import { type StoredEvent } from '@pier/eventstore';
 import { type AppState, evolveApp } from '../domain/app/app.state';
 import { evolveInstance, type InstanceState, isActive } from '../domain/instance/instance.state';
@@ -25,6 +25,8 @@ export class World {
   lease?: { readonly holder: string; readonly term: number };
   /** The node each assigned instance is assigned to. */
   private readonly assignedNode = new Map<string, string>();
+  /** Version of each node's assignment subject: the position of its last event. */
+  private readonly assignmentVersions = new Map<string, number>();
   /** Version of each instance's subject: the position of its last event. */
   private readonly instanceVersions = new Map<string, number>();
   /**
@@ -39,6 +41,8 @@ export class World {
   apply(stored: StoredEvent<PierEvent>): void {
     this.position = Math.max(this.position, stored.position);
     const e = stored.event;
+    if (stored.aggregateType === NODE_ASSIGNMENT)
+      this.assignmentVersions.set(stored.aggregateId, stored.position);
     switch (e.type) {
       case 'ClusterCreated':
         this.clusters.set(e.data.clusterId, { id: e.data.clusterId, name: e.data.name });
@@ -68,8 +72,10 @@ export class World {
         this.applyNode(e);
         return;
       case 'InstanceAssigned':
-        this.assignedTo(e.data.nodeId).add(e.data.instanceId);
-        this.assignedNode.set(e.data.instanceId, e.data.nodeId);
+        this.assign(e.data.nodeId, e.data.instanceId);
+        return;
+      case 'InstancesAssigned':
+        for (const a of e.data.assignments) this.assign(e.data.nodeId, a.instanceId);
         return;
       case 'InstanceUnassigned':
         this.assignedTo(e.data.nodeId).delete(e.data.instanceId);
@@ -102,6 +108,14 @@ export class World {
   /** The node an instance is assigned to, if any. */
   nodeOf(instanceId: string): string | undefined {
     return this.assignedNode.get(instanceId);
+  }
+
+  /**
+   * The version of a node's assignment subject as far as the world has seen (0: none): appending there
+   * at this version succeeds only if the world knows every assignment of the node.
+   */
+  assignmentVersion(nodeId: string): number {
+    return this.assignmentVersions.get(nodeId) ?? 0;
   }
 
   /** The version of an instance's subject as far as the world has seen (0: none). */
@@ -186,6 +200,11 @@ export class World {
     if (stop && !i.stopRequested)
       i = { ...i, stopRequested: true, phase: 'stopping', reason: `stop: ${stop.reason}` };
     return i;
+  }
+
+  private assign(nodeId: string, instanceId: string): void {
+    this.assignedTo(nodeId).add(instanceId);
+    this.assignedNode.set(instanceId, nodeId);
   }
 
   private assignedTo(nodeId: string): Set<string> {

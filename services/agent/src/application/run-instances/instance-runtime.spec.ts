@@ -1,3 +1,11 @@
+import {
+  createMessage,
+  type InstanceEvent,
+  InstancesAssigned,
+  InstanceUnassigned,
+  type NodeAssignmentEvent,
+  versionSpecSchema,
+} from '@pier/contracts';
 import { createLogger } from '@pier/observability';
 import { expectEventually } from '@pier/testing';
 import {
@@ -6,6 +14,7 @@ import {
   type InstanceEventLog,
   type PlatformServices,
 } from '../ports';
+import { MemoryDriver } from '../../infrastructure/memory/memory.driver';
 import { InstanceRuntime } from './instance-runtime';
 
 const NODE = '11111111-1111-4111-8111-111111111111';
@@ -68,7 +77,90 @@ function runtimeOn(
   );
 }
 
+/** A feed that hands over what the test pushes, as the node's subject would deliver it. */
+class PushFeed implements AssignmentFeed {
+  private onEvent?: (event: NodeAssignmentEvent) => void;
+  async start(onEvent: (event: NodeAssignmentEvent) => void) {
+    this.onEvent = onEvent;
+  }
+  push(event: NodeAssignmentEvent) {
+    this.onEvent!(event);
+  }
+  async caughtUp() {
+    return true;
+  }
+  async stop() {}
+}
+
 describe('InstanceRuntime', () => {
+  it("runs every instance of a node's batch of assignments, and stops one unassigned later", async () => {
+    const feed = new PushFeed();
+    const driver = new MemoryDriver({ hostname: 'n1', capacity: { cpuMillicores: 4000, memoryMiB: 4096 } });
+    const reported: [string, InstanceEvent['type']][] = [];
+    const events: InstanceEventLog = {
+      append: async (instanceId, event) => void reported.push([instanceId, event.type]),
+      startedContainer: async () => null,
+    };
+    const runtime = new InstanceRuntime(
+      {
+        driver,
+        feed,
+        events,
+        platform: { drainInstance: async () => 'no-router' } as unknown as PlatformServices,
+        prober: {} as never,
+        logger: createLogger('test', 'silent'),
+      },
+      { nodeId: NODE, advertiseHost: '127.0.0.1', reconcileIntervalMs: 10, drainTimeoutMs: 0 },
+    );
+    const spec = versionSpecSchema.parse({ image: 'pier/busybox:latest', command: ['sleep', '1d'] });
+    const ids = ['a0000000-0000-4000-8000-00000000000a', 'b0000000-0000-4000-8000-00000000000b'];
+    const cause = { messageId: 'm', correlationId: 'c', actor: { kind: 'system', id: 'test' } } as const;
+    const at = new Date().toISOString();
+    await runtime.start();
+    try {
+      feed.push(
+        createMessage(
+          InstancesAssigned,
+          {
+            nodeId: NODE,
+            assignments: ids.map((instanceId) => ({
+              instanceId,
+              space: 'acme',
+              app: 'web',
+              version: 1,
+              spec,
+            })),
+          },
+          cause,
+          at,
+        ),
+      );
+      await expectEventually(async () => {
+        expect((await driver.list({ 'pier.node': NODE })).filter((c) => c.running)).toHaveLength(2);
+        expect(
+          reported
+            .filter(([, type]) => type === 'InstanceStarted')
+            .map(([id]) => id)
+            .sort(),
+        ).toEqual(ids);
+      });
+      feed.push(
+        createMessage(
+          InstanceUnassigned,
+          { nodeId: NODE, instanceId: ids[0]!, reason: 'scale-down' },
+          cause,
+          at,
+        ),
+      );
+      await expectEventually(async () => {
+        const running = (await driver.list({ 'pier.node': NODE })).filter((c) => c.running);
+        expect(running.map((c) => c.labels['pier.instance'])).toEqual([ids[1]]);
+      });
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+
   it('counts as vacated only once caught up and no container of the node is left', async () => {
     const removed: string[] = [];
     const feed = new ScriptedFeed();

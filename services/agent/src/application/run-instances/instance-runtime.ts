@@ -1,4 +1,9 @@
-import { InstanceAssigned, InstanceUnassigned, type NodeAssignmentEvent } from '@pier/contracts';
+import {
+  InstanceAssigned,
+  InstancesAssigned,
+  InstanceUnassigned,
+  type NodeAssignmentEvent,
+} from '@pier/contracts';
 import { type Logger } from '@pier/observability';
 import { type Assignment, LABELS, readLabels } from '../../domain/container-labels';
 import { type NodeContainerLimits } from '../../domain/container-hardening';
@@ -159,22 +164,29 @@ export class InstanceRuntime {
       return;
     }
     if (event.type === InstanceAssigned.type) {
-      // Specs are read as stored (see AgentEventCatalog): checked here, so that one the agent cannot run
-      // fails its instance alone.
-      const checked = runnableSpec(event.data.spec);
-      if (!checked.ok)
-        this.log.warn({ instanceId: event.data.instanceId, reason: checked.reason }, 'spec refused');
-      this.desired.set(event.data.instanceId, {
-        assignment: checked.ok ? { ...event.data, spec: checked.spec } : event.data,
-        correlationId: event.metadata.correlationId,
-        ...(checked.ok ? {} : { refused: checked.reason }),
-      });
-      this.unassigned.delete(event.data.instanceId);
+      this.assign(event.data, event.metadata.correlationId);
+    } else if (event.type === InstancesAssigned.type) {
+      for (const a of event.data.assignments)
+        this.assign({ ...a, nodeId: event.data.nodeId }, event.metadata.correlationId);
     } else if (event.type === InstanceUnassigned.type) {
       this.desired.delete(event.data.instanceId);
       this.unassigned.set(event.data.instanceId, event.data.reason);
     }
     this.schedule(0);
+  }
+
+  private assign(assignment: Assignment, correlationId: string): void {
+    // Specs are read as stored (see AgentEventCatalog): checked here, so that one the agent cannot run
+    // fails its instance alone.
+    const checked = runnableSpec(assignment.spec);
+    if (!checked.ok)
+      this.log.warn({ instanceId: assignment.instanceId, reason: checked.reason }, 'spec refused');
+    this.desired.set(assignment.instanceId, {
+      assignment: checked.ok ? { ...assignment, spec: checked.spec } : assignment,
+      correlationId,
+      ...(checked.ok ? {} : { refused: checked.reason }),
+    });
+    this.unassigned.delete(assignment.instanceId);
   }
 
   private schedule(delayMs: number): void {

@@ -1,6 +1,7 @@
 import {
   createMessage,
   InstanceAssigned,
+  InstancesAssigned,
   InstanceStarted,
   MessageParseError,
   type PierEvent,
@@ -41,6 +42,16 @@ describe('AgentEventCatalog', () => {
     expect(read).toMatchObject({
       type: 'InstanceAssigned',
       data: { spec: { probes: { readiness: { http: { path: '/a b' } } } } },
+    });
+  });
+
+  it("reads such an assignment in a node's batch of assignments too", () => {
+    const { nodeId, ...assignment } = oldAssignment.data;
+    const batch = createMessage(InstancesAssigned, { nodeId, assignments: [assignment] }, cause, at);
+    expect(() => pierEvents.parse(wire(batch))).toThrow(MessageParseError);
+    expect(new AgentEventCatalog().parse(wire(batch))).toMatchObject({
+      type: 'InstancesAssigned',
+      data: { nodeId, assignments: [{ spec: { probes: { readiness: { http: { path: '/a b' } } } } }] },
     });
   });
 

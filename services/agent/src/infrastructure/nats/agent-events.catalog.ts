@@ -1,4 +1,11 @@
-import { defineMessage, InstanceAssigned, MessageCatalog, type PierEvent, pierEvents } from '@pier/contracts';
+import {
+  defineMessage,
+  InstanceAssigned,
+  InstancesAssigned,
+  MessageCatalog,
+  type PierEvent,
+  pierEvents,
+} from '@pier/contracts';
 import { z } from 'zod';
 
 /** `InstanceAssigned` with its spec taken as stored; the runtime checks it (`runnableSpec`). */
@@ -6,6 +13,15 @@ const AssignedAsStored = defineMessage(
   InstanceAssigned.type,
   InstanceAssigned.schema.extend({ spec: z.unknown() }),
   { schemaVersion: InstanceAssigned.schemaVersion, upcasters: InstanceAssigned.upcasters },
+);
+
+/** `InstancesAssigned` likewise: each assignment's spec taken as stored. */
+const BatchAssignedAsStored = defineMessage(
+  InstancesAssigned.type,
+  InstancesAssigned.schema.extend({
+    assignments: z.array(InstanceAssigned.schema.omit({ nodeId: true }).extend({ spec: z.unknown() })).min(1),
+  }),
+  { schemaVersion: InstancesAssigned.schemaVersion, upcasters: InstancesAssigned.upcasters },
 );
 
 /**
@@ -17,7 +33,7 @@ const AssignedAsStored = defineMessage(
  */
 export class AgentEventCatalog extends MessageCatalog<PierEvent> {
   constructor() {
-    super([AssignedAsStored]);
+    super([AssignedAsStored, BatchAssignedAsStored]);
   }
 
   override has(type: string): boolean {
@@ -37,5 +53,7 @@ export class AgentEventCatalog extends MessageCatalog<PierEvent> {
   }
 }
 
-const isAssignment = (message: unknown) =>
-  (message as { type?: unknown } | null)?.type === InstanceAssigned.type;
+const isAssignment = (message: unknown) => {
+  const type = (message as { type?: unknown } | null)?.type;
+  return type === InstanceAssigned.type || type === InstancesAssigned.type;
+};

@@ -1,5 +1,6 @@
 import {
   InstanceAssigned,
+  InstancesAssigned,
   InstanceUnassigned,
   NODE_ASSIGNMENT,
   type NodeAssignmentEvent,
@@ -31,7 +32,12 @@ export class JetStreamAssignmentFeed implements AssignmentFeed {
   async start(onEvent: (event: NodeAssignmentEvent) => void): Promise<void> {
     const deliver = (stored: StoredEvent<PierEvent>) => {
       if (stored.position <= this.applied) return;
-      if (stored.event.type === InstanceAssigned.type || stored.event.type === InstanceUnassigned.type) {
+      const type = stored.event.type;
+      if (
+        type === InstanceAssigned.type ||
+        type === InstancesAssigned.type ||
+        type === InstanceUnassigned.type
+      ) {
         onEvent(stored.event as NodeAssignmentEvent);
       }
       this.applied = stored.position;

@@ -1,4 +1,4 @@
-import { type NodeAssignmentEvent } from '@pier/contracts';
+import { type InstanceAssigned, type NodeAssignmentEvent } from '@pier/contracts';
 
 /** The secrets one instance assigned to a node reads: its space, and the names it refers to. */
 interface InstanceSecrets {
@@ -11,16 +11,17 @@ export type NodeSecretUse = ReadonlyMap<string, InstanceSecrets>;
 
 export function evolveNodeSecretUse(state: NodeSecretUse | null, event: NodeAssignmentEvent): NodeSecretUse {
   const next = new Map(state ?? []);
-  if (event.type === 'InstanceAssigned') {
-    const { spec } = event.data;
-    next.set(event.data.instanceId, {
-      space: event.data.space,
+  const use = (a: { instanceId: string; space: string; spec: InstanceAssigned['data']['spec'] }) =>
+    next.set(a.instanceId, {
+      space: a.space,
       secrets: [
-        ...Object.values(spec.secretEnv).map((ref) => ref.secret),
-        ...(spec.registrySecret ? [spec.registrySecret] : []),
+        ...Object.values(a.spec.secretEnv).map((ref) => ref.secret),
+        ...(a.spec.registrySecret ? [a.spec.registrySecret] : []),
       ],
     });
-  } else next.delete(event.data.instanceId);
+  if (event.type === 'InstanceAssigned') use(event.data);
+  else if (event.type === 'InstancesAssigned') event.data.assignments.forEach(use);
+  else next.delete(event.data.instanceId);
   return next;
 }
 

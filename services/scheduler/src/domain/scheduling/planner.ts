@@ -236,19 +236,29 @@ interface Candidate {
   readonly usage: Usage;
   /** Lost, left, cordoned or draining: refused whatever the instance asks. */
   readonly state: string | null;
+  /** Index of the node's zone among its cluster's zones. */
+  readonly zone: number;
 }
 
-/** Per cluster, its candidates, and per set of constraints the first one each candidate fails. */
+/** Per cluster, its candidates (in node id order), and per set of constraints the first one each fails. */
 interface ClusterCandidates {
   readonly candidates: Candidate[];
+  readonly zones: Map<string, number>;
   readonly constraintVerdicts: Map<string, (string | null)[]>;
+}
+
+/** How many instances of one app each candidate node and each zone of its cluster holds. */
+interface Spread {
+  readonly onNode: Int32Array;
+  readonly inZone: Int32Array;
 }
 
 /**
  * Places every unplaced instance, oldest first, on the best node of its cluster. One pass costs
  * O(unplaced × nodes) cheap comparisons: what does not depend on the instance (a node's state, its
- * labels against a set of constraints) is worked out once per pass, and the best node is found in one
- * scan instead of sorting every fit.
+ * labels against a set of constraints) is worked out once per pass, the spread counts are arrays indexed
+ * like the candidates (no lookup by id in the scan), and the best node is found in one scan instead of
+ * sorting every fit.
  */
 function placeAll(
   unplaced: readonly InstanceState[],
@@ -256,33 +266,34 @@ function placeAll(
   stopping: ReadonlySet<string>,
 ): Action[] {
   const apps = new Map(snapshot.apps.map((a) => [key(a.space, a.app), a]));
-  const usage = allocations(snapshot, apps);
-  const clusters = new Map<string, ClusterCandidates>();
-  for (const node of snapshot.nodes) {
-    const used = usage.get(node.id)!;
-    let cluster = clusters.get(node.clusterId);
-    if (!cluster) clusters.set(node.clusterId, (cluster = { candidates: [], constraintVerdicts: new Map() }));
-    cluster.candidates.push({ node, usage: used, state: stateRefusal(node) });
-  }
-  /** Per app, how many of its instances each node and each zone holds. */
-  const appOnNode = new Map<string, Map<string, number>>();
-  const appInZone = new Map<string, Map<string, number>>();
-  const zoneOf = new Map(snapshot.nodes.map((n) => [n.id, n.zone]));
-  const spreadOf = (spread: Map<string, Map<string, number>>, appKey: string) => {
-    let counts = spread.get(appKey);
-    if (!counts) spread.set(appKey, (counts = new Map()));
-    return counts;
+  const clusters = candidatesByCluster(snapshot, allocations(snapshot, apps));
+  /** Where each node is among its cluster's candidates. */
+  const indexOf = new Map<string, number>();
+  for (const { candidates } of clusters.values()) candidates.forEach((c, n) => indexOf.set(c.node.id, n));
+  const spreads = new Map<string, Spread>();
+  const spreadOf = (i: InstanceState, cluster: ClusterCandidates) => {
+    const k = `${key(i.space, i.app)}\n${i.clusterId}`;
+    let spread = spreads.get(k);
+    if (!spread) {
+      spread = {
+        onNode: new Int32Array(cluster.candidates.length),
+        inZone: new Int32Array(cluster.zones.size),
+      };
+      spreads.set(k, spread);
+    }
+    return spread;
   };
-  const count = (i: { space: string; app: string }, nodeId: string) => {
-    const k = key(i.space, i.app);
-    const onNode = spreadOf(appOnNode, k);
-    onNode.set(nodeId, (onNode.get(nodeId) ?? 0) + 1);
-    const zone = zoneOf.get(nodeId)!;
-    const inZone = spreadOf(appInZone, k);
-    inZone.set(zone, (inZone.get(zone) ?? 0) + 1);
+  const count = (i: InstanceState, nodeId: string) => {
+    const cluster = clusters.get(i.clusterId);
+    const n = indexOf.get(nodeId);
+    // Only the nodes of its own cluster are ever candidates for an instance.
+    if (!cluster || n === undefined || cluster.candidates[n]?.node.id !== nodeId) return;
+    const spread = spreadOf(i, cluster);
+    spread.onNode[n]!++;
+    spread.inZone[cluster.candidates[n]!.zone]!++;
   };
   for (const i of snapshot.instances) {
-    if (i.nodeId && usage.has(i.nodeId) && isActive(i) && !stopping.has(i.id)) count(i, i.nodeId);
+    if (i.nodeId && isActive(i) && !stopping.has(i.id)) count(i, i.nodeId);
   }
   const actions: Action[] = [];
   for (const i of [...unplaced].sort(
@@ -293,38 +304,8 @@ function placeAll(
     const cluster = clusters.get(i.clusterId);
     const candidates = cluster?.candidates ?? [];
     const verdicts = cluster ? constraintVerdicts(cluster, spec.placement.constraints) : [];
-    const { cpu, memory } = spec.resources;
-    const onNode = spreadOf(appOnNode, key(i.space, i.app));
-    const inZone = spreadOf(appInZone, key(i.space, i.app));
-    let best: Candidate | undefined;
-    let bestNode = 0;
-    let bestZone = 0;
-    let bestLoad = 0;
-    for (let n = 0; n < candidates.length; n++) {
-      const c = candidates[n]!;
-      const u = c.usage;
-      const capacity = c.node.capacity;
-      if (c.state || u.cpu + cpu > capacity.cpuMillicores || u.memory + memory > capacity.memoryMiB) continue;
-      if (verdicts[n]) continue;
-      // Spread the app across nodes, then zones, then prefer the least allocated; ties by node id.
-      const sameNode = onNode.get(c.node.id) ?? 0;
-      const sameZone = inZone.get(c.node.zone) ?? 0;
-      const load = (u.cpu / capacity.cpuMillicores + u.memory / capacity.memoryMiB) / 2;
-      const better =
-        !best ||
-        sameNode < bestNode ||
-        (sameNode === bestNode &&
-          (sameZone < bestZone ||
-            (sameZone === bestZone &&
-              (load < bestLoad || (load === bestLoad && c.node.id.localeCompare(best.node.id) < 0)))));
-      if (better) {
-        best = c;
-        bestNode = sameNode;
-        bestZone = sameZone;
-        bestLoad = load;
-      }
-    }
-    if (!best) {
+    const best = cluster ? bestCandidate(cluster, verdicts, spreadOf(i, cluster), spec.resources) : -1;
+    if (best < 0) {
       const refusals = new Map<string, number>();
       for (let n = 0; n < candidates.length; n++) {
         const c = candidates[n]!;
@@ -337,12 +318,73 @@ function placeAll(
         actions.push({ kind: 'unschedulable', instanceId: i.id, reason });
       continue;
     }
-    best.usage.cpu += cpu;
-    best.usage.memory += memory;
-    count(i, best.node.id);
-    actions.push({ kind: 'place', instanceId: i.id, nodeId: best.node.id });
+    const chosen = candidates[best]!;
+    chosen.usage.cpu += spec.resources.cpu;
+    chosen.usage.memory += spec.resources.memory;
+    count(i, chosen.node.id);
+    actions.push({ kind: 'place', instanceId: i.id, nodeId: chosen.node.id });
   }
   return actions;
+}
+
+/** The candidates of every cluster, in node id order, with the CPU and memory each has used. */
+function candidatesByCluster(
+  snapshot: Snapshot,
+  usage: ReadonlyMap<string, Usage>,
+): Map<string, ClusterCandidates> {
+  const clusters = new Map<string, ClusterCandidates>();
+  for (const node of [...snapshot.nodes].sort((a, b) => a.id.localeCompare(b.id))) {
+    let cluster = clusters.get(node.clusterId);
+    if (!cluster) {
+      cluster = { candidates: [], zones: new Map(), constraintVerdicts: new Map() };
+      clusters.set(node.clusterId, cluster);
+    }
+    let zone = cluster.zones.get(node.zone);
+    if (zone === undefined) cluster.zones.set(node.zone, (zone = cluster.zones.size));
+    cluster.candidates.push({ node, usage: usage.get(node.id)!, state: stateRefusal(node), zone });
+  }
+  return clusters;
+}
+
+/**
+ * The index of the best candidate that fits, or -1: spread the app across nodes, then zones, then prefer
+ * the least allocated; ties go to the first in node id order.
+ */
+function bestCandidate(
+  cluster: ClusterCandidates,
+  verdicts: readonly (string | null)[],
+  spread: Spread,
+  { cpu, memory }: { cpu: number; memory: number },
+): number {
+  const { candidates } = cluster;
+  const { onNode, inZone } = spread;
+  let best = -1;
+  let bestNode = 0;
+  let bestZone = 0;
+  let bestLoad = 0;
+  for (let n = 0; n < candidates.length; n++) {
+    const c = candidates[n]!;
+    const sameNode = onNode[n]!;
+    if (best >= 0 && sameNode > bestNode) continue;
+    const u = c.usage;
+    const capacity = c.node.capacity;
+    if (c.state || u.cpu + cpu > capacity.cpuMillicores || u.memory + memory > capacity.memoryMiB) continue;
+    if (verdicts[n]) continue;
+    const sameZone = inZone[c.zone]!;
+    const load = (u.cpu / capacity.cpuMillicores + u.memory / capacity.memoryMiB) / 2;
+    if (
+      best < 0 ||
+      sameNode < bestNode ||
+      sameZone < bestZone ||
+      (sameZone === bestZone && load < bestLoad)
+    ) {
+      best = n;
+      bestNode = sameNode;
+      bestZone = sameZone;
+      bestLoad = load;
+    }
+  }
+  return best;
 }
 
 /** Per node, the CPU and memory its instances hold, counting those still stopping. */
