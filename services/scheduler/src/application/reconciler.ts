@@ -27,8 +27,11 @@ import { plan, type PlanOptions } from '../domain/scheduling/planner';
 import { type SchedulerLease } from './scheduler-lease';
 import { type World } from './world';
 
-/** How many lanes of a plan are applied at once (a lane costs one round trip, or a few). */
-const APPLY_CONCURRENCY = 256;
+/**
+ * How many lanes of a plan are applied at once (a lane costs one round trip, or a few): enough that a
+ * plan's lanes are usually all in flight together, each round trip paid once per plan, not per window.
+ */
+const APPLY_CONCURRENCY = 1024;
 /** At most this many assignments, and about this many bytes of them, in one `InstancesAssigned`. */
 const ASSIGNMENTS_PER_EVENT = 500;
 const ASSIGNMENT_BYTES_PER_EVENT = 256 * 1024;
@@ -119,9 +122,11 @@ export class Reconciler {
     }
     let applied = 0;
     const queue = [...lanes.values()];
+    /** `InstancePlaced` appends in flight: a lane does not wait for them before its stops. */
+    const placing: Promise<number>[] = [];
     const worker = async () => {
       for (let lane = queue.shift(); lane; lane = queue.shift()) {
-        const n = await this.applyLane(lane); // not `applied += await …`: it would add to a stale sum
+        const n = await this.applyLane(lane, placing); // not `applied += await …`: a stale sum
         applied += n;
       }
     };
@@ -129,6 +134,7 @@ export class Reconciler {
       this.request(requests),
       ...Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, worker),
     ]);
+    for (const placed of await Promise.all(placing)) applied += placed;
     return applied + requested;
   }
 
@@ -147,11 +153,11 @@ export class Reconciler {
     }
   }
 
-  private async applyLane(lane: readonly LaneAction[]): Promise<number> {
+  private async applyLane(lane: readonly LaneAction[], placing: Promise<number>[]): Promise<number> {
     const placements = lane.filter((a): a is Recorded<'place'> => a.kind === 'place');
     let applied = 0;
     try {
-      if (placements.length > 0) applied += await this.place(placements[0]!.nodeId, placements);
+      if (placements.length > 0) placing.push((await this.place(placements[0]!.nodeId, placements)).placed);
       for (const action of lane) {
         if (action.kind !== 'place' && (await this.apply(action))) applied++;
       }
@@ -246,11 +252,15 @@ export class Reconciler {
    * The recorded placements on one node. Those the world does not show assigned there are appended as
    * `InstancesAssigned` at the version of the node's assignment subject as the world knows it: the
    * concurrency guard of the node's capacity (refused if anything was assigned or unassigned since, so
-   * a stale plan never over-commits the node; two appliers of one recorded plan append it once). Then
-   * `InstancePlaced` for each, all in flight at once: only this recorded placement ever places the
-   * instance, so a repeated one says the same.
+   * a stale plan never over-commits the node; two appliers of one recorded plan append it once). Once
+   * that is stored, `InstancePlaced` for each is sent, all in flight at once: only this recorded
+   * placement ever places the instance, so a repeated one says the same. Resolves when the assignment
+   * is stored; `placed` resolves once every `InstancePlaced` is, to how many were placed.
    */
-  private async place(nodeId: string, placements: readonly Recorded<'place'>[]): Promise<number> {
+  private async place(
+    nodeId: string,
+    placements: readonly Recorded<'place'>[],
+  ): Promise<{ placed: Promise<number> }> {
     const assignments: Assignment[] = [];
     const placed: string[] = [];
     for (const { instanceId } of placements) {
@@ -278,7 +288,7 @@ export class Reconciler {
       const expected = this.world.assignmentVersion(nodeId);
       this.note((await this.store.append(NODE_ASSIGNMENT, nodeId, events, expected)).version);
     }
-    const outcomes = await this.store.appendAll(
+    const outcomes = this.store.appendAll(
       placed.map((instanceId, i) => ({
         aggregateType: INSTANCE,
         aggregateId: instanceId,
@@ -286,13 +296,20 @@ export class Reconciler {
         expectedVersion: 'any' as const,
       })),
     );
-    let applied = 0;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') throw outcome.reason;
-      this.note(outcome.value.version);
-      applied++;
-    }
-    return applied;
+    const done = outcomes.then((settled) => {
+      let applied = 0;
+      for (const [i, outcome] of settled.entries()) {
+        if (outcome.status === 'fulfilled') {
+          this.note(outcome.value.version);
+          applied++;
+        } else {
+          // Still recorded and not placed: the next pass sends it again.
+          this.logger.warn({ err: outcome.reason, instanceId: placed[i], nodeId }, 'scheduler action failed');
+        }
+      }
+      return applied;
+    });
+    return { placed: done };
   }
 
   private async stop(

@@ -165,7 +165,7 @@ describe('scheduler fencing', () => {
       const store = new MemoryStore();
       const lease = new SchedulerLease(store.asStore(), 'g', 'a');
       await lease.take();
-      const actions: RecordedAction[] = Array.from({ length: 600 }, () => ({
+      const actions: RecordedAction[] = Array.from({ length: 2500 }, () => ({
         kind: 'unschedulable',
         instanceId: randomUUID(),
         reason: 'none',
@@ -173,8 +173,25 @@ describe('scheduler fencing', () => {
       await lease.record(actions);
       const entries = store.of(SCHEDULER_LEASE).filter((s) => s.event.type === 'SchedulerPlanRecorded');
       expect(entries.map((s) => (s.event.data as { actions: unknown[] }).actions.length)).toEqual([
-        250, 250, 100,
+        1000, 1000, 500,
       ]);
+      expect(entries.map((s) => s.position)).toEqual(entries.map((_, i) => entries[0]!.position + i));
+    });
+
+    it('keeps a journal entry well below the largest message NATS takes, whatever its actions say', async () => {
+      const store = new MemoryStore();
+      const lease = new SchedulerLease(store.asStore(), 'g', 'a');
+      await lease.take();
+      const actions: RecordedAction[] = Array.from({ length: 1000 }, () => ({
+        kind: 'unschedulable',
+        instanceId: randomUUID(),
+        reason: 'x'.repeat(1000),
+      }));
+      await lease.record(actions);
+      const entries = store.of(SCHEDULER_LEASE).filter((s) => s.event.type === 'SchedulerPlanRecorded');
+      expect(entries.length).toBeGreaterThan(1);
+      for (const e of entries) expect(JSON.stringify(e.event).length).toBeLessThan(300 * 1024);
+      expect(entries.flatMap((s) => (s.event.data as { actions: unknown[] }).actions)).toHaveLength(1000);
     });
   });
 

@@ -11,8 +11,12 @@ import {
 } from '@pier/contracts';
 import { type EventStore } from '@pier/eventstore';
 
-/** How many actions one journal entry carries (a big plan is recorded as several, in order). */
-const ACTIONS_PER_ENTRY = 250;
+/**
+ * At most this many actions, and about this many bytes of them, in one journal entry (a big plan is
+ * recorded as several, in order, each a round trip after the one before).
+ */
+const ACTIONS_PER_ENTRY = 1000;
+const BYTES_PER_ENTRY = 256 * 1024;
 
 /** This replica no longer holds the scheduler lease: another one took it since. */
 export class LeaseLostError extends Error {
@@ -77,10 +81,10 @@ export class SchedulerLease {
     const generation = this.generation;
     let token = this.token;
     const cause = this.cause();
-    for (let start = 0, index = 0; start < actions.length; start += ACTIONS_PER_ENTRY, index++) {
+    for (const [index, entryActions] of entries(actions).entries()) {
       const entry = createMessage(
         SchedulerPlanRecorded,
-        { holder: this.holder, term: this.term, actions: actions.slice(start, start + ACTIONS_PER_ENTRY) },
+        { holder: this.holder, term: this.term, actions: entryActions },
         cause,
         now(),
         index,
@@ -118,3 +122,22 @@ export class SchedulerLease {
 }
 
 const now = () => new Date().toISOString();
+
+/** A plan's actions split into journal entries of bounded count and size, in order. */
+function entries(actions: readonly RecordedAction[]): RecordedAction[][] {
+  const out: RecordedAction[][] = [];
+  let current: RecordedAction[] = [];
+  let bytes = 0;
+  for (const action of actions) {
+    const size = JSON.stringify(action).length;
+    if (current.length > 0 && (current.length >= ACTIONS_PER_ENTRY || bytes + size > BYTES_PER_ENTRY)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(action);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
