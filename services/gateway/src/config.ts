@@ -29,6 +29,8 @@ export const gatewayConfigSchema = z.object({
   PIER_API_WRITE_LATENCY_TARGET_MS: envInt(250, 1, 60_000),
   PIER_API_READ_LATENCY_TARGET_MS: envInt(100, 1, 60_000),
   PIER_API_ADMISSION_WAIT_MS: envInt(25, 0, 10_000),
+  /** Event loop delay (p99 over 250 ms) above which admission control shrinks its limits too. */
+  PIER_API_EVENT_LOOP_DELAY_TARGET_MS: envInt(50, 1, 60_000),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
@@ -55,5 +57,6 @@ export const admissionConfig = (c: GatewayConfig): AdmissionConfig => {
     write: limits(c.PIER_API_MAX_CONCURRENT_WRITES, c.PIER_API_WRITE_LATENCY_TARGET_MS),
     read: limits(c.PIER_API_MAX_CONCURRENT_READS, c.PIER_API_READ_LATENCY_TARGET_MS),
     retryAfterSeconds: 1,
+    eventLoopDelayTargetMs: c.PIER_API_EVENT_LOOP_DELAY_TARGET_MS,
   };
 };

@@ -26,6 +26,7 @@ describe('gateway admission control (real NATS, a hung service)', () => {
       PIER_PREFIX: prefix,
       PIER_RPC_TIMEOUT_MS: '1500',
       PIER_API_MAX_CONCURRENT_WRITES: '2',
+      PIER_API_MAX_CONCURRENT_READS: '8',
       PIER_API_ADMISSION_WAIT_MS: '20',
     });
     app = await createGatewayApp(config, createLogger('gateway', 'silent'));
@@ -49,7 +50,7 @@ describe('gateway admission control (real NATS, a hung service)', () => {
     expect(refused.body.error.code).toBe('API_OVERLOADED');
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.headers.get('x-request-id')).toBeTruthy();
-    expect(refusedAfterMs).toBeLessThan(200); // its 20 ms wait, not the 1.5 s deadline
+    expect(refusedAfterMs).toBeLessThan(750); // its 20 ms wait (and a busy machine's), not the 1.5 s deadline
     // Reads are limited apart: the writes holding every write slot do not keep them out.
     const read = await httpJson('GET', `${base}/api/v1/openapi.json`);
     expect(read.status).toBe(200);
@@ -60,6 +61,26 @@ describe('gateway admission control (real NATS, a hung service)', () => {
     ]);
     const after = await login();
     expect(after.body.error.code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('shrinks a limit that holds calls back while its event loop runs late', async () => {
+    const read = () => httpJson('GET', `${base}/api/v1/clusters`, undefined, { authorization: 'Bearer x' });
+    const limitOf = async () =>
+      Number(
+        /pier_api_admission_limit\{[^}]*class="read"[^}]*\} (\d+)/.exec(
+          (await httpJson<string>('GET', `${base}/metrics`)).body,
+        )?.[1],
+      );
+    expect(await limitOf()).toBe(8);
+    // Eight reads wait on the hung auth service (authorization), a ninth is refused: the limit holds.
+    const holding = Array.from({ length: 8 }, read);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await read()).status).toBe(503);
+    const blockedUntil = Date.now() + 300;
+    while (Date.now() < blockedUntil); // the event loop is late by 300 ms
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await limitOf()).toBe(6);
+    await Promise.all(holding);
   });
 
   it('counts the refusals and shows the limits in its metrics', async () => {

@@ -117,6 +117,26 @@ describe('admission limiter', () => {
     expect(limiter.limit).toBe(4);
   });
 
+  it('shrinks the limit when the process is congested, only while it holds calls back', () => {
+    let now = 0;
+    const limiter = new AdmissionLimiter({ ...options, initialLimit: 8 }, () => now);
+    limiter.congested(250);
+    expect(limiter.limit).toBe(8); // nothing held back
+    for (let i = 0; i < 8; i++) admitNow(limiter);
+    void limiter.acquire();
+    jest.advanceTimersByTime(25); // refused
+    now = 200;
+    limiter.congested(250); // held one back within the period
+    expect(limiter.limit).toBe(6);
+    limiter.congested(250); // once per target period
+    expect(limiter.limit).toBe(6);
+    now = 400;
+    limiter.congested(250); // nothing held back since 0
+    expect(limiter.limit).toBe(6);
+    limiter.congested(500);
+    expect(limiter.limit).toBe(5);
+  });
+
   it('releases a call once however often it is told', () => {
     const limiter = new AdmissionLimiter(options);
     const a = admitNow(limiter);

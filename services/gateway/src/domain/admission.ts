@@ -107,19 +107,32 @@ export class AdmissionLimiter {
     };
   }
 
+  /**
+   * The process itself is congested (its event loop ran late over the last `periodMs`): shrinks the
+   * limit as a slow answer does, if it held a call back within that period, so that refusals, and
+   * everything else the process does, stay prompt.
+   */
+  congested(periodMs: number): void {
+    this.cut(this.now(), periodMs);
+  }
+
+  private pressed(at: number, withinMs = this.options.latencyTargetMs): boolean {
+    return this.queue.length > 0 || at - this.lastPressed < withinMs;
+  }
+
   private adapt(latencyMs: number): void {
-    const { minLimit, maxLimit, latencyTargetMs } = this.options;
     const at = this.now();
-    const pressed = this.queue.length > 0 || at - this.lastPressed < latencyTargetMs;
-    if (latencyMs > latencyTargetMs) {
-      // Slow answers while nothing is held back are not caused by the calls let through at once: a lower
-      // limit would not make them faster (and a busy machine's slow calls would wear it down to nothing).
-      if (!pressed || at - this.lastDecrease < latencyTargetMs) return;
-      this.lastDecrease = at;
-      this.currentLimit = Math.max(minLimit, this.currentLimit * DECREASE);
-    } else if (pressed) {
-      this.currentLimit = Math.min(maxLimit, this.currentLimit + 1 / this.currentLimit);
-    }
+    if (latencyMs > this.options.latencyTargetMs) this.cut(at);
+    else if (this.pressed(at))
+      this.currentLimit = Math.min(this.options.maxLimit, this.currentLimit + 1 / this.currentLimit);
+  }
+
+  private cut(at: number, pressedWithinMs?: number): void {
+    // Slowness while nothing is held back is not caused by the calls let through at once: a lower limit
+    // would not cure it (and a machine slow for other reasons would wear it down to nothing).
+    if (!this.pressed(at, pressedWithinMs) || at - this.lastDecrease < this.options.latencyTargetMs) return;
+    this.lastDecrease = at;
+    this.currentLimit = Math.max(this.options.minLimit, this.currentLimit * DECREASE);
   }
 
   private drain(): void {

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type ErrorBody } from '@pier/contracts';
 import { counter, Gauge, type Registry } from '@pier/observability';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -8,6 +9,12 @@ export type CallClass = 'read' | 'write';
 export interface AdmissionConfig {
   readonly read: AdmissionOptions;
   readonly write: AdmissionOptions;
+  /**
+   * The process's event loop delay (p99 over each 250 ms) above which both limits shrink: the gateway's
+   * own process is congested (in the one-process layout, by every service it hosts), and a refusal must
+   * still be answered promptly.
+   */
+  readonly eventLoopDelayTargetMs: number;
   /** What `Retry-After` tells a refused caller, in seconds. */
   readonly retryAfterSeconds: number;
 }
@@ -19,7 +26,8 @@ const API_PREFIX = '/api/v1/';
  * admitted by the limiter of its class — reads (GET, HEAD) and writes (the rest) — before anything else
  * is done for it, authentication included. A refused call is answered at once with 503 API_OVERLOADED
  * and `Retry-After`, and is not audited: nothing was looked at or acted on (a metric counts them).
- * Operational endpoints and unknown routes are not limited (they cost the services nothing).
+ * Operational endpoints and unknown routes are not limited (they cost the services nothing). Both limits
+ * also shrink while the process's event loop runs late (`eventLoopDelayTargetMs`).
  */
 export function installAdmission(fastify: FastifyInstance, config: AdmissionConfig, metrics: Registry): void {
   const limiters: Record<CallClass, AdmissionLimiter> = {
@@ -46,6 +54,23 @@ export function installAdmission(fastify: FastifyInstance, config: AdmissionConf
       },
     });
   }
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let watched = performance.now();
+  const watch = setInterval(() => {
+    const p99 = delay.percentile(99) / 1e6;
+    const now = performance.now();
+    delay.reset();
+    // Over the time since the last look, which a blocked loop stretches past the interval.
+    if (p99 > config.eventLoopDelayTargetMs)
+      for (const limiter of Object.values(limiters)) limiter.congested(now - watched);
+    watched = now;
+  }, 250);
+  watch.unref();
+  fastify.addHook('onClose', async () => {
+    clearInterval(watch);
+    delay.disable();
+  });
   const body = JSON.stringify({
     error: {
       code: 'API_OVERLOADED',
