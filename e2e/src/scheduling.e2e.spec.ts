@@ -113,9 +113,15 @@ describe('apps, versions and scheduling (no containers)', () => {
     });
     for (const i of await instances('web')) {
       const { events } = await store.load(NODE_ASSIGNMENT, i.nodeId!);
-      expect(events.map((e) => e.event.type === 'InstanceAssigned' && e.event.data.instanceId)).toContain(
-        i.id,
+      // One InstancesAssigned per node and plan (ADR 0008); streams written before hold InstanceAssigned.
+      const assigned = events.flatMap(({ event }) =>
+        event.type === 'InstancesAssigned'
+          ? event.data.assignments.map((a) => a.instanceId)
+          : event.type === 'InstanceAssigned'
+            ? [event.data.instanceId]
+            : [],
       );
+      expect(assigned).toContain(i.id);
     }
   });
 
