@@ -28,6 +28,7 @@ describe('gateway admission control (real NATS, a hung service)', () => {
       PIER_API_MAX_CONCURRENT_WRITES: '2',
       PIER_API_MAX_CONCURRENT_READS: '8',
       PIER_API_ADMISSION_WAIT_MS: '20',
+      PIER_API_EVENT_LOOP_DELAY_TARGET_MS: '50',
     });
     app = await createGatewayApp(config, createLogger('gateway', 'silent'));
     base = `http://127.0.0.1:${await listen(app, 0)}`;

@@ -10,9 +10,9 @@ export interface AdmissionConfig {
   readonly read: AdmissionOptions;
   readonly write: AdmissionOptions;
   /**
-   * The process's event loop delay (p99 over each 250 ms) above which both limits shrink: the gateway's
-   * own process is congested (in the one-process layout, by every service it hosts), and a refusal must
-   * still be answered promptly.
+   * The process's event loop delay (p99 over each 250 ms) above which both limits shrink (0: never): the
+   * gateway's own process is congested (in the one-process layout, by every service it hosts), and a
+   * refusal waits behind everything on the loop.
    */
   readonly eventLoopDelayTargetMs: number;
   /** What `Retry-After` tells a refused caller, in seconds. */
@@ -62,7 +62,7 @@ export function installAdmission(fastify: FastifyInstance, config: AdmissionConf
     const now = performance.now();
     delay.reset();
     // Over the time since the last look, which a blocked loop stretches past the interval.
-    if (p99 > config.eventLoopDelayTargetMs)
+    if (config.eventLoopDelayTargetMs > 0 && p99 > config.eventLoopDelayTargetMs)
       for (const limiter of Object.values(limiters)) limiter.congested(now - watched);
     watched = now;
   }, 250);
