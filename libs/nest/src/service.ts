@@ -1,7 +1,8 @@
-import { type INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@pier/config';
 import { createLogger, initTelemetry, type Logger } from '@pier/observability';
 import { type z } from 'zod';
+import { createFastifyApp, listen } from './bootstrap';
 
 /**
  * One control-plane service, as every entry point starts it: alone in its own process (`serviceMain`,
@@ -30,6 +31,34 @@ export interface ServiceHost {
 export interface RunningService {
   readonly app: INestApplication;
   readonly port: number;
+}
+
+/**
+ * A service that is its Nest module on Fastify, listening on `port(config)` (its ops endpoints): builds
+ * `start` for it; `listening` adds what its start log line says beyond the port.
+ */
+export function moduleService<S extends z.ZodType>(spec: {
+  readonly name: string;
+  readonly configSchema: S;
+  readonly module: (config: z.output<S>, logger: Logger) => DynamicModule;
+  readonly port: (config: z.output<S>) => number;
+  readonly listening?: (config: z.output<S>) => Record<string, unknown>;
+  readonly rebuildProjections?: PierService<S>['rebuildProjections'];
+}): PierService<S> {
+  return {
+    name: spec.name,
+    configSchema: spec.configSchema,
+    async start(config, logger, host) {
+      const app = await createFastifyApp(spec.module(config, logger), {
+        logger,
+        shutdownHooks: host.ownsProcess,
+      });
+      const port = await listen(app, spec.port(config));
+      logger.info({ port, ...spec.listening?.(config) }, `${spec.name} ops endpoints listening`);
+      return { app, port };
+    },
+    ...(spec.rebuildProjections ? { rebuildProjections: spec.rebuildProjections } : {}),
+  };
 }
 
 /** The minimal config every service schema has (`commonEnv`). */

@@ -59,3 +59,39 @@ export async function rebuildProjections(options: RebuildProjectionsOptions): Pr
   await nc.drain();
   await db.destroy();
 }
+
+/** The settings a service's configuration holds for its event stream and read model. */
+export interface ReadModelConfig {
+  readonly PIER_NATS_URL: string;
+  readonly PIER_PREFIX: string;
+  readonly PIER_STREAM_REPLICAS: number;
+  readonly PIER_DATABASE_URL: string;
+  readonly PIER_DATABASE_SCHEMA?: string | undefined;
+}
+
+/**
+ * `rebuildProjections` from a service's configuration: its read model lives in `PIER_DATABASE_SCHEMA`,
+ * by default the schema named after the service.
+ */
+export function rebuildReadModel(
+  service: string,
+  config: ReadModelConfig,
+  model: Pick<RebuildProjectionsOptions, 'projections'> &
+    Pick<RebuildProjectionsOptions['database'], 'entities' | 'migrations'>,
+  logger: Logger,
+): Promise<void> {
+  return rebuildProjections({
+    service,
+    natsUrl: config.PIER_NATS_URL,
+    prefix: config.PIER_PREFIX,
+    streamReplicas: config.PIER_STREAM_REPLICAS,
+    database: {
+      url: config.PIER_DATABASE_URL,
+      schema: config.PIER_DATABASE_SCHEMA ?? service,
+      entities: model.entities,
+      migrations: model.migrations,
+    },
+    projections: model.projections,
+    logger,
+  });
+}
