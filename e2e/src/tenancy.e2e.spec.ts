@@ -493,6 +493,53 @@ describe('tenancy: every endpoint guarded', () => {
     expect(foreign.body.error.code).toBe('SPACE_NOT_FOUND');
   });
 
+  it('reuses an authorization until the tenancy changes: revoked, removed and ended apply to the next request', async () => {
+    const hits = async () => {
+      const text = await (await fetch(`${platform.api.replace(/\/api\/v1$/, '')}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('pier_api_authorization_lookups_total{') && l.includes('outcome="hit"'));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const created = await platform.call<{ token: string; id: string }>(
+      people.alice.token,
+      'POST',
+      '/tokens',
+      {
+        name: 'kept',
+        spaces: ['acme'],
+      },
+    );
+    const token = created.body.token;
+    const before = await hits();
+    for (let i = 0; i < 3; i++) expect((await platform.call(token, 'GET', '/spaces/acme')).status).toBe(200);
+    expect(await hits()).toBeGreaterThanOrEqual(before + 2);
+    expect((await platform.call(people.alice.token, 'DELETE', `/tokens/${created.body.id}`)).status).toBe(
+      200,
+    );
+    expect((await platform.call<ErrorReply>(token, 'GET', '/spaces/acme')).body.error.code).toBe(
+      'UNAUTHENTICATED',
+    );
+
+    // A member removed: their kept authorization for the space goes with it.
+    const carol = people.carol;
+    await platform.call(people.alice.token, 'PUT', `/spaces/acme/members/${carol.id}`, { role: 'developer' });
+    for (let i = 0; i < 2; i++)
+      expect((await platform.call(carol.token, 'GET', '/spaces/acme')).status).toBe(200);
+    await platform.call(people.alice.token, 'DELETE', `/spaces/acme/members/${carol.id}`);
+    expect((await platform.call<ErrorReply>(carol.token, 'GET', '/spaces/acme')).body.error.code).toBe(
+      'SPACE_NOT_FOUND',
+    );
+
+    // A session ended by logging out, while its authorization was kept.
+    const session = await platform.login(carol.email, carol.password);
+    for (let i = 0; i < 2; i++) expect((await platform.call(session, 'GET', '/spaces')).status).toBe(200);
+    expect((await platform.call(session, 'POST', '/auth/logout')).status).toBe(200);
+    expect((await platform.call<ErrorReply>(session, 'GET', '/spaces')).body.error.code).toBe(
+      'UNAUTHENTICATED',
+    );
+  });
+
   it('records every mutating request in the audit log, readable by owners and auditors', async () => {
     const correlationId = `audit-${randomUUID()}`;
     await httpJson(

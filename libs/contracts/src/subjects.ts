@@ -27,6 +27,12 @@ export interface Subjects {
   readonly allHeartbeats: string;
   /** Routers say they run (and, stopping, that they stopped) here: core NATS, like heartbeats. */
   readonly routerPresence: string;
+  /**
+   * Core NATS: the auth service says here, once its read model holds a change, that authorizations
+   * given before it may no longer hold (a session ended, a token revoked, a membership changed), so
+   * whoever keeps them drops them.
+   */
+  readonly tenancyChanged: string;
 }
 
 /**
@@ -84,5 +90,6 @@ export function subjectsFor(prefix: string): Subjects {
       `${prefix}.hb.${token(clusterId, 'cluster id')}.${token(nodeId, 'node id')}`,
     allHeartbeats: `${prefix}.hb.>`,
     routerPresence: `${prefix}.presence.router`,
+    tenancyChanged: `${prefix}.notice.tenancy-changed`,
   };
 }

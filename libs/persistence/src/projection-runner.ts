@@ -58,6 +58,12 @@ export class ProjectionRunner<E extends Message> {
        * `runOrdered`.
        */
       batchSize?: number;
+      /**
+       * Called with the events of each committed transaction, at once after the commit and before
+       * anybody waiting for them (`waitFor`) is woken: what it publishes on this connection reaches
+       * other services before the answer of a command that waited for the read model.
+       */
+      onCommitted?: (events: readonly StoredEvent<E>[]) => void;
     } = {},
   ) {}
 
@@ -257,6 +263,14 @@ export class ProjectionRunner<E extends Message> {
     void round();
   }
 
+  private committed(events: readonly StoredEvent<E>[]): void {
+    try {
+      this.options.onCommitted?.(events);
+    } catch (error) {
+      this.logger?.error({ err: error, projection: this.name }, 'onCommitted failed');
+    }
+  }
+
   /** Records a position known to be applied (committed) and wakes who waited for it. */
   private noteApplied(position: number): void {
     if (position <= this.applied) return;
@@ -288,21 +302,23 @@ export class ProjectionRunner<E extends Message> {
   }
 
   private async applyOnce(stored: StoredEvent<E>): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+    const applied = await this.dataSource.transaction(async (m) => {
       const rows: { position: string }[] = await m.query(
         'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
         [this.name],
       );
       if (rows[0] && Number(rows[0].position) >= stored.position) {
         this.skippedRedeliveries++;
-        return;
+        return false;
       }
       await this.projection.apply(stored, m);
       await m.query('UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1', [
         this.name,
         stored.position,
       ]);
+      return true;
     });
+    if (applied) this.committed([stored]);
     this.noteApplied(stored.position);
   }
 
@@ -441,6 +457,7 @@ export class ProjectionRunner<E extends Message> {
         );
         const checkpoint = rows[0] ? Number(rows[0].position) : 0;
         let last = checkpoint;
+        const applied: StoredEvent<E>[] = [];
         for (const { stored, m } of batch) {
           if (stored.position <= last) {
             this.skippedRedeliveries++;
@@ -448,6 +465,7 @@ export class ProjectionRunner<E extends Message> {
           }
           await inConsumerSpan(this.name, m, stored, {}, () => this.projection.apply(stored, manager));
           last = stored.position;
+          applied.push(stored);
         }
         if (last > checkpoint) {
           await manager.query(
@@ -455,9 +473,12 @@ export class ProjectionRunner<E extends Message> {
             [this.name, last],
           );
         }
-        return last;
+        return { last, applied };
       })
-      .then((last) => this.noteApplied(last));
+      .then(({ last, applied }) => {
+        if (applied.length > 0) this.committed(applied);
+        this.noteApplied(last);
+      });
   }
 
   private async deadLetter(m: JsMsg, error: unknown, attempts: number): Promise<void> {

@@ -307,6 +307,28 @@ describe('ProjectionRunner', () => {
     }
   });
 
+  it.each([1, 8])(
+    'hands every committed event to onCommitted once, before a waiter for it wakes (batch size %d)',
+    async (batchSize) => {
+      const seen: string[] = [];
+      const runner = new ProjectionRunner(store, db, balances(`balances-committed-${batchSize}`), undefined, {
+        batchSize,
+        onCommitted: (events) => seen.push(...events.map((e) => `committed ${e.position}`)),
+      });
+      await runner.start();
+      try {
+        await runner.waitFor(await store.lastPosition());
+        seen.length = 0;
+        const { version } = await store.append('account', `committed-${batchSize}`, [deposit('c', 1)], 'any');
+        await runner.waitFor(version);
+        seen.push(`woke ${version}`);
+        expect(seen).toEqual([`committed ${version}`, `woke ${version}`]);
+      } finally {
+        await runner.stop();
+      }
+    },
+  );
+
   describe('in batch mode', () => {
     const totals = (prefix: string, count: number, accounts: number) =>
       Array.from({ length: accounts }, (_, k) => {

@@ -26,6 +26,7 @@ import { createMetricsRegistry, type Logger, type Registry } from '@pier/observa
 import { createServiceDataSource, KeyedLock, openDataSource, ProjectionRunner } from '@pier/persistence';
 import { type DataSource } from 'typeorm';
 import { ApiTokensHandler } from './application/api-tokens/api-tokens.handler';
+import { endsAuthorizations } from './application/authorize/tenancy-changes';
 import { AuthorizeHandler } from './application/authorize/authorize.handler';
 import {
   ACCESS_TOKENS,
@@ -80,6 +81,12 @@ const NATS = Symbol('Nats');
 const EVENT_STORE = Symbol('EventStore');
 const DATA_SOURCE = Symbol('DataSource');
 const TENANCY_PROJECTION = Symbol('TenancyProjection');
+/**
+ * Events applied in one transaction at most: what arrives while one is applied forms the next (one
+ * event under a light load). Two audit records per write made the audit log's one-transaction-per-event
+ * projection the busiest part of the write path.
+ */
+const PROJECTION_BATCH = 128;
 const AUDIT_PROJECTION = Symbol('AuditProjection');
 
 /** Starts projections, the first admin and the RPC surface; stops them in reverse order. */
@@ -178,15 +185,25 @@ export class AuthModule {
         },
         {
           provide: TENANCY_PROJECTION,
-          inject: [EVENT_STORE, DATA_SOURCE],
-          useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
-            new ProjectionRunner(store, db, tenancyProjection(store.subjects), logger, { metrics: registry }),
+          inject: [EVENT_STORE, DATA_SOURCE, NATS],
+          useFactory: (store: EventStore<PierEvent>, db: DataSource, nc: NatsConnection) =>
+            new ProjectionRunner(store, db, tenancyProjection(store.subjects), logger, {
+              metrics: registry,
+              batchSize: PROJECTION_BATCH,
+              // Before the command that waited for this change answers, on the connection it answers on.
+              onCommitted: (events) => {
+                if (endsAuthorizations(events)) nc.publish(store.subjects.tenancyChanged);
+              },
+            }),
         },
         {
           provide: AUDIT_PROJECTION,
           inject: [EVENT_STORE, DATA_SOURCE],
           useFactory: (store: EventStore<PierEvent>, db: DataSource) =>
-            new ProjectionRunner(store, db, auditProjection(store.subjects), logger, { metrics: registry }),
+            new ProjectionRunner(store, db, auditProjection(store.subjects), logger, {
+              metrics: registry,
+              batchSize: PROJECTION_BATCH,
+            }),
         },
         { provide: READ_MODEL_SYNC, useExisting: TENANCY_PROJECTION },
         { provide: USERS, ...repository(USER, evolveUser) },

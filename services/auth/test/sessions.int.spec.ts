@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Authorize, Login, Refresh, RegisterUser } from '@pier/contracts';
+import { Authorize, Login, Logout, Refresh, RegisterUser, subjectsFor } from '@pier/contracts';
 import { expectEventually, rejectedCode } from '@pier/testing';
 import { type AuthHarness, startAuth } from './auth-harness';
 
@@ -56,5 +56,23 @@ describe('sessions (real NATS and Postgres)', () => {
     // A secret really issued for it and already rotated away still ends it.
     expect(await rejectedCode(refresh(tokens.refreshToken))).toBe('UNAUTHENTICATED');
     expect(await rejectedCode(authorize(next.accessToken))).toBe('UNAUTHENTICATED');
+  });
+
+  it('says the tenancy changed once a session ended, before the logout answers; not on a login', async () => {
+    const heard: string[] = [];
+    const subscription = auth.nc.subscribe(subjectsFor(auth.prefix).tenancyChanged, {
+      callback: () => void heard.push('tenancy changed'),
+    });
+    await auth.nc.flush();
+    const tokens = await login();
+    const answer = await authorize(tokens.accessToken);
+    expect(Date.parse(answer.validUntil)).toBeLessThanOrEqual(Date.now() + 15 * 60_000);
+    expect(Date.parse(answer.validUntil)).toBeGreaterThan(Date.now());
+    await auth.rpc.call(Logout, { sessionId: answer.principal.sessionId! }, auth.caller);
+    heard.push('logout answered');
+    subscription.unsubscribe();
+    // Same publisher connection, same subscriber connection: NATS keeps their order.
+    expect(heard).toEqual(['tenancy changed', 'logout answered']);
+    expect(await rejectedCode(authorize(tokens.accessToken))).toBe('UNAUTHENTICATED');
   });
 });

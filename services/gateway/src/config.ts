@@ -36,6 +36,14 @@ export const gatewayConfigSchema = z.object({
    * 32.8 and 38.4 calls/s: one run each, within the runs' spread).
    */
   PIER_API_EVENT_LOOP_DELAY_TARGET_MS: envInt(0, 0, 60_000),
+  /**
+   * How long an answer of the auth service (who a credential is, their role in a space) is reused at
+   * most (0: never). It is dropped earlier when the auth service says the tenancy changed, when the
+   * NATS connection drops, and when the credential expires; see `infrastructure/authorizer.ts`.
+   */
+  PIER_API_AUTHORIZATION_CACHE_TTL_MS: envInt(30_000, 0, 3_600_000),
+  /** Answers kept at most (credential and space pairs); the oldest go first. */
+  PIER_API_AUTHORIZATION_CACHE_ENTRIES: envInt(10_000, 1, 10_000_000),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

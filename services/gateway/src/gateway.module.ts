@@ -7,7 +7,7 @@ import { connectNats, RpcClient } from '@pier/messaging';
 import { METRICS_REGISTRY, OpsController, READINESS_CHECKS, type ReadinessCheck } from '@pier/nest';
 import { createMetricsRegistry, type Logger } from '@pier/observability';
 import { type GatewayConfig } from './config';
-import { RPC_CLIENT } from './interface/http/caller';
+import { AUTHORIZER, RPC_CLIENT } from './interface/http/caller';
 import { ClustersController } from './interface/http/clusters.controller';
 import { ErrorFilter, GATEWAY_LOGGER } from './interface/http/error.filter';
 import { NodesController } from './interface/http/nodes.controller';
@@ -23,6 +23,7 @@ import { SpacesController } from './interface/http/spaces.controller';
 import { TokensController } from './interface/http/tokens.controller';
 import { UsersController } from './interface/http/users.controller';
 import { buildOpenApi, collectRoutes } from './interface/http/openapi';
+import { Authorizer } from './infrastructure/authorizer';
 
 const NATS = Symbol('Nats');
 
@@ -43,9 +44,13 @@ export const AUDIT_RECORDER = Symbol('AuditRecorder');
 
 @Injectable()
 class GatewayLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(NATS) private readonly nats: NatsConnection) {}
+  constructor(
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(AUTHORIZER) private readonly authorizer: Authorizer,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    this.authorizer.stop();
     await this.nats.drain().catch(() => undefined);
   }
 }
@@ -70,6 +75,25 @@ export class GatewayModule {
           inject: [NATS],
           useFactory: (nc: NatsConnection) =>
             new RpcClient(nc, subjectsFor(config.PIER_PREFIX), config.PIER_RPC_TIMEOUT_MS),
+        },
+        {
+          provide: AUTHORIZER,
+          inject: [NATS, RPC_CLIENT],
+          useFactory: async (nc: NatsConnection, rpc: RpcClient) => {
+            const authorizer = new Authorizer(
+              nc,
+              subjectsFor(config.PIER_PREFIX),
+              rpc,
+              {
+                ttlMs: config.PIER_API_AUTHORIZATION_CACHE_TTL_MS,
+                maxEntries: config.PIER_API_AUTHORIZATION_CACHE_ENTRIES,
+              },
+              registry,
+              logger,
+            );
+            await authorizer.start();
+            return authorizer;
+          },
         },
         { provide: OPENAPI_DOCUMENT, useFactory: () => buildOpenApi(routes, { version: '1.0.0' }) },
         {

@@ -119,6 +119,12 @@ export const Authorize = defineRpc({
   response: z.object({
     principal: principalSchema,
     space: z.object({ name: z.string(), exists: z.boolean(), role: spaceRoleSchema.nullable() }).nullable(),
+    /**
+     * When the credential stops being valid by itself (the access token's, the session's or the API
+     * token's expiry, whichever is first): until then the answer may be reused, unless the auth service
+     * says the tenancy changed (`Subjects.tenancyChanged`).
+     */
+    validUntil: isoDateTime,
   }),
 });
 

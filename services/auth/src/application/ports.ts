@@ -95,7 +95,11 @@ export interface PasswordHasher {
 
 export interface AccessTokens {
   issue(subject: { userId: string; sessionId: string }, now: string): { token: string; expiresIn: number };
-  verify(token: string, now: string): { userId: string; sessionId: string } | { problem: string };
+  /** Whose token it is, and when it expires (ISO); or why it is not valid. */
+  verify(
+    token: string,
+    now: string,
+  ): { userId: string; sessionId: string; expiresAt: string } | { problem: string };
 }
 
 /** Who is trying to log in, from where (the address is null when unknown). */

@@ -9,7 +9,7 @@ describe('Hs256AccessTokens', () => {
   it('verifies what it issued until it expires', () => {
     const { token, expiresIn } = tokens.issue(subject, now);
     expect(expiresIn).toBe(900);
-    expect(tokens.verify(token, now)).toEqual(subject);
+    expect(tokens.verify(token, now)).toEqual({ ...subject, expiresAt: '2026-01-01T00:15:00.000Z' });
     expect(tokens.verify(token, '2026-01-01T00:15:00.000Z')).toEqual({
       problem: 'the access token has expired; refresh it',
     });

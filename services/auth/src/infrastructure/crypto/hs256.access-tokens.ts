@@ -29,7 +29,10 @@ export class Hs256AccessTokens implements AccessTokens {
     return { token: `${body}.${this.sign(body)}`, expiresIn: this.ttlSeconds };
   }
 
-  verify(token: string, now: string): { userId: string; sessionId: string } | { problem: string } {
+  verify(
+    token: string,
+    now: string,
+  ): { userId: string; sessionId: string; expiresAt: string } | { problem: string } {
     const parts = token.split('.');
     if (parts.length !== 3) return { problem: 'the bearer token is malformed' };
     const [header, payload, signature] = parts as [string, string, string];
@@ -53,7 +56,11 @@ export class Hs256AccessTokens implements AccessTokens {
       return { problem: 'the bearer token is malformed' };
     }
     if (claims.exp <= Date.parse(now) / 1000) return { problem: 'the access token has expired; refresh it' };
-    return { userId: claims.sub, sessionId: claims.sid };
+    return {
+      userId: claims.sub,
+      sessionId: claims.sid,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+    };
   }
 
   private sign(data: string): string {

@@ -1,20 +1,20 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Authorize, dnsLabelSchema, PierError } from '@pier/contracts';
-import { type RpcClient } from '@pier/messaging';
+import { dnsLabelSchema, PierError } from '@pier/contracts';
 import { type FastifyRequest } from 'fastify';
 import { auditSpace, decideAccess } from '../../domain/access';
+import { type Authorizer } from '../../infrastructure/authorizer';
 import { API_ROUTE, type RouteSpec } from './api-route';
-import { RPC_CLIENT } from './caller';
+import { AUTHORIZER } from './caller';
 
 /**
  * Authenticates and authorizes every API request before anything else runs, from the route's declared
  * access, then has the audit log record an allowed mutating request before its handler acts. The auth
- * service answers from its read model on every call, so revocations and role changes apply to the next
- * request.
+ * service's answers are reused until it says the tenancy changed (`Authorizer`), so revocations and role
+ * changes still apply to the next request.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
-  constructor(@Inject(RPC_CLIENT) private readonly rpc: RpcClient) {}
+  constructor(@Inject(AUTHORIZER) private readonly authorizer: Authorizer) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const spec = Reflect.getMetadata(API_ROUTE, ctx.getHandler()) as RouteSpec | undefined;
@@ -24,11 +24,7 @@ export class AccessGuard implements CanActivate {
     const params = (request.params ?? {}) as Record<string, string>;
     const named = spec.access.kind === 'space' ? params.space : undefined;
     const space = named !== undefined && dnsLabelSchema.safeParse(named).success ? named : null;
-    const auth = await this.rpc.call(
-      Authorize,
-      { credential, space },
-      { actor: { kind: 'anonymous', id: 'anonymous' }, correlationId: request.pierCorrelationId },
-    );
+    const auth = await this.authorizer.authorize(credential, space, request.pierCorrelationId);
     request.pierPrincipal = auth.principal;
     request.pierActor = {
       kind: auth.principal.via === 'token' ? 'token' : 'user',

@@ -17,3 +17,4 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: Execu
 });
 
 export const RPC_CLIENT = Symbol('RpcClient');
+export const AUTHORIZER = Symbol('Authorizer');
