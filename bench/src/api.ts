@@ -11,7 +11,8 @@ import {
   waitNodesReady,
 } from './lib/control-plane';
 import { startHollowFleet } from './lib/hollow';
-import { sleep } from './lib/local-platform';
+import { ApiClient, sleep } from './lib/local-platform';
+import { startBareHttp } from './lib/bare-http';
 import { readProc } from './lib/procfs';
 import { type Figure, progress, runBench } from './lib/report';
 import { ratio, summarize } from './lib/stats';
@@ -31,6 +32,7 @@ const SIZES = {
     poolApps: 10,
     cpuProfile: 0,
     overload: 3,
+    costSeconds: 10,
     layout: 'one-process',
   },
   default: {
@@ -41,6 +43,7 @@ const SIZES = {
     poolApps: 20,
     cpuProfile: 0,
     overload: 3,
+    costSeconds: 30,
     layout: 'one-process',
   },
 };
@@ -103,8 +106,10 @@ interface Outcome {
  * Sends `rate × seconds` calls, the i-th at t0 + i/rate whatever happened to the earlier ones; waits for
  * every answer (or its own 30 s timeout).
  */
+type Caller = Pick<ControlPlane['admin'], 'call'>;
+
 async function openLoop(
-  cp: ControlPlane,
+  client: Caller,
   rate: number,
   seconds: number,
   next: (i: number) => { kind: Kind; call: Call },
@@ -122,7 +127,7 @@ async function openLoop(
       lateSendsMs.push(now - scheduled);
       const { kind, call } = next(i);
       pending.push(
-        cp.admin
+        client
           .call<{ error?: { code?: string } }>(call.method, call.path, call.body)
           .then(
             (reply) => ({
@@ -271,16 +276,19 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     let cpu = cpuOf(cp);
     let perService = cpuByService(cp);
     let from = await traffic.totals();
-    const read = report(await openLoop(cp, params.rate, params.seconds, (i) => reading(i, params.poolApps)));
+    const read = report(
+      await openLoop(cp.admin, params.rate, params.seconds, (i) => reading(i, params.poolApps)),
+    );
     const readCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
     const readByService = cpuShare(perService, cpuByService(cp), params.seconds);
     const readTraffic = perCall(from, await traffic.totals(), background, read.ok + read.failed);
+    const cost = await costPhases(cp, params);
     progress(`mutating mix at ${params.rate}/s for ${params.seconds} s`);
     cpu = cpuOf(cp);
     perService = cpuByService(cp);
     from = await traffic.totals();
     const write = report(
-      await openLoop(cp, params.rate, params.seconds, (i) => mutating(i, params.poolApps)),
+      await openLoop(cp.admin, params.rate, params.seconds, (i) => mutating(i, params.poolApps)),
     );
     const writeCpu = ((cpuOf(cp) - cpu) / params.seconds) * 100;
     const writeByService = cpuShare(perService, cpuByService(cp), params.seconds);
@@ -290,7 +298,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     cpu = cpuOf(cp);
     const overload = overloadReport(
       // Continues the mix where the last phase ended: the same kinds in turn, new app names.
-      await openLoop(cp, overloadRate, params.seconds, (i) =>
+      await openLoop(cp.admin, overloadRate, params.seconds, (i) =>
         mutating(i + params.rate * params.seconds, params.poolApps),
       ),
     );
@@ -336,6 +344,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       { name: 'overload: calls that waited out a deadline', value: overload.deadline, unit: 'calls' },
       { name: 'overload: other failures', value: overload.otherFailures, unit: 'calls' },
       { name: 'overload: control-plane CPU', value: overloadCpu, unit: '% of a core' },
+      ...costFigures(params.rate, { cpu: readCpu, failed: read.failed }, cost),
     ];
     return {
       figures,
@@ -346,6 +355,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
           baseline: 'GET /spaces/{space}/apps/{app} on the pool at the same rate and duration, run first',
           overload:
             'the mutating mix at --overload times the rate for the same duration, run last; goodput: 2xx answers per second of sending; refusals: 429 or 503 with Retry-After; waited out a deadline: 504 or no answer within 30 s',
+          cost: 'CPU per call = control-plane CPU over the phase ÷ calls sent; marginal = the CPU one more call a second adds, from two phases at different rates: (CPU at the higher rate − CPU at the lower) ÷ the difference of the rates — what a call costs once the fixed cost of waking idle processes, which this machine charges heavily, is shared. Baseline: a bare Fastify server answering GET /hello in a process of its own, at the same rates',
           traffic:
             'every message published on the NATS server and every Postgres transaction of the database during a phase, minus the background rate of a 5 s quiet window (200 hollow nodes heartbeating, anything else on the server), per call',
         },
@@ -353,6 +363,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
         read,
         overload,
         cpuPercent: { mutating: writeCpu, read: readCpu, overload: overloadCpu },
+        cost,
         cpuPercentByService: { mutating: writeByService, read: readByService },
         trafficPerCall: { mutating: writeTraffic, read: readTraffic, background },
         ...(profileDir ? { cpuProfiles: profileDir } : {}),
@@ -365,6 +376,98 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
     await traffic?.stop();
     await cp.stop();
   }
+}
+
+/** CPU (% of a core) of the control plane while `rate` calls a second of `next` are sent. */
+async function cpuUnder(
+  cp: ControlPlane,
+  client: Caller,
+  rate: number,
+  seconds: number,
+  next: (i: number) => { kind: Kind; call: Call },
+  cpuNow: () => number = () => cpuOf(cp),
+): Promise<{ cpu: number; ok: number; failed: number }> {
+  const before = cpuNow();
+  const result = report(await openLoop(client, rate, seconds, next));
+  return { cpu: ((cpuNow() - before) / seconds) * 100, ok: result.ok, failed: result.failed };
+}
+
+interface CostPhases {
+  readonly readDouble: { cpu: number; ok: number; failed: number };
+  readonly writeEighth: { cpu: number; ok: number; failed: number };
+  readonly writeQuarter: { cpu: number; ok: number; failed: number };
+  readonly bare: { cpu: number; ok: number; failed: number };
+  readonly bareDouble: { cpu: number; ok: number; failed: number };
+}
+
+/**
+ * The phases that price a call: reads at twice the rate (the baseline gave the rate), the mutating mix
+ * at an eighth and a quarter of the rate (below what the control plane sustains, so nothing is refused),
+ * and a bare Fastify server at the rate and twice it.
+ */
+async function costPhases(cp: ControlPlane, params: Params): Promise<CostPhases> {
+  const { rate, costSeconds: seconds, poolApps } = params;
+  progress(`cost: GET app at ${2 * rate}/s for ${seconds} s`);
+  const readDouble = await cpuUnder(cp, cp.admin, 2 * rate, seconds, (i) => reading(i, poolApps));
+  // New app names of their own: the main phases count from 0.
+  progress(`cost: mutating mix at ${rate / 8}/s and ${rate / 4}/s for ${seconds} s each`);
+  const writeEighth = await cpuUnder(cp, cp.admin, rate / 8, seconds, (i) => mutating(i + 1e6, poolApps));
+  const writeQuarter = await cpuUnder(cp, cp.admin, rate / 4, seconds, (i) => mutating(i + 2e6, poolApps));
+  progress(`cost: a bare Fastify server at ${rate}/s and ${2 * rate}/s for ${seconds} s each`);
+  const server = await startBareHttp();
+  try {
+    const client = new ApiClient(server.url, 'none');
+    const hello = () => ({ kind: 'get-app' as const, call: { method: 'GET', path: '/hello' } });
+    const cpuNow = () => readProc(server.pid)?.cpuSeconds ?? 0;
+    const bare = await cpuUnder(cp, client, rate, seconds, hello, cpuNow);
+    const bareDouble = await cpuUnder(cp, client, 2 * rate, seconds, hello, cpuNow);
+    return { readDouble, writeEighth, writeQuarter, bare, bareDouble };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Milliseconds of CPU per call from % of a core at `rate` calls a second. */
+const msPerCall = (cpuPercent: number, rate: number) => (cpuPercent * 10) / rate;
+/** Milliseconds of CPU one more call a second adds, between two rates; NaN when a phase had failures. */
+const marginal = (
+  low: { cpu: number; failed: number },
+  high: { cpu: number; failed: number },
+  lowRate: number,
+  highRate: number,
+) => (low.failed + high.failed > 0 ? Number.NaN : ((high.cpu - low.cpu) * 10) / (highRate - lowRate));
+
+function costFigures(rate: number, read: { cpu: number; failed: number }, c: CostPhases): Figure[] {
+  const bareAt = msPerCall(c.bare.cpu, rate);
+  const bareMarginal = marginal(c.bare, c.bareDouble, rate, 2 * rate);
+  const figure = (name: string, value: number, base: number, baseName: string): Figure => ({
+    name,
+    value,
+    unit: 'ms CPU',
+    baseline: { name: baseName, value: base },
+    ratio: ratio(value, base),
+  });
+  return [
+    figure(`CPU per read at ${rate}/s`, msPerCall(read.cpu, rate), bareAt, `bare Fastify at ${rate}/s`),
+    figure(
+      `CPU per read, marginal (${rate}→${2 * rate}/s)`,
+      marginal(read, c.readDouble, rate, 2 * rate),
+      bareMarginal,
+      'bare Fastify, marginal',
+    ),
+    figure(
+      `CPU per mutating call at ${rate / 4}/s`,
+      msPerCall(c.writeQuarter.cpu, rate / 4),
+      msPerCall(c.bare.cpu, rate),
+      `bare Fastify at ${rate}/s`,
+    ),
+    figure(
+      `CPU per mutating call, marginal (${rate / 8}→${rate / 4}/s)`,
+      marginal(c.writeEighth, c.writeQuarter, rate / 8, rate / 4),
+      bareMarginal,
+      'bare Fastify, marginal',
+    ),
+  ];
 }
 
 runBench(

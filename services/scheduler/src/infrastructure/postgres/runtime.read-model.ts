@@ -4,13 +4,28 @@ import { type DataSource } from 'typeorm';
 type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
+/**
+ * An app with its versions and the count of its live instances per version, in one query (an app view is
+ * read by every read of an app and at the end of every change to one): the apps of `where`.
+ */
+const APP_VIEW = (where: string) => `
+  SELECT a.*,
+    coalesce((SELECT json_agg(v ORDER BY v.version)
+              FROM (SELECT version, label, spec, desired, created_at FROM versions
+                    WHERE space = a.space AND app = a.name AND NOT deleted) v), '[]') AS version_rows,
+    coalesce((SELECT json_agg(l)
+              FROM (SELECT version, count(*) FILTER (WHERE phase = 'ready') AS ready, min(started_at) AS started_at
+                    FROM instances WHERE space = a.space AND app = a.name AND phase <> 'stopped'
+                    GROUP BY version) l), '[]') AS live_rows
+  FROM apps a WHERE ${where}`;
+
 /** Queries over the runtime read model. */
 export class RuntimeReadModel {
   constructor(private readonly db: DataSource) {}
 
   async app(space: string, app: string): Promise<AppView | null> {
-    const [row] = await this.db.query('SELECT * FROM apps WHERE space = $1 AND name = $2', [space, app]);
-    return row ? this.toApp(row) : null;
+    const [row] = await this.db.query(APP_VIEW('a.space = $1 AND a.name = $2'), [space, app]);
+    return row ? toApp(row) : null;
   }
 
   async apps(
@@ -19,10 +34,10 @@ export class RuntimeReadModel {
   ): Promise<{ items: AppView[]; nextCursor: string | null }> {
     const after = page.cursor ? decodeCursor(page.cursor, NAME_CURSOR) : '';
     const rows: Row[] = await this.db.query(
-      'SELECT * FROM apps WHERE space = $1 AND name > $2 ORDER BY name LIMIT $3',
+      `${APP_VIEW('a.space = $1 AND a.name > $2')} ORDER BY a.name LIMIT $3`,
       [space, after, page.limit + 1],
     );
-    const items = await Promise.all(rows.slice(0, page.limit).map((r) => this.toApp(r)));
+    const items = rows.slice(0, page.limit).map(toApp);
     return {
       items,
       nextCursor:
@@ -96,51 +111,44 @@ export class RuntimeReadModel {
       memory: Number(row.memory),
     };
   }
+}
 
-  private async toApp(row: Row): Promise<AppView> {
-    const space = row.space as string;
-    const name = row.name as string;
-    const versions: Row[] = await this.db.query(
-      'SELECT * FROM versions WHERE space = $1 AND app = $2 AND NOT deleted ORDER BY version',
-      [space, name],
-    );
-    const live: Row[] = await this.db.query(
-      `SELECT version, count(*) FILTER (WHERE phase = 'ready') AS ready, min(started_at) AS started_at
-       FROM instances WHERE space = $1 AND app = $2 AND phase <> 'stopped' GROUP BY version`,
-      [space, name],
-    );
-    const liveBy = new Map(live.map((r) => [r.version as number, r]));
-    const weights = row.weights as Record<string, number>;
-    const views = versions.map((v) => {
-      const spec = v.spec as VersionSpec;
-      return {
-        version: v.version as number,
-        label: (v.label as string | null) ?? null,
-        image: spec.image,
-        spec,
-        desiredInstances: v.desired as number,
-        readyInstances: Number(liveBy.get(v.version as number)?.ready ?? 0),
-        startedAt: iso(liveBy.get(v.version as number)?.started_at),
-        weight: (weights[String(v.version)] ?? 0) / 100,
-        createdAt: iso(v.created_at)!,
-      };
-    });
-    const desired = views.reduce((a, v) => a + v.desiredInstances, 0);
-    const readyCount = views.reduce((a, v) => a + Math.min(v.readyInstances, v.desiredInstances), 0);
+function toApp(row: Row): AppView {
+  const space = row.space as string;
+  const name = row.name as string;
+  const versions = row.version_rows as Row[];
+  const live = row.live_rows as Row[];
+  const liveBy = new Map(live.map((r) => [r.version as number, r]));
+  const weights = row.weights as Record<string, number>;
+  const views = versions.map((v) => {
+    const spec = v.spec as VersionSpec;
     return {
-      space,
-      name,
-      clusterId: row.cluster_id as string,
-      state: row.state as AppView['state'],
-      domains: [row.default_domain as string, ...(row.domains as string[])],
-      versions: views,
-      desiredInstances: desired,
-      readyInstances: views.reduce((a, v) => a + v.readyInstances, 0),
-      health: desired === 0 ? 100 : Math.round((readyCount / desired) * 10_000) / 100,
-      stickySessions: row.sticky_sessions as boolean,
-      createdAt: iso(row.created_at)!,
+      version: v.version as number,
+      label: (v.label as string | null) ?? null,
+      image: spec.image,
+      spec,
+      desiredInstances: v.desired as number,
+      readyInstances: Number(liveBy.get(v.version as number)?.ready ?? 0),
+      startedAt: iso(liveBy.get(v.version as number)?.started_at),
+      weight: (weights[String(v.version)] ?? 0) / 100,
+      createdAt: iso(v.created_at)!,
     };
-  }
+  });
+  const desired = views.reduce((a, v) => a + v.desiredInstances, 0);
+  const readyCount = views.reduce((a, v) => a + Math.min(v.readyInstances, v.desiredInstances), 0);
+  return {
+    space,
+    name,
+    clusterId: row.cluster_id as string,
+    state: row.state as AppView['state'],
+    domains: [row.default_domain as string, ...(row.domains as string[])],
+    versions: views,
+    desiredInstances: desired,
+    readyInstances: views.reduce((a, v) => a + v.readyInstances, 0),
+    health: desired === 0 ? 100 : Math.round((readyCount / desired) * 10_000) / 100,
+    stickySessions: row.sticky_sessions as boolean,
+    createdAt: iso(row.created_at)!,
+  };
 }
 
 const toInstance = (r: Row): InstanceView => ({
