@@ -33,6 +33,7 @@ const SIZES = {
     cpuProfile: 0,
     overload: 3,
     costSeconds: 10,
+    mix: 'create-app,create-version,scale,traffic',
     layout: 'one-process',
   },
   default: {
@@ -44,6 +45,7 @@ const SIZES = {
     cpuProfile: 0,
     overload: 3,
     costSeconds: 30,
+    mix: 'create-app,create-version,scale,traffic',
     layout: 'one-process',
   },
 };
@@ -52,6 +54,16 @@ type Params = (typeof SIZES)['default'];
 const SPACE = 'load';
 const KINDS = ['create-app', 'create-version', 'scale', 'traffic'] as const;
 type Kind = (typeof KINDS)[number] | 'get-app';
+/** The kinds the mutating phases send, in turn (`--mix`, all four by default). */
+let mix: readonly (typeof KINDS)[number][] = KINDS;
+
+function parseMix(value: string): readonly (typeof KINDS)[number][] {
+  const kinds = value.split(',').map((k) => k.trim());
+  const unknown = kinds.filter((k) => !(KINDS as readonly string[]).includes(k));
+  if (kinds.length === 0 || unknown.length > 0)
+    throw new Error(`--mix takes kinds among ${KINDS.join(', ')}; not ${unknown.join(', ')}`);
+  return kinds as (typeof KINDS)[number][];
+}
 
 const VERSION = {
   image: 'pier/busybox:latest',
@@ -67,8 +79,8 @@ interface Call {
 
 /** The i-th call of the mutating mix: the four kinds in turn, on the pool's apps or new ones. */
 function mutating(i: number, pool: number): { kind: Kind; call: Call } {
-  const kind = KINDS[i % KINDS.length]!;
-  const app = `pool-${Math.floor(i / KINDS.length) % pool}`;
+  const kind = mix[i % mix.length]!;
+  const app = `pool-${Math.floor(i / mix.length) % pool}`;
   const base = `/spaces/${SPACE}/apps`;
   switch (kind) {
     case 'create-app':
@@ -242,6 +254,7 @@ function cpuShare(before: Record<string, number>, after: Record<string, number>,
 
 async function run(params: Params): Promise<{ figures: Figure[]; details: Record<string, unknown> }> {
   if (params.rate <= 0 || params.seconds <= 0) throw new Error('--rate and --seconds must be positive');
+  mix = parseMix(params.mix);
   const profileDir = params.cpuProfile ? mkdtempSync(join(tmpdir(), 'pier-api-prof-')) : undefined;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const cp = await startControlPlane('api', {
@@ -438,8 +451,8 @@ const marginal = (
 ) => (low.failed + high.failed > 0 ? Number.NaN : ((high.cpu - low.cpu) * 10) / (highRate - lowRate));
 
 function costFigures(rate: number, read: { cpu: number; failed: number }, c: CostPhases): Figure[] {
-  const bareAt = msPerCall(c.bare.cpu, rate);
-  const bareMarginal = marginal(c.bare, c.bareDouble, rate, 2 * rate);
+  const readAt = msPerCall(read.cpu, rate);
+  const readMarginal = marginal(read, c.readDouble, rate, 2 * rate);
   const figure = (name: string, value: number, base: number, baseName: string): Figure => ({
     name,
     value,
@@ -448,12 +461,12 @@ function costFigures(rate: number, read: { cpu: number; failed: number }, c: Cos
     ratio: ratio(value, base),
   });
   return [
-    figure(`CPU per read at ${rate}/s`, msPerCall(read.cpu, rate), bareAt, `bare Fastify at ${rate}/s`),
+    figure(`CPU per read at ${rate}/s`, readAt, msPerCall(c.bare.cpu, rate), `bare Fastify at ${rate}/s`),
     figure(
       `CPU per read, marginal (${rate}→${2 * rate}/s)`,
-      marginal(read, c.readDouble, rate, 2 * rate),
-      bareMarginal,
-      'bare Fastify, marginal',
+      readMarginal,
+      readAt,
+      `CPU per read at ${rate}/s`,
     ),
     figure(
       `CPU per mutating call at ${rate / 4}/s`,
@@ -464,9 +477,16 @@ function costFigures(rate: number, read: { cpu: number; failed: number }, c: Cos
     figure(
       `CPU per mutating call, marginal (${rate / 8}→${rate / 4}/s)`,
       marginal(c.writeEighth, c.writeQuarter, rate / 8, rate / 4),
-      bareMarginal,
-      'bare Fastify, marginal',
+      readMarginal,
+      'CPU per read, marginal',
     ),
+    {
+      name: `bare Fastify: CPU per call at ${2 * rate}/s`,
+      value: msPerCall(c.bareDouble.cpu, 2 * rate),
+      unit: 'ms CPU',
+      baseline: { name: `bare Fastify at ${rate}/s`, value: msPerCall(c.bare.cpu, rate) },
+      ratio: ratio(msPerCall(c.bareDouble.cpu, 2 * rate), msPerCall(c.bare.cpu, rate)),
+    },
   ];
 }
 

@@ -243,4 +243,46 @@ describe('EventStore on JetStream', () => {
       reads.mockRestore();
     }
   });
+
+  it('decides on a kept state without asking the store, and again on a fresh load when another writer came first', async () => {
+    const evolve = (state: number | null, event: Incremented) => (state ?? 0) + event.data.by;
+    const kept = new EventSourcedRepository<number, Incremented>(store, 'counter', evolve, { cacheSize: 10 });
+    const other = new EventSourcedRepository<number, Incremented>(store, 'counter', evolve);
+    await execute(kept, 'opt', () => [incremented('opt', 1)], evolve);
+    const versions = jest.spyOn(store, 'version');
+    try {
+      // Nothing came in between: appended at the kept version, the store never asked.
+      await execute(kept, 'opt', (s) => [incremented('opt', s!)], evolve);
+      expect(versions).not.toHaveBeenCalled();
+      expect((await other.load('opt')).state).toBe(2);
+
+      // Another writer appended: the append at the kept version is refused, then decided on the latest.
+      await execute(other, 'opt', () => [incremented('opt', 10)], evolve);
+      const seen: (number | null)[] = [];
+      await execute(kept, 'opt', (s) => (seen.push(s), [incremented('opt', 100)]), evolve);
+      expect(seen).toEqual([2, 12]);
+      expect((await other.load('opt')).state).toBe(112);
+
+      // A kept state that says "nothing to do", or refuses, is not trusted either.
+      await execute(other, 'opt', () => [incremented('opt', 1)], evolve);
+      const idle = await execute(kept, 'opt', (s) => (s === 112 ? [] : []), evolve);
+      expect(idle).toMatchObject({ state: 113, events: [] });
+      await execute(other, 'opt', () => [incremented('opt', 1)], evolve);
+      const refusals: (number | null)[] = [];
+      const result = await execute(
+        kept,
+        'opt',
+        (s) => {
+          refusals.push(s);
+          if (s === 113) throw new Error('stale refusal');
+          return [incremented('opt', 1)];
+        },
+        evolve,
+      );
+      expect(refusals).toEqual([113, 114]);
+      expect(result.state).toBe(115);
+    } finally {
+      versions.mockRestore();
+    }
+  });
 });

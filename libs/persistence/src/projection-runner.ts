@@ -263,6 +263,23 @@ export class ProjectionRunner<E extends Message> {
     void round();
   }
 
+  /**
+   * Locks the checkpoint, moves it to `position` (never back) and answers where it was: one round trip
+   * where reading it and writing it took two. In the transaction that applies the events up to
+   * `position`, so the move and the events commit together or not at all, and a replica that got the
+   * lock second finds the events applied.
+   */
+  private async advanceCheckpoint(manager: EntityManager, position: number): Promise<number> {
+    // TypeORM answers an UPDATE with [rows, affected].
+    const [rows] = (await manager.query(
+      `WITH previous AS (SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE)
+       UPDATE projection_checkpoints c SET position = GREATEST(c.position, $2), updated_at = now()
+       FROM previous WHERE c.name = $1 RETURNING previous.position AS previous`,
+      [this.name, position],
+    )) as [{ previous: string }[], number];
+    return rows[0] ? Number(rows[0].previous) : 0;
+  }
+
   private committed(events: readonly StoredEvent<E>[]): void {
     try {
       this.options.onCommitted?.(events);
@@ -303,19 +320,12 @@ export class ProjectionRunner<E extends Message> {
 
   private async applyOnce(stored: StoredEvent<E>): Promise<void> {
     const applied = await this.dataSource.transaction(async (m) => {
-      const rows: { position: string }[] = await m.query(
-        'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-        [this.name],
-      );
-      if (rows[0] && Number(rows[0].position) >= stored.position) {
+      const previous = await this.advanceCheckpoint(m, stored.position);
+      if (previous >= stored.position) {
         this.skippedRedeliveries++;
         return false;
       }
       await this.projection.apply(stored, m);
-      await m.query('UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1', [
-        this.name,
-        stored.position,
-      ]);
       return true;
     });
     if (applied) this.committed([stored]);
@@ -451,11 +461,7 @@ export class ProjectionRunner<E extends Message> {
   private async applyInOne(batch: readonly { stored: StoredEvent<E>; m: JsMsg }[]): Promise<void> {
     await this.dataSource
       .transaction(async (manager) => {
-        const rows: { position: string }[] = await manager.query(
-          'SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-          [this.name],
-        );
-        const checkpoint = rows[0] ? Number(rows[0].position) : 0;
+        const checkpoint = await this.advanceCheckpoint(manager, batch[batch.length - 1]!.stored.position);
         let last = checkpoint;
         const applied: StoredEvent<E>[] = [];
         for (const { stored, m } of batch) {
@@ -466,12 +472,6 @@ export class ProjectionRunner<E extends Message> {
           await inConsumerSpan(this.name, m, stored, {}, () => this.projection.apply(stored, manager));
           last = stored.position;
           applied.push(stored);
-        }
-        if (last > checkpoint) {
-          await manager.query(
-            'UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1',
-            [this.name, last],
-          );
         }
         return { last, applied };
       })

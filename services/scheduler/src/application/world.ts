@@ -38,6 +38,11 @@ export class World {
   private readonly recordedPlacements = new Map<string, Recorded<'place'>>();
   private readonly recordedStops = new Map<string, Recorded<'stop'>>();
 
+  /** An event the world has no use for was read at `position`. */
+  passOver(position: number): void {
+    this.position = Math.max(this.position, position);
+  }
+
   apply(stored: StoredEvent<PierEvent>): void {
     this.position = Math.max(this.position, stored.position);
     const e = stored.event;
