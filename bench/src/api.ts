@@ -357,7 +357,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
       { name: 'overload: calls that waited out a deadline', value: overload.deadline, unit: 'calls' },
       { name: 'overload: other failures', value: overload.otherFailures, unit: 'calls' },
       { name: 'overload: control-plane CPU', value: overloadCpu, unit: '% of a core' },
-      ...costFigures(params.rate, { cpu: readCpu, failed: read.failed }, cost),
+      ...costFigures(params.rate, { cpu: readCpu, ok: read.ok, failed: read.failed }, cost),
     ];
     return {
       figures,
@@ -368,7 +368,7 @@ async function run(params: Params): Promise<{ figures: Figure[]; details: Record
           baseline: 'GET /spaces/{space}/apps/{app} on the pool at the same rate and duration, run first',
           overload:
             'the mutating mix at --overload times the rate for the same duration, run last; goodput: 2xx answers per second of sending; refusals: 429 or 503 with Retry-After; waited out a deadline: 504 or no answer within 30 s',
-          cost: 'CPU per call = control-plane CPU over the phase ÷ calls sent; marginal = the CPU one more call a second adds, from two phases at different rates: (CPU at the higher rate − CPU at the lower) ÷ the difference of the rates — what a call costs once the fixed cost of waking idle processes, which this machine charges heavily, is shared. Baseline: a bare Fastify server answering GET /hello in a process of its own, at the same rates',
+          cost: 'CPU per call = control-plane CPU over the phase ÷ calls sent; marginal = the CPU one more call a second adds, from two phases at different rates: (CPU at the higher rate − CPU at the lower) ÷ the difference of the rates — what a call costs once the fixed cost of waking idle processes, which this machine charges heavily, is shared (not given when more than 1 % of the calls of a phase were refused). Baseline: a bare Fastify server answering GET /hello in a process of its own, at the same rates',
           traffic:
             'every message published on the NATS server and every Postgres transaction of the database during a phase, minus the background rate of a 5 s quiet window (200 hollow nodes heartbeating, anything else on the server), per call',
         },
@@ -442,15 +442,25 @@ async function costPhases(cp: ControlPlane, params: Params): Promise<CostPhases>
 
 /** Milliseconds of CPU per call from % of a core at `rate` calls a second. */
 const msPerCall = (cpuPercent: number, rate: number) => (cpuPercent * 10) / rate;
-/** Milliseconds of CPU one more call a second adds, between two rates; NaN when a phase had failures. */
+/**
+ * Milliseconds of CPU one more call a second adds, between two rates; NaN when more than 1 % of either
+ * phase's calls failed (a refused call costs less, and the difference would flatter the price).
+ */
 const marginal = (
-  low: { cpu: number; failed: number },
-  high: { cpu: number; failed: number },
+  low: { cpu: number; ok: number; failed: number },
+  high: { cpu: number; ok: number; failed: number },
   lowRate: number,
   highRate: number,
-) => (low.failed + high.failed > 0 ? Number.NaN : ((high.cpu - low.cpu) * 10) / (highRate - lowRate));
+) =>
+  [low, high].some((p) => p.failed > 0.01 * (p.ok + p.failed))
+    ? Number.NaN
+    : ((high.cpu - low.cpu) * 10) / (highRate - lowRate);
 
-function costFigures(rate: number, read: { cpu: number; failed: number }, c: CostPhases): Figure[] {
+function costFigures(
+  rate: number,
+  read: { cpu: number; ok: number; failed: number },
+  c: CostPhases,
+): Figure[] {
   const readAt = msPerCall(read.cpu, rate);
   const readMarginal = marginal(read, c.readDouble, rate, 2 * rate);
   const figure = (name: string, value: number, base: number, baseName: string): Figure => ({
