@@ -70,6 +70,12 @@ export const routerConfigSchema = z
      * are frequent. Default one day; at least a minute, at most 30 days.
      */
     PIER_ROUTER_HARD_STOP_AFTER_S: envInt(86_400, 60, 30 * 86_400),
+    /**
+     * HAProxy's threads (`nbthread`). 0, the default, leaves it to HAProxy: one per CPU it may run on
+     * when it starts. Set it to the CPUs the proxy is given when it is confined to fewer later (threads
+     * sharing one CPU contend).
+     */
+    PIER_ROUTER_HAPROXY_THREADS: envInt(0, 0, 64),
   })
   .refine(
     (c) =>

@@ -161,6 +161,7 @@ export class RouterModule {
                 serverMaxconn: config.PIER_ROUTER_SERVER_MAXCONN,
                 queueTimeoutMs: config.PIER_ROUTER_QUEUE_TIMEOUT_MS,
                 hardStopAfterSeconds: config.PIER_ROUTER_HARD_STOP_AFTER_S,
+                threads: config.PIER_ROUTER_HAPROXY_THREADS,
               },
               logger,
               registry,

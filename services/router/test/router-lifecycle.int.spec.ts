@@ -260,6 +260,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
       mapsDir: paths.mapsDir,
       minSlots: 8,
       hardStopAfterSeconds: 600,
+      threads: 0,
       serverMaxconn: 16,
       queueTimeoutMs: 3000,
       trustedProxies: [],

@@ -14,6 +14,7 @@ const settings: HaproxySettings = {
   mapsDir: '/run/pier/maps',
   minSlots: 4,
   hardStopAfterSeconds: 86400,
+  threads: 0,
   serverMaxconn: 16,
   queueTimeoutMs: 3000,
   trustedProxies: [],
@@ -217,6 +218,12 @@ describe('HAProxy configuration', () => {
     expect(section('global')).toContain('hard-stop-after 86400s');
     const short = renderHaproxyConfig(table(), { ...settings, hardStopAfterSeconds: 120 }).text;
     expect(sections(short).get('global')).toContain('hard-stop-after 120s');
+  });
+
+  it("leaves HAProxy's thread count to HAProxy unless told", () => {
+    expect(section('global')).not.toContain('nbthread');
+    const one = renderHaproxyConfig(table(), { ...settings, threads: 1 }).text;
+    expect(sections(one).get('global')).toContain('nbthread 1');
   });
 
   it('stops routing an app whose deletion started at once, through the hosts map', () => {

@@ -36,6 +36,8 @@ export interface HaproxySettings {
    * until the last one closes or `timeout tunnel` ends it, at most this long.
    */
   readonly hardStopAfterSeconds: number;
+  /** HAProxy's threads; 0: HAProxy's own choice, one per CPU it may run on when it starts. */
+  readonly threads: number;
   /**
    * Requests one instance is sent at once, unless its version's spec says otherwise
    * (`maxConcurrentRequests`); the others wait in HAProxy's queue.
@@ -198,6 +200,7 @@ function globalSection(s: HaproxySettings): string {
     // A reload leaves the old worker serving its open connections (WebSockets, SSE) until they close or
     // `timeout tunnel` ends them; this bounds how long, and so how many old workers can pile up.
     `hard-stop-after ${s.hardStopAfterSeconds}s`,
+    ...(s.threads > 0 ? [`nbthread ${s.threads}`] : []),
   ]);
 }
 

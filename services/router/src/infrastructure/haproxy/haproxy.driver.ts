@@ -25,6 +25,8 @@ export interface HaproxyDriverOptions {
   readonly minSlots?: number;
   /** How long a worker replaced by a reload may keep its open connections (default 1 day). */
   readonly hardStopAfterSeconds?: number;
+  /** HAProxy's threads (default 0: one per CPU it may run on when it starts). */
+  readonly threads?: number;
   /** Requests an instance is sent at once (default 16); more wait in HAProxy's queue. */
   readonly serverMaxconn?: number;
   /** How long a request may wait in that queue before a 503 APP_OVERLOADED (default 3 s). */
@@ -87,6 +89,7 @@ export class HaproxyDriver implements DataPlane {
       mapsDir: this.paths.mapsDir,
       minSlots: options.minSlots ?? 8,
       hardStopAfterSeconds: options.hardStopAfterSeconds ?? 86_400,
+      threads: options.threads ?? 0,
       serverMaxconn: options.serverMaxconn ?? 16,
       queueTimeoutMs: options.queueTimeoutMs ?? 3000,
       trustedProxies: options.trustedProxies ?? [],
