@@ -99,10 +99,7 @@ export async function execute<S, E>(
     }
     if (events.length > 0) {
       try {
-        const newVersion = await repository.append(id, events, kept.version);
-        const next = events.reduce(evolve, kept.state);
-        repository.remember?.(id, { state: next, version: newVersion });
-        return { state: next, version: newVersion, events };
+        return await appendAt(repository, id, kept, events, evolve);
       } catch (error) {
         if (!(error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT')) throw error;
       }
@@ -113,14 +110,25 @@ export async function execute<S, E>(
     const events = decide(state);
     if (events.length === 0) return { state, version, events };
     try {
-      const newVersion = await repository.append(id, events, version);
-      const next = events.reduce(evolve, state);
-      // Appended at `version`, each event after the one before: no other event of the aggregate between.
-      repository.remember?.(id, { state: next, version: newVersion });
-      return { state: next, version: newVersion, events };
+      return await appendAt(repository, id, { state, version }, events, evolve);
     } catch (error) {
       if (!(error instanceof PierError && error.code === 'CONCURRENCY_CONFLICT') || attempt >= attempts)
         throw error;
     }
   }
+}
+
+/** Appends `events` at `loaded`'s version and remembers the state they lead to. */
+async function appendAt<S, E>(
+  repository: AggregateRepository<S, E>,
+  id: string,
+  loaded: Loaded<S>,
+  events: readonly E[],
+  evolve: (state: S | null, event: E) => S | null,
+): Promise<{ state: S | null; version: number; events: readonly E[] }> {
+  const version = await repository.append(id, events, loaded.version);
+  // Appended at that version, each event after the one before: no other event of the aggregate between.
+  const state = events.reduce(evolve, loaded.state);
+  repository.remember?.(id, { state, version });
+  return { state, version, events };
 }

@@ -2,3 +2,4 @@ export * from './connect';
 export * from './rpc-client';
 export * from './rpc-server';
 export * from './rpc-headers';
+export * from './connection-watch';

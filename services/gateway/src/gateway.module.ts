@@ -89,7 +89,6 @@ export class GatewayModule {
                 maxEntries: config.PIER_API_AUTHORIZATION_CACHE_ENTRIES,
               },
               registry,
-              logger,
             );
             await authorizer.start();
             return authorizer;

@@ -1,3 +1,4 @@
+import { watchConnection } from '@pier/messaging';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { type PierEvent } from '@pier/contracts';
@@ -8,7 +9,6 @@ import { type Leadership, SchedulerLoop } from './application/scheduler.loop';
 import { SchedulerLease } from './application/scheduler-lease';
 import { type World } from './application/world';
 import { type PlanOptions } from './domain/scheduling/planner';
-import { watchConnection } from './infrastructure/nats/connection.watch';
 import { followWorld } from './infrastructure/nats/world.feed';
 
 /** The lease subject's id: one scheduler group per installation (its stream prefix). */

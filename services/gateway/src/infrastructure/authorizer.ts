@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Authorize, type RpcResponse, type Subjects } from '@pier/contracts';
-import { type RpcClient } from '@pier/messaging';
-import { counter, type Counter, type Logger, type Registry } from '@pier/observability';
+import { type RpcClient, watchConnection } from '@pier/messaging';
+import { counter, type Counter, type Registry } from '@pier/observability';
 import { AuthorizationCache } from '../domain/authorization-cache';
 
 export type Authorization = RpcResponse<typeof Authorize>;
@@ -29,7 +29,6 @@ export class Authorizer {
     private readonly rpc: RpcClient,
     options: { readonly ttlMs: number; readonly maxEntries: number },
     metrics: Registry,
-    private readonly logger: Logger,
   ) {
     this.cache = new AuthorizationCache(options);
     this.lookups = counter(metrics, {
@@ -49,11 +48,11 @@ export class Authorizer {
     this.subscription = this.nc.subscribe(this.subjects.tenancyChanged, {
       callback: () => this.invalidate('tenancy-changed'),
     });
-    void (async () => {
-      for await (const status of this.nc.status()) {
-        if (status.type === 'disconnect' || status.type === 'reconnect') this.invalidate('connection');
-      }
-    })().catch((error: unknown) => this.logger.warn({ err: error }, 'NATS status watch ended'));
+    watchConnection(
+      this.nc,
+      () => this.invalidate('connection'),
+      () => this.invalidate('connection'),
+    );
     await this.nc.flush();
   }
 
