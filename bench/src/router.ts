@@ -10,6 +10,8 @@
  *    figure is the median over runs. A second pass with `latencyConnections` (1) measures the latency a
  *    proxy adds without queueing. Each run records the CPU use of every process involved, and of the
  *    rest of the machine (other work on a shared machine shows there), in the JSON details.
+ *    `otherApps` more apps (a routable version each, no instance) are in the route table meanwhile: a
+ *    router whose per-request work grew with the apps it serves would show it here.
  * 2. Ready → routed: an app is scaled up by one with requests flowing through the router; from the new
  *    instance's InstanceReady (its `occurredAt`, seen on NATS) to the first response it sends back.
  * 3. Weight switch: PUT traffic moving 100 % from one version to the other; from the call to the point
@@ -20,9 +22,18 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from './lib/args';
 import { ensureBackendImage } from './lib/backend-image';
-import { localPlatform, waitFor } from './lib/local-platform';
+import { type ApiClient, localPlatform, waitFor } from './lib/local-platform';
 import { type Figure, progress, runBench } from './lib/report';
-import { createApp, ensureSpace, leftoverApps, removeApp, setTraffic, waitReady } from './lib/router-apps';
+import {
+  backendVersion,
+  createApp,
+  ensureSpace,
+  leftoverApps,
+  removeApp,
+  setTraffic,
+  SPACE,
+  waitReady,
+} from './lib/router-apps';
 import {
   InstanceEventWatch,
   logRep,
@@ -50,6 +61,7 @@ const SIZES = {
     switchReps: 4,
     proxyCpus: '0',
     loadCpus: '',
+    otherApps: 20,
   },
   default: {
     seconds: 20,
@@ -63,6 +75,7 @@ const SIZES = {
     switchReps: 10,
     proxyCpus: '0',
     loadCpus: '',
+    otherApps: 200,
   },
 };
 type Params = (typeof SIZES)['default'];
@@ -70,6 +83,8 @@ type Params = (typeof SIZES)['default'];
 const LOAD_APP = 'router-load';
 const PROP_APP = 'router-prop';
 const SWITCH_APP = 'router-switch';
+/** The other apps' names start so: with `router-` (a killed run's are removed by the next), and ahead of the measured app's, whose route a rule per app would reach last. */
+const OTHER_APP = 'router-extra-';
 
 const median = (values: number[]) => summarize(values).p50;
 
@@ -197,6 +212,26 @@ async function propagation(
   }
 }
 
+/** Runs `work` over `items`, eight at a time. */
+async function inLanes<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+}
+
+/** Apps with a routable version (an HTTP port) and no instance: entries of the route table that serve nothing. */
+async function createOtherApps(api: ApiClient, count: number, image: string): Promise<void> {
+  await inLanes(
+    Array.from({ length: count }, (_, i) => `${OTHER_APP}${i}`),
+    async (app) => {
+      await api.must('POST', `/spaces/${SPACE}/apps`, { name: app, cluster: 'default' });
+      await api.must('POST', `/spaces/${SPACE}/apps/${app}/versions`, backendVersion(image, app, 100));
+    },
+  );
+}
+
 function tool(path: string): void {
   if (!existsSync(path)) throw new Error(`${path} is missing: run bench/deps.sh (as root) first`);
 }
@@ -215,11 +250,12 @@ runBench(
     const image = ensureBackendImage();
     progress(`backend image ${image}`);
     await ensureSpace(api);
-    for (const app of await leftoverApps(api)) {
-      progress(`removing ${app}, left over by an earlier run`);
-      await removeApp(api, app);
-    }
+    const leftover = await leftoverApps(api);
+    if (leftover.length > 0) progress(`removing ${leftover.length} apps left over by an earlier run`);
+    await inLanes(leftover, (app) => removeApp(api, app));
     try {
+      progress(`${params.otherApps} other apps in the route table`);
+      await createOtherApps(api, params.otherApps, image);
       const loadHost = await createApp(api, LOAD_APP, platform.baseDomain, [
         { image, label: 'load', cpu: 1000, instances: 1 },
       ]);
@@ -236,6 +272,16 @@ runBench(
       const switchMs = summarize(switches.map((s) => s.propagationMs));
       return {
         figures: [
+          {
+            name: 'apps in the route table during throughput runs',
+            value: throughput.haproxyApps,
+            unit: 'apps',
+          },
+          {
+            name: 'HTTP frontend rules each request runs through',
+            value: throughput.haproxyFrontendRules,
+            unit: 'rules',
+          },
           ...throughputFigures(throughput, params.connections, params.latencyConnections),
           { name: 'ready → routed p50', value: readyMs.p50, unit: 'ms' },
           { name: 'ready → routed max', value: readyMs.max, unit: 'ms' },
@@ -252,7 +298,7 @@ runBench(
           pinning: { proxyCpus: params.proxyCpus, loadCpus: params.loadCpus },
           haproxyThreads: throughput.haproxyThreads,
           haproxyApps: throughput.haproxyApps,
-          haproxyUseBackendRules: throughput.haproxyUseBackendRules,
+          haproxyFrontendRules: throughput.haproxyFrontendRules,
           nginxWorkers: throughput.nginxWorkers,
           nginxConfig: throughput.nginxConfig,
           runs: throughput.runs,
@@ -272,6 +318,7 @@ runBench(
     } finally {
       progress('removing the benchmark apps');
       await Promise.allSettled([LOAD_APP, PROP_APP, SWITCH_APP].map((app) => removeApp(api, app)));
+      await inLanes(await leftoverApps(api), (app) => removeApp(api, app));
     }
   },
 );

@@ -60,7 +60,8 @@ export interface ThroughputResult {
   readonly backendHostPort: number;
   /** The HAProxy configuration during the runs: apps routed, and use_backend rules (evaluated in order). */
   readonly haproxyApps: number;
-  readonly haproxyUseBackendRules: number;
+  /** `http-request` and `use_backend` rules of the HTTP frontend: what every request runs through. */
+  readonly haproxyFrontendRules: number;
 }
 
 type Groups = () => Record<string, readonly number[]>;
@@ -184,8 +185,10 @@ export async function measureThroughput(
       nginxWorkers: haproxyThreads,
       nginxConfig: nginx.config,
       backendHostPort: port,
-      haproxyApps: (cfg.match(/^ {2}acl app:/gm) ?? []).length,
-      haproxyUseBackendRules: (cfg.match(/^ {2}use_backend /gm) ?? []).length,
+      haproxyApps: (cfg.match(/^backend \S+\.unavailable$/gm) ?? []).length,
+      haproxyFrontendRules: (/^frontend http\n((?: .*\n|\n)*)/m.exec(cfg)?.[1] ?? '')
+        .split('\n')
+        .filter((l) => /^ {2}(http-request|use_backend|default_backend) /.test(l)).length,
     };
   } finally {
     keeper.restore();

@@ -132,14 +132,21 @@ describe('router under faults: no reload for weights and hosts, panic, maxconn a
         expect(router.routes.current().apps.get('acme_canary')?.weights.get(2)).toBe(1),
       );
       await router.routes.sync();
-      const maps = await haproxyCommand(router.driver.paths.statsSocket, 'show map', 2000);
-      const canaryMap = /\/[^\s()']*acme_canary\.map/.exec(maps)?.[0];
-      expect(canaryMap).toBeDefined();
-      const entries = (await haproxyCommand(router.driver.paths.statsSocket, `show map ${canaryMap}`, 2000))
+      const routes = router.driver.paths.routesMap;
+      const entries = (await haproxyCommand(router.driver.paths.statsSocket, `show map ${routes}`, 2000))
         .trim()
         .split('\n')
-        .map((l) => l.split(' ').slice(1).join(' '));
-      expect(entries).toEqual(expect.arrayContaining(['0:9998 1', '9999:9999 2']));
+        .map((l) => l.split(' ').slice(1).join(' '))
+        .filter((l) => l.startsWith('acme_canary'));
+      expect(entries).toEqual(
+        expect.arrayContaining([
+          'acme_canary ~split',
+          'acme_canary/c98 acme.canary.v1',
+          'acme_canary/c99 ~fine',
+          'acme_canary/b9998 acme.canary.v1',
+          'acme_canary/b9999 acme.canary.v2',
+        ]),
+      );
       expect(await tally(setup.httpPort, host('canary'), 20)).toEqual({ 'canary-v1': 20 });
 
       // A domain added and removed: no reload either.

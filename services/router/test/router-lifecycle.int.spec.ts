@@ -257,7 +257,7 @@ describe('router lifecycle: reloads, restarts and HAProxy dying (real HAProxy an
       statsSocket: paths.statsSocket,
       handoffSocket: paths.handoffSocket,
       hostsMapFile: paths.hostsMap,
-      mapsDir: paths.mapsDir,
+      routesMapFile: paths.routesMap,
       minSlots: 8,
       hardStopAfterSeconds: 600,
       threads: 0,

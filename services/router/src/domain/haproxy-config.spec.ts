@@ -11,7 +11,7 @@ const settings: HaproxySettings = {
   statsSocket: '/run/pier/haproxy.sock',
   handoffSocket: '/run/pier/handoff.sock',
   hostsMapFile: '/run/pier/hosts.map',
-  mapsDir: '/run/pier/maps',
+  routesMapFile: '/run/pier/routes.map',
   minSlots: 4,
   hardStopAfterSeconds: 86400,
   threads: 0,
@@ -24,6 +24,7 @@ const W1 = '20000000-0000-4000-8000-000000000001';
 const W2 = '20000000-0000-4000-8000-000000000002';
 const W3 = '20000000-0000-4000-8000-000000000003';
 const A1 = '20000000-0000-4000-8000-000000000011';
+const V2 = '20000000-0000-4000-8000-000000000004';
 
 /** acme/web at 80/20/0 over versions 1, 2, 3; acme/api sticky; acme/empty with nothing to serve; acme/old deleting. */
 const history: PierEvent[] = [
@@ -71,12 +72,19 @@ const render = (t = table()) => renderHaproxyConfig(t, settings);
 const section = (name: string, t?: RouteTable) => sections(render(t).text).get(name) ?? [];
 const frontend = (t?: RouteTable) => section('frontend http', t);
 
-/** An app's split map, by path. */
-const splitOf = (app: string, t?: RouteTable) =>
+/** An app's entries in the routes map. */
+const routesOf = (app: string, t?: RouteTable) =>
   render(t)
-    .maps.find((m) => m.path === `/run/pier/maps/${app}.map`)!
-    .content.split('\n')
-    .filter(Boolean);
+    .routesMap.split('\n')
+    .filter((l) => l.startsWith(`${app} `) || l.startsWith(`${app}/`));
+/** Which backend the routes map gives each key of an app (`''` for the app itself). */
+const routeTargets = (app: string, t?: RouteTable) =>
+  Object.fromEntries(
+    routesOf(app, t).map((l) => {
+      const [key, value] = l.split(' ');
+      return [key!.slice(app.length), value!];
+    }),
+  );
 
 const equalMaps = (a: ReturnType<typeof render>, b: ReturnType<typeof render>) =>
   JSON.stringify(a.maps) === JSON.stringify(b.maps);
@@ -106,7 +114,32 @@ describe('HAProxy configuration', () => {
     expect(frontend()).toContain(
       'http-request set-var(txn.pier_app) var(txn.pier_host),map_str(/run/pier/hosts.map)',
     );
-    expect(frontend()).toContain('acl app:acme.web var(txn.pier_app) -m str acme_web');
+    expect(render().maps.map((m) => m.path)).toEqual(['/run/pier/hosts.map', '/run/pier/routes.map']);
+  });
+
+  it('routes through two maps, in the same few rules however many apps there are', () => {
+    const routing = [
+      'http-request set-var(txn.pier_be) var(txn.pier_app),map_str(/run/pier/routes.map) unless { var(txn.pier_be) -m found }',
+      'http-request set-var(txn.pier_r) rand(10000) if { var(txn.pier_be) -m str ~split }',
+      'http-request set-var(txn.pier_cell) var(txn.pier_r),div(100) if { var(txn.pier_be) -m str ~split }',
+      'http-request set-var(txn.pier_be) var(txn.pier_app),concat(/c,txn.pier_cell),map_str(/run/pier/routes.map) if { var(txn.pier_be) -m str ~split }',
+      'http-request set-var(txn.pier_be) var(txn.pier_app),concat(/b,txn.pier_r),map_str(/run/pier/routes.map) if { var(txn.pier_be) -m str ~fine }',
+      'use_backend pier.handoff if { stopping }',
+      'use_backend %[var(txn.pier_be)] if { var(txn.pier_be) -m found }',
+      'default_backend pier.not-found',
+    ];
+    const rules = frontend();
+    expect(rules.slice(-routing.length)).toEqual(routing);
+    const many = table([
+      ...history,
+      ...Array.from({ length: 50 }, (_, i) => [
+        runtime.appCreated('acme', `app-${i}`),
+        runtime.versionCreated('acme', `app-${i}`, 1),
+        runtime.trafficSet('acme', `app-${i}`, { 1: 100 }),
+      ]).flat(),
+    ]);
+    expect(frontend(many)).toEqual(rules);
+    expect(routeTargets('acme_app-7', many)).toEqual({ '': 'acme.app-7.unavailable' });
   });
 
   it('answers 404 ROUTE_NOT_FOUND, with the host JSON-escaped by HAProxy, for any other host', () => {
@@ -122,39 +155,67 @@ describe('HAProxy configuration', () => {
     });
   });
 
-  it('splits by weight over 10000 buckets, in steps of 0.01 %, in a map, and never routes to a version at 0', () => {
-    expect(splitOf('acme_web')).toEqual([
-      '0:7999 1',
-      '8000:9999 2',
-      // Spill order, heaviest first, then which versions have a weight (for sticky cookies).
-      '10001 1',
-      '10002 2',
-      '2000001 1',
-      '2000002 1',
-    ]);
-    expect(frontend()).toContain('http-request set-var(txn.pier_r) rand(10000)');
-    const fine = table([...history, runtime.trafficSet('acme', 'web', { 1: 99.99, 2: 0.01 })]);
-    expect(splitOf('acme_web', fine).slice(0, 2)).toEqual(['0:9998 1', '9999:9999 2']);
-    // Version 3 (at 0) has a backend, so a weight for it is a map change; the map gives it no bucket.
-    expect(render().text).toContain('backend acme.web.v3');
-    expect(splitOf('acme_web').some((l) => l.endsWith(' 3'))).toBe(false);
-    expect(render().servers.find((s) => s.instanceId === W3)).toMatchObject({ enabled: true });
-    // An app without weights has an empty map: every request goes to its 503.
-    expect(splitOf('acme_empty')).toEqual([]);
+  it('splits by weight over 10000 buckets in steps of 0.01 %, in cells of 100 and single buckets where versions meet, never to a version at 0', () => {
+    const bothUp = [
+      ...history,
+      runtime.instanceRequested(V2, 'acme', 'web', 2),
+      runtime.instanceStarted(V2, 41004),
+      runtime.instanceReady(V2),
+    ];
+    const split = routeTargets('acme_web', table(bothUp));
+    expect(split['']).toBe('~split');
+    expect(Object.keys(split)).toHaveLength(101);
+    for (let c = 0; c < 80; c++) expect(split[`/c${c}`]).toBe('acme.web.v1');
+    for (let c = 80; c < 100; c++) expect(split[`/c${c}`]).toBe('acme.web.v2');
+    // Version 3 (at 0) has a backend and a ready instance, so a weight for it is a map change; the map gives it nothing.
+    expect(render(table(bothUp)).text).toContain('backend acme.web.v3');
+    expect(render(table(bothUp)).servers.find((s) => s.instanceId === W3)).toMatchObject({ enabled: true });
+    expect(Object.values(split)).not.toContain('acme.web.v3');
+    // 99.99 / 0.01: the last cell is shared, and its buckets are listed one by one.
+    const fine = routeTargets(
+      'acme_web',
+      table([...bothUp, runtime.trafficSet('acme', 'web', { 1: 99.99, 2: 0.01 })]),
+    );
+    expect(fine['/c98']).toBe('acme.web.v1');
+    expect(fine['/c99']).toBe('~fine');
+    expect(fine['/b9900']).toBe('acme.web.v1');
+    expect(fine['/b9998']).toBe('acme.web.v1');
+    expect(fine['/b9999']).toBe('acme.web.v2');
+    expect(Object.keys(fine)).toHaveLength(1 + 100 + 100);
+    // An app without weights sends everything to its 503.
+    expect(routeTargets('acme_empty')).toEqual({ '': 'acme.empty.unavailable' });
   });
 
-  it('routes by the bucket in the app’s map, spills to the heaviest weighted version with a server, then answers 503', () => {
-    const rules = frontend().filter((l) => /^use_backend .* if app:acme\.web( |$)/.test(l));
-    const map = 'map_int_int(/run/pier/maps/acme_web.map,0)';
-    const v = (n: number) => `use_backend acme.web.v${n} if app:acme.web up:acme.web.v${n}`;
-    expect(rules).toEqual([
-      ...[1, 2, 3].map((n) => `${v(n)} { var(txn.pier_r),${map} -m int ${n} }`),
-      ...[1, 2, 3].flatMap((rank) =>
-        [1, 2, 3].map((n) => `${v(n)} { int(${10000 + rank}),${map} -m int ${n} }`),
-      ),
-      'use_backend acme.web.unavailable if app:acme.web',
+  it('spills a version without a server in rotation to the heaviest weighted version that has one, then answers 503', () => {
+    // Version 2 (20 %) has no instance: all of the app's traffic goes to version 1, by one lookup.
+    expect(routeTargets('acme_web')).toEqual({ '': 'acme.web.v1' });
+    // Version 1 (80 %) loses its only one while version 2 has one: all goes to version 2.
+    const v2Only = table([
+      ...history,
+      runtime.instanceRequested(V2, 'acme', 'web', 2),
+      runtime.instanceStarted(V2, 41004),
+      runtime.instanceReady(V2),
+      runtime.instanceExited(W1),
     ]);
-    expect(frontend()).toContain('acl up:acme.web.v1 nbsrv(acme.web.v1) gt 0');
+    expect(routeTargets('acme_web', v2Only)).toEqual({ '': 'acme.web.v2' });
+    // Neither: 503, even though version 3 (at 0) has a ready instance.
+    expect(routeTargets('acme_web', table([...history, runtime.instanceExited(W1)]))).toEqual({
+      '': 'acme.web.unavailable',
+    });
+    // Three weighted versions, the middle one down: its share goes to the heaviest of the others.
+    const three = table([
+      ...history,
+      runtime.instanceRequested(V2, 'acme', 'web', 2),
+      runtime.instanceStarted(V2, 41004),
+      runtime.instanceReady(V2),
+      runtime.trafficSet('acme', 'web', { 1: 30, 2: 60, 3: 10 }),
+      runtime.instanceExited(V2),
+    ]);
+    const targets = routeTargets('acme_web', three);
+    expect(targets['']).toBe('~split');
+    expect(targets['/c0']).toBe('acme.web.v1');
+    expect(targets['/c89']).toBe('acme.web.v1');
+    expect(targets['/c90']).toBe('acme.web.v3');
   });
 
   it('has a worker replaced by a reload hand every request to the current one, with the client in a PROXY header', () => {
@@ -163,7 +224,9 @@ describe('HAProxy configuration', () => {
     // Before any app's rule: a stopping worker's servers are as they were at the reload.
     const handoff = rules.indexOf('use_backend pier.handoff if { stopping }');
     expect(handoff).toBeGreaterThan(-1);
-    expect(rules.findIndex((l) => l.startsWith('use_backend acme.'))).toBeGreaterThan(handoff);
+    expect(rules.indexOf('use_backend %[var(txn.pier_be)] if { var(txn.pier_be) -m found }')).toBeGreaterThan(
+      handoff,
+    );
     expect(section('backend pier.handoff')).toEqual([
       'retry-on conn-failure',
       'server current unix@/run/pier/handoff.sock send-proxy-v2',
@@ -193,7 +256,7 @@ describe('HAProxy configuration', () => {
         details: { space: 'acme', app: 'web' },
       },
     });
-    expect(frontend()).toContain('use_backend acme.empty.unavailable if app:acme.empty');
+    expect(routeTargets('acme_empty')).toEqual({ '': 'acme.empty.unavailable' });
   });
 
   it('sends each instance at most maxconn requests at once and lets the rest wait a bounded time', () => {
@@ -228,6 +291,7 @@ describe('HAProxy configuration', () => {
 
   it('stops routing an app whose deletion started at once, through the hosts map', () => {
     expect(render().hostsMap).not.toContain('acme_old');
+    expect(render().routesMap).not.toContain('acme_old');
     const before = render(table(history.slice(0, -1)));
     expect(before.hostsMap).toContain('old.acme.pier.localhost acme_old');
     expect(render().layout).toBe(before.layout);
@@ -251,8 +315,9 @@ describe('HAProxy configuration', () => {
     expect(section('backend acme.web.v1')).toContain('option forwardfor');
     expect(frontend()).toEqual(
       expect.arrayContaining([
-        'http-request set-header X-Forwarded-Proto http if !{ req.hdr(x-forwarded-proto) -m found } !{ ssl_fc }',
-        'http-request set-header X-Real-IP %[src] unless { req.hdr(x-real-ip) -m found }',
+        'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+        'http-request set-header X-Real-IP %[src]',
+        'http-request set-header X-Forwarded-Port %[dst_port]',
       ]),
     );
     expect(section('defaults')).toContain('timeout tunnel 1h');
@@ -260,7 +325,14 @@ describe('HAProxy configuration', () => {
 
   it('replaces the forwarding headers a client sent, unless it is a trusted proxy', () => {
     const headers = ['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'X-Forwarded-Host'];
-    for (const h of headers) expect(frontend()).toContain(`http-request del-header ${h}`);
+    // From anyone: dropped, or set (which drops what was sent) to what the router saw.
+    for (const h of headers) {
+      expect(
+        frontend().some(
+          (l) => l === `http-request del-header ${h}` || l.startsWith(`http-request set-header ${h} `),
+        ),
+      ).toBe(true);
+    }
     const trusted = sections(
       renderHaproxyConfig(table(), { ...settings, trustedProxies: ['10.0.0.0/8', '192.0.2.7'] }).text,
     ).get('frontend http')!;
@@ -289,19 +361,24 @@ describe('HAProxy configuration', () => {
   });
 
   it('pins a sticky client to its version and instance with a cookie, ahead of the random split', () => {
-    const api = frontend().filter((l) => l.includes('if app:acme.api '));
-    // Only while the cookie's version has a weight.
-    expect(api[0]).toBe(
-      'use_backend acme.api.v1 if app:acme.api up:acme.api.v1 { req.cook(pier_acme_api),field(1,.) -m str 1 } ' +
-        '{ int(2000001),map_int_int(/run/pier/maps/acme_api.map,0) -m int 1 }',
+    expect(frontend()).toContain(
+      'http-request set-var(txn.pier_sticky) req.cook(pier_acme_api),field(1,.) if { var(txn.pier_app) -m str acme_api }',
     );
-    expect(api[1]).toContain('{ var(txn.pier_r),map_int_int(/run/pier/maps/acme_api.map,0) -m int 1 }');
+    expect(frontend()).toContain(
+      'http-request set-var(txn.pier_be) var(txn.pier_app),concat(/v,txn.pier_sticky),map_str(/run/pier/routes.map) if { var(txn.pier_sticky) -m found }',
+    );
+    // Only while the cookie's version has a weight and a server in rotation.
+    expect(routeTargets('acme_api')).toEqual({ '': 'acme.api.v1', '/v1': 'acme.api.v1' });
+    expect(routeTargets('acme_api', table([...history, runtime.instanceExited(A1)]))).toEqual({
+      '': 'acme.api.unavailable',
+    });
     const backend = section('backend acme.api.v1');
     expect(backend).toContain('cookie pier_acme_api insert indirect nocache httponly');
     expect(backend).toContain('server s1 127.0.0.1:42001 maxconn 16 cookie 1.s1');
     expect(backend).toContain('server s2 127.0.0.1:1 maxconn 16 disabled cookie 1.s2');
     expect(section('backend acme.web.v1').some((l) => l.includes('cookie'))).toBe(false);
     expect(frontend().some((l) => l.includes('req.cook(pier_acme_web)'))).toBe(false);
+    expect(Object.keys(routeTargets('acme_web')).some((k) => k.startsWith('/v'))).toBe(false);
   });
 
   it('renders every slot of a version: ready instances in rotation, the others and empty slots disabled', () => {
@@ -351,7 +428,7 @@ describe('HAProxy configuration', () => {
       runtime.instanceStopped(W1),
       runtime.domainAdded('acme', 'web', 'new.example.com'),
       runtime.domainRemoved('acme', 'web', 'shop.example.com'),
-      runtime.trafficSet('acme', 'web', { 1: 50, 2: 50 }),
+      runtime.trafficSet('acme', 'web', { 1: 50, 3: 50 }),
       runtime.trafficSet('acme', 'web', { 1: 80, 2: 10, 3: 10 }),
       runtime.trafficSet('acme', 'web', { 1: 0, 2: 0, 3: 100 }),
       runtime.deletionRequested('acme', 'web'),

@@ -1,4 +1,4 @@
-import { hostsMap, SPILL_KEY, splitMap, WEIGHTED_KEY } from './haproxy-maps';
+import { CELL_BUCKETS, hostsMap, routesMap, SHARED_CELL, SPLIT } from './haproxy-maps';
 import {
   type AppRoute,
   type Endpoint,
@@ -27,8 +27,8 @@ export interface HaproxySettings {
   readonly handoffSocket: string;
   /** The host → app map file the configuration reads. */
   readonly hostsMapFile: string;
-  /** The directory of the apps' split maps (`<space>_<app>.map`). */
-  readonly mapsDir: string;
+  /** The map from an app (and a traffic bucket, a sticky version) to its backend. */
+  readonly routesMapFile: string;
   /** Fewest server slots of a version backend; more come in powers of two. */
   readonly minSlots: number;
   /**
@@ -75,7 +75,9 @@ export interface HaproxyConfig {
   readonly text: string;
   /** The hosts map: `<host> <space>_<app>` per line. */
   readonly hostsMap: string;
-  /** Every map file the configuration reads: the hosts map first, then each app's split map. */
+  /** The routes map (see `routesMap`). */
+  readonly routesMap: string;
+  /** Every map file the configuration reads: the hosts map, then the routes map. */
   readonly maps: readonly HaproxyMap[];
   /**
    * Everything except server addresses and states and the maps' contents (hosts, weights). Two
@@ -97,9 +99,6 @@ export const NOT_FOUND_BACKEND = 'pier.not-found';
 export const HANDOFF_BACKEND = 'pier.handoff';
 /** The sticky-session cookie of an app; its value is `<version>.<server>`. */
 export const stickyCookie = (app: { space: string; app: string }): string => `pier_${app.space}_${app.app}`;
-
-/** An app's split map file. */
-export const splitMapFile = (mapsDir: string, id: string): string => `${mapsDir}/${id}.map`;
 
 /** The JSON error body of an app whose instances are all busy: the queue for them timed out. */
 export function appOverloadedBody(app: { space: string; app: string }): string {
@@ -135,12 +134,14 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
  * Renders the HAProxy configuration of a route table. Pure: the same table and settings give the same
  * text, byte for byte.
  *
- * A request is routed by its `Host` (port ignored, case-insensitive) through the hosts map to an app;
- * then, for apps with sticky sessions, by the version in its cookie; then by a random bucket in
- * [0, 10000) looked up in the app's split map; a version without a usable server spills to the app's
- * other weighted versions, heaviest first, and with none left the app answers 503. Within a version,
- * round robin over its servers, each taking `serverMaxconn` requests at once. Every version that can be
- * routed has a backend whatever its weight, so weights and hosts live in maps only.
+ * A request is routed by its `Host` (port ignored, case-insensitive) through the hosts map to an app,
+ * then through the routes map to a backend: for apps with sticky sessions by the version in its cookie
+ * first, else directly when all of the app's traffic goes to one backend, else by a random bucket in
+ * [0, 10000). The router resolves in the map what has no usable server: a version without one spills to
+ * the app's other weighted versions, heaviest first, and with none left the app answers 503. A request
+ * costs a few tree lookups however many apps there are (a rule per app made it grow with them). Within
+ * a version, round robin over its servers, each taking `serverMaxconn` requests at once. Every version
+ * that can be routed has a backend whatever its weight, so weights and hosts live in maps only.
  */
 export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings): HaproxyConfig {
   const apps = [...table.apps.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -166,11 +167,19 @@ export function renderHaproxyConfig(table: RouteTable, settings: HaproxySettings
       ...backends.map((b) => versionSection(b.app, b.version, b.servers, settings, masked)),
     ].join('\n');
   const hosts = hostsMap(apps);
+  const up = new Set(
+    backends.filter((b) => b.servers.some((s) => s.enabled)).map((b) => b.servers[0]!.backend),
+  );
+  const routes = routesMap(
+    apps,
+    (app, version) => up.has(versionBackend(app, version)),
+    (app, version) => (version === null ? unavailableBackend(app) : versionBackend(app, version)),
+  );
   const maps: HaproxyMap[] = [
     { path: settings.hostsMapFile, content: hosts },
-    ...apps.map(([id, app]) => ({ path: splitMapFile(settings.mapsDir, id), content: splitMap(app) })),
+    { path: settings.routesMapFile, content: routes },
   ];
-  return { text: render(false), hostsMap: hosts, maps, layout: render(true), servers };
+  return { text: render(false), hostsMap: hosts, routesMap: routes, maps, layout: render(true), servers };
 }
 
 /**
@@ -233,22 +242,45 @@ function defaultsSection(s: HaproxySettings): string {
 }
 
 function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: HaproxySettings): string {
+  const routes = (key: string) => `${key},map_str(${s.routesMapFile})`;
+  const is = (value: string) => `{ var(txn.pier_be) -m str ${value} }`;
   const body = [
     `bind ${address(s.bind, s.httpPort)}`,
     // What a replaced worker hands over, with the client's addresses in a PROXY header.
     `bind unix@${s.handoffSocket} mode 600 accept-proxy`,
+    ...forwardedHeaders(s.trustedProxies),
     'http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower',
     `http-request set-var(txn.pier_app) var(txn.pier_host),map_str(${s.hostsMapFile})`,
-    `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS})`,
-    ...forwardedHeaders(s.trustedProxies),
   ];
-  // A reload leaves the old worker the keep-alive connections it holds (see idle-close-on-response),
-  // but its servers stay as they were at the reload: the runtime API refuses to change a stopping
-  // worker's backends. It would send a request to an instance stopped since, or to a lost node's
-  // container that still answers. So it routes nothing itself and hands every request over.
-  body.push('', `use_backend ${HANDOFF_BACKEND} if { stopping }`);
-  for (const [id, app] of apps) body.push('', ...appRules(id, app, s));
-  body.push('', `default_backend ${NOT_FOUND_BACKEND}`);
+  // A sticky app's cookie names the version first (`<version>.<server>`); the map has it while it may
+  // be followed.
+  for (const [id, app] of apps) {
+    if (!app.stickySessions) continue;
+    body.push(
+      `http-request set-var(txn.pier_sticky) req.cook(${stickyCookie(app)}),field(1,.) if { var(txn.pier_app) -m str ${id} }`,
+    );
+  }
+  if (apps.some(([, app]) => app.stickySessions)) {
+    body.push(
+      `http-request set-var(txn.pier_be) ${routes('var(txn.pier_app),concat(/v,txn.pier_sticky)')} if { var(txn.pier_sticky) -m found }`,
+    );
+  }
+  body.push(
+    `http-request set-var(txn.pier_be) ${routes('var(txn.pier_app)')} unless { var(txn.pier_be) -m found }`,
+    // A split app: a random bucket in [0, 10000), its cell, and the bucket itself where two versions meet.
+    `http-request set-var(txn.pier_r) rand(${TRAFFIC_BUCKETS}) if ${is(SPLIT)}`,
+    `http-request set-var(txn.pier_cell) var(txn.pier_r),div(${CELL_BUCKETS}) if ${is(SPLIT)}`,
+    `http-request set-var(txn.pier_be) ${routes('var(txn.pier_app),concat(/c,txn.pier_cell)')} if ${is(SPLIT)}`,
+    `http-request set-var(txn.pier_be) ${routes('var(txn.pier_app),concat(/b,txn.pier_r)')} if ${is(SHARED_CELL)}`,
+    '',
+    // A reload leaves the old worker the keep-alive connections it holds (see idle-close-on-response),
+    // but its servers stay as they were at the reload: the runtime API refuses to change a stopping
+    // worker's backends. It would send a request to an instance stopped since, or to a lost node's
+    // container that still answers. So it routes nothing itself and hands every request over.
+    `use_backend ${HANDOFF_BACKEND} if { stopping }`,
+    'use_backend %[var(txn.pier_be)] if { var(txn.pier_be) -m found }',
+    `default_backend ${NOT_FOUND_BACKEND}`,
+  );
   return lines('frontend http', body);
 }
 
@@ -258,9 +290,22 @@ function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: Hapr
  * for everyone else. `option forwardfor` (defaults) then appends the address the router saw.
  */
 function forwardedHeaders(trusted: readonly string[]): string[] {
-  const unless = trusted.length > 0 ? ' unless pier_trusted_proxy' : '';
+  if (trusted.length === 0) {
+    // Nobody is believed: each header is replaced (`set-header` drops what the client sent).
+    return [
+      'http-request del-header X-Forwarded-For',
+      'http-request del-header Forwarded',
+      'http-request del-header X-Forwarded-Host',
+      'http-request set-header X-Real-IP %[src]',
+      'http-request set-header X-Forwarded-Proto https if { ssl_fc }',
+      'http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+      'http-request add-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }',
+      'http-request set-header X-Forwarded-Port %[dst_port]',
+    ];
+  }
+  const unless = ' unless pier_trusted_proxy';
   return [
-    ...(trusted.length > 0 ? [`acl pier_trusted_proxy src ${trusted.join(' ')}`] : []),
+    `acl pier_trusted_proxy src ${trusted.join(' ')}`,
     ...[
       'X-Forwarded-For',
       'Forwarded',
@@ -275,37 +320,6 @@ function forwardedHeaders(trusted: readonly string[]): string[] {
     'http-request set-header X-Forwarded-Host %[req.hdr(host)] if !{ req.hdr(x-forwarded-host) -m found } { req.hdr(host) -m found }',
     'http-request set-header X-Forwarded-Port %[dst_port] unless { req.hdr(x-forwarded-port) -m found }',
   ];
-}
-
-function appRules(id: string, app: AppRoute, s: HaproxySettings): string[] {
-  const versions = routableVersions(app);
-  const isApp = `app:${app.space}.${app.app}`;
-  const split = (key: string) => `${key},map_int_int(${splitMapFile(s.mapsDir, id)},0)`;
-  const up = (version: number) => `up:${versionBackend(app, version)}`;
-  const route = (version: number, condition: string) =>
-    `use_backend ${versionBackend(app, version)} if ${isApp} ${up(version)} ${condition}`;
-  const rules = [`# ${app.space}/${app.app}`, `acl ${isApp} var(txn.pier_app) -m str ${id}`];
-  for (const version of versions) {
-    rules.push(`acl ${up(version)} nbsrv(${versionBackend(app, version)}) gt 0`);
-  }
-  if (app.stickySessions) {
-    // The cookie's version, while it has a weight.
-    for (const version of versions) {
-      const cookie = `{ req.cook(${stickyCookie(app)}),field(1,.) -m str ${version} }`;
-      rules.push(route(version, `${cookie} { ${split(`int(${WEIGHTED_KEY + version})`)} -m int 1 }`));
-    }
-  }
-  for (const version of versions) {
-    rules.push(route(version, `{ ${split('var(txn.pier_r)')} -m int ${version} }`));
-  }
-  // The chosen version has no usable server: the heaviest other weighted version that has one takes it.
-  for (let rank = 1; rank <= versions.length; rank++) {
-    for (const version of versions) {
-      rules.push(route(version, `{ ${split(`int(${SPILL_KEY + rank})`)} -m int ${version} }`));
-    }
-  }
-  rules.push(`use_backend ${unavailableBackend(app)} if ${isApp}`);
-  return rules;
 }
 
 function metricsSection(s: HaproxySettings): string {

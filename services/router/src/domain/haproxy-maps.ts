@@ -3,28 +3,93 @@ import { routableWeights, TRAFFIC_BUCKETS, trafficRanges } from './traffic-split
 
 /**
  * What HAProxy reads from maps rather than from its configuration, so that changing it is a runtime API
- * map swap and never a reload: which app a host belongs to, and how each app splits its traffic.
+ * map swap and never a reload: which app a host belongs to (the hosts map), and which backend takes an
+ * app's request (the routes map). Both are string maps, which HAProxy looks up in a tree: routing a
+ * request costs the same however many apps there are.
  *
- * An app's split map is an integer map (`map_int_int`) with three kinds of keys, disjoint by range:
- * - `<from>:<to> <version>`: the buckets in [0, 10000) a weighted version owns (0.01 % steps);
- * - `<SPILL_KEY + k> <version>`: the k-th version (k from 1, heaviest first) to take a request whose
- *   own version has no usable server;
- * - `<WEIGHTED_KEY + version> 1`: the version has a positive weight (a sticky cookie naming a version
- *   at 0 is not followed).
+ * The routes map has these keys per app `<id>` (`<space>_<app>`):
+ * - `<id>`: the backend every request of the app goes to, or `~split` when its traffic is split;
+ * - `<id>/c<cell>`, split apps only: the backend of the buckets `cell × 100` to `cell × 100 + 99` (of
+ *   [0, 10000), 0.01 % each), or `~fine` for a cell that two destinations share;
+ * - `<id>/b<bucket>`: the backend of one bucket of such a shared cell;
+ * - `<id>/v<version>`, sticky apps only: the version a sticky cookie names, while it may be followed.
+ *
+ * Every value is resolved by the router from what it sends HAProxy: a weighted version without a
+ * server in rotation spills to the heaviest other weighted version that has one, and with none left
+ * the app's `unavailable` backend answers 503. A version at 0 is never a destination.
  */
-export const SPILL_KEY = TRAFFIC_BUCKETS;
-/** Above every spill rank: versions are at most 999,999 (contracts), so ranks are too. */
-export const WEIGHTED_KEY = 2_000_000;
+export const SPLIT = '~split';
+export const SHARED_CELL = '~fine';
+/** Buckets per cell of a split app. */
+export const CELL_BUCKETS = 100;
 
-/** The lines of one app's split map, in a stable order. Empty when no version has a routable weight. */
-export function splitMap(app: AppRoute): string {
+/** The names of an app's backends: a version's, or (null) the one answering 503. */
+export type BackendOf = (app: AppRoute, version: number | null) => string;
+
+/**
+ * The routes map (see above), in a stable order. `up` says whether a version's backend has a server in
+ * rotation; the router sends those states before a map that counts on them and takes servers out only
+ * after a map that no longer does.
+ */
+export function routesMap(
+  apps: readonly (readonly [string, AppRoute])[],
+  up: (app: AppRoute, version: number) => boolean,
+  backendOf: BackendOf,
+): string {
+  return apps
+    .filter(([, app]) => !app.deleting)
+    .flatMap(([id, app]) =>
+      appRoutes(
+        id,
+        app,
+        (v) => up(app, v),
+        (v) => backendOf(app, v),
+      ),
+    )
+    .map(([key, value]) => `${key} ${value}\n`)
+    .join('');
+}
+
+function appRoutes(
+  id: string,
+  app: AppRoute,
+  up: (version: number) => boolean,
+  backendOf: (version: number | null) => string,
+): [string, string][] {
   const ranges = trafficRanges(routableWeights(app));
-  const spill = [...ranges].sort((a, b) => b.to - b.from - (a.to - a.from) || a.version - b.version);
-  return [
-    ...ranges.map((r) => `${r.from}:${r.to} ${r.version}\n`),
-    ...spill.map((r, i) => `${SPILL_KEY + i + 1} ${r.version}\n`),
-    ...ranges.map((r) => `${WEIGHTED_KEY + r.version} 1\n`),
-  ].join('');
+  const heaviestFirst = [...ranges].sort((a, b) => b.to - b.from - (a.to - a.from) || a.version - b.version);
+  const spill = heaviestFirst.find((r) => up(r.version))?.version ?? null;
+  // Adjacent ranges with one destination are one.
+  const parts: { from: number; to: number; backend: string }[] = [];
+  for (const r of ranges) {
+    const backend = backendOf(up(r.version) ? r.version : spill);
+    const last = parts[parts.length - 1];
+    if (last && last.backend === backend) last.to = r.to;
+    else parts.push({ from: r.from, to: r.to, backend });
+  }
+  const entries: [string, string][] = [];
+  if (parts.length <= 1) entries.push([id, parts[0]?.backend ?? backendOf(null)]);
+  else {
+    entries.push([id, SPLIT]);
+    for (let cell = 0; cell < TRAFFIC_BUCKETS / CELL_BUCKETS; cell++) {
+      const first = cell * CELL_BUCKETS;
+      const last = first + CELL_BUCKETS - 1;
+      const within = parts.filter((p) => p.to >= first && p.from <= last);
+      if (within.length === 1) {
+        entries.push([`${id}/c${cell}`, within[0]!.backend]);
+        continue;
+      }
+      entries.push([`${id}/c${cell}`, SHARED_CELL]);
+      for (const p of within) {
+        for (let b = Math.max(p.from, first); b <= Math.min(p.to, last); b++)
+          entries.push([`${id}/b${b}`, p.backend]);
+      }
+    }
+  }
+  if (app.stickySessions) {
+    for (const r of ranges) if (up(r.version)) entries.push([`${id}/v${r.version}`, backendOf(r.version)]);
+  }
+  return entries;
 }
 
 /**

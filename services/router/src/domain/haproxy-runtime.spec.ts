@@ -12,63 +12,76 @@ const server = (overrides: Partial<HaproxyServer> = {}): HaproxyServer => ({
 const empty = server({ instanceId: null, endpoint: null, enabled: false });
 
 describe('runtime API commands', () => {
+  const none = { entering: [], leaving: [] };
+
   it('sends nothing when nothing changed', () => {
-    expect(runtimeCommands([server()], [server()])).toEqual([]);
-    expect(runtimeCommands([empty], [empty])).toEqual([]);
+    expect(runtimeCommands([server()], [server()])).toEqual(none);
+    expect(runtimeCommands([empty], [empty])).toEqual(none);
   });
 
-  it('sets the address of an instance that takes an empty slot, then puts it in rotation', () => {
-    expect(runtimeCommands([empty], [server()])).toEqual([
-      'set server acme.web.v1/s1 addr 127.0.0.1 port 41001',
-      'set server acme.web.v1/s1 state ready',
-    ]);
+  it('sets the address of an instance that takes an empty slot, then puts it in rotation, before the maps', () => {
+    expect(runtimeCommands([empty], [server()])).toEqual({
+      entering: [
+        'set server acme.web.v1/s1 addr 127.0.0.1 port 41001',
+        'set server acme.web.v1/s1 state ready',
+      ],
+      leaving: [],
+    });
   });
 
   it('sets only the address of an instance that started but is not ready yet', () => {
-    expect(runtimeCommands([empty], [server({ enabled: false })])).toEqual([
-      'set server acme.web.v1/s1 addr 127.0.0.1 port 41001',
-    ]);
+    expect(runtimeCommands([empty], [server({ enabled: false })])).toEqual({
+      entering: [],
+      leaving: ['set server acme.web.v1/s1 addr 127.0.0.1 port 41001'],
+    });
   });
 
-  it('flips readiness without touching the address', () => {
-    expect(runtimeCommands([server({ enabled: false })], [server()])).toEqual([
-      'set server acme.web.v1/s1 state ready',
-    ]);
-    expect(runtimeCommands([server()], [server({ enabled: false })])).toEqual([
-      'set server acme.web.v1/s1 state maint',
-    ]);
+  it('flips readiness without touching the address: into rotation before the maps, out of it after them', () => {
+    expect(runtimeCommands([server({ enabled: false })], [server()])).toEqual({
+      entering: ['set server acme.web.v1/s1 state ready'],
+      leaving: [],
+    });
+    expect(runtimeCommands([server()], [server({ enabled: false })])).toEqual({
+      entering: [],
+      leaving: ['set server acme.web.v1/s1 state maint'],
+    });
   });
 
   it('takes a restarted instance out while its new port is set, then back in', () => {
-    expect(runtimeCommands([server()], [server({ endpoint: { host: '127.0.0.1', port: 41002 } })])).toEqual([
+    expect(
+      runtimeCommands([server()], [server({ endpoint: { host: '127.0.0.1', port: 41002 } })]).entering,
+    ).toEqual([
       'set server acme.web.v1/s1 state maint',
       'set server acme.web.v1/s1 addr 127.0.0.1 port 41002',
       'set server acme.web.v1/s1 state ready',
     ]);
   });
 
-  it('puts a slot whose instance stopped in maintenance', () => {
-    expect(runtimeCommands([server()], [empty])).toEqual(['set server acme.web.v1/s1 state maint']);
+  it('puts a slot whose instance stopped in maintenance, after the maps', () => {
+    expect(runtimeCommands([server()], [empty])).toEqual({
+      entering: [],
+      leaving: ['set server acme.web.v1/s1 state maint'],
+    });
   });
 });
 
 describe('runtime API map swaps', () => {
   const hosts = { path: '/s/hosts.map', content: 'a.test acme_a\nb.test acme_b\n' };
-  const split = { path: '/s/maps/acme_a.map', content: '0:9999 1\n10001 1\n2000001 1\n' };
+  const routes = { path: '/s/routes.map', content: 'acme_a acme.a.v1\nacme_b acme.b.unavailable\n' };
 
   it('replaces only the maps whose content changed', () => {
-    expect(changedMaps([hosts, split], [hosts, split])).toEqual([]);
-    const moved = { ...split, content: '0:4999 1\n5000:9999 2\n' };
-    expect(changedMaps([hosts, split], [hosts, moved])).toEqual([moved]);
+    expect(changedMaps([hosts, routes], [hosts, routes])).toEqual([]);
+    const moved = { ...routes, content: 'acme_a ~split\nacme_a/c0 acme.a.v2\nacme_b acme.b.unavailable\n' };
+    expect(changedMaps([hosts, routes], [hosts, moved])).toEqual([moved]);
   });
 
   it('fills a prepared version with the whole map and commits it, in one transaction', () => {
-    expect(mapReplaceCommands(split, 7)).toEqual([
-      'add map @7 /s/maps/acme_a.map <<\n0:9999 1\n10001 1\n2000001 1\n',
-      'commit map @7 /s/maps/acme_a.map',
+    expect(mapReplaceCommands(routes, 7)).toEqual([
+      'add map @7 /s/routes.map <<\nacme_a acme.a.v1\nacme_b acme.b.unavailable\n',
+      'commit map @7 /s/routes.map',
     ]);
     // An empty map: the commit alone empties it.
-    expect(mapReplaceCommands({ ...split, content: '' }, 8)).toEqual(['commit map @8 /s/maps/acme_a.map']);
+    expect(mapReplaceCommands({ ...routes, content: '' }, 8)).toEqual(['commit map @8 /s/routes.map']);
     expect(preparedVersion('New version created: 12\n')).toBe(12);
     expect(() => preparedVersion('Unknown map identifier.')).toThrow('did not prepare');
   });

@@ -3,16 +3,19 @@ import { mapEntries } from './haproxy-maps';
 
 /**
  * The runtime API commands that take a running HAProxy from `current` to `desired` servers (two
- * configurations of the same layout). A server leaving rotation goes to maintenance first: HAProxy
- * finishes the requests it is serving but sends it no new one. A server whose address changes (a
- * restarted container publishes a new port) is set while in maintenance, then made ready.
+ * configurations of the same layout), in two groups: `entering` before the new maps (servers that
+ * will be in rotation), `leaving` after them (servers taken out). A server leaving rotation goes to
+ * maintenance: HAProxy finishes the requests it is serving but sends it no new one. A server whose
+ * address changes (a restarted container publishes a new port) is set while in maintenance, then made
+ * ready if it serves.
  */
 export function runtimeCommands(
   current: readonly HaproxyServer[],
   desired: readonly HaproxyServer[],
-): string[] {
+): { entering: string[]; leaving: string[] } {
   const before = new Map(current.map((s) => [`${s.backend}/${s.name}`, s]));
-  const commands: string[] = [];
+  const entering: string[] = [];
+  const leaving: string[] = [];
   for (const want of desired) {
     const key = `${want.backend}/${want.name}`;
     const had = before.get(key);
@@ -20,11 +23,12 @@ export function runtimeCommands(
     const moved =
       want.endpoint !== null &&
       (had?.endpoint?.host !== want.endpoint.host || had.endpoint.port !== want.endpoint.port);
+    const commands = want.enabled ? entering : leaving;
     if (wasEnabled && (!want.enabled || moved)) commands.push(`set server ${key} state maint`);
     if (moved) commands.push(`set server ${key} addr ${want.endpoint!.host} port ${want.endpoint!.port}`);
     if (want.enabled && (!wasEnabled || moved)) commands.push(`set server ${key} state ready`);
   }
-  return commands;
+  return { entering, leaving };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type HaproxyConfig, type HaproxyMap } from '../../domain/haproxy-config';
@@ -11,8 +11,8 @@ export interface HaproxyPaths {
   readonly stateDir: string;
   readonly config: string;
   readonly hostsMap: string;
-  /** The apps' split maps (weights), one file per app. */
-  readonly mapsDir: string;
+  /** Which backend takes an app's request (weights, sticky versions). */
+  readonly routesMap: string;
   /** The master CLI: reload, process list. */
   readonly masterSocket: string;
   /** The current worker's runtime API: server addresses and states. */
@@ -30,7 +30,7 @@ export function haproxyPaths(stateDir: string): HaproxyPaths {
     stateDir,
     config: join(stateDir, 'haproxy.cfg'),
     hostsMap: join(stateDir, 'hosts.map'),
-    mapsDir: join(stateDir, 'maps'),
+    routesMap: join(stateDir, 'routes.map'),
     masterSocket: join(stateDir, 'master.sock'),
     statsSocket: join(stateDir, 'haproxy.sock'),
     handoffSocket: join(stateDir, 'handoff.sock'),
@@ -40,18 +40,14 @@ export function haproxyPaths(stateDir: string): HaproxyPaths {
 }
 
 /**
- * Writes the configuration and its maps (each replaced atomically; maps of apps no longer served are
- * removed), then has HAProxy check them: a configuration HAProxy would refuse never reaches a reload.
+ * Writes the configuration and its maps (each replaced atomically), then has HAProxy check them: a
+ * configuration HAProxy would refuse never reaches a reload.
  */
 export async function writeConfig(binary: string, paths: HaproxyPaths, config: HaproxyConfig): Promise<void> {
   await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  await mkdir(paths.mapsDir, { recursive: true, mode: 0o700 });
+  // Routers before the routes map kept a map per app here.
+  await rm(join(paths.stateDir, 'maps'), { recursive: true, force: true });
   await writeMaps(config.maps);
-  const wanted = new Set(config.maps.map((m) => m.path));
-  for (const name of await readdir(paths.mapsDir)) {
-    const path = join(paths.mapsDir, name);
-    if (!wanted.has(path)) await rm(path, { force: true });
-  }
   await writeAtomically(paths.config, config.text);
   try {
     await run(binary, ['-c', '-q', '-f', paths.config], { timeout: 30_000 });

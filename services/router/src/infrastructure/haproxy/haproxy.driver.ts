@@ -86,7 +86,7 @@ export class HaproxyDriver implements DataPlane {
       statsSocket: this.paths.statsSocket,
       handoffSocket: this.paths.handoffSocket,
       hostsMapFile: this.paths.hostsMap,
-      mapsDir: this.paths.mapsDir,
+      routesMapFile: this.paths.routesMap,
       minSlots: options.minSlots ?? 8,
       hardStopAfterSeconds: options.hardStopAfterSeconds ?? 86_400,
       threads: options.threads ?? 0,
@@ -216,16 +216,14 @@ export class HaproxyDriver implements DataPlane {
   }
 
   /**
-   * Server states first (a version about to get traffic is ready before the maps send it any), then
-   * the maps that changed, each replaced whole; the files follow, for the next reload or restart.
+   * Servers coming into rotation first (a version about to get traffic is ready before the maps send
+   * it any), then the maps that changed, each replaced whole, then servers leaving rotation (once no
+   * map sends them anything a version without them would not take); the files follow, for the next
+   * reload or restart.
    */
   private async sendRuntimeCommands(current: HaproxyConfig, next: HaproxyConfig): Promise<void> {
-    for (const command of runtimeCommands(current.servers, next.servers)) {
-      await runtimeCommand(this.paths.statsSocket, command, 2000);
-      this.counts.runtimeCommands++;
-      this.metrics?.commands.inc();
-      this.logger.debug({ command }, 'HAProxy runtime API');
-    }
+    const { entering, leaving } = runtimeCommands(current.servers, next.servers);
+    await this.sendServerCommands(entering);
     const maps = changedMaps(current.maps, next.maps);
     for (const map of maps) {
       const version = preparedVersion(
@@ -238,8 +236,18 @@ export class HaproxyDriver implements DataPlane {
       this.metrics?.maps.inc();
       this.logger.debug({ map: map.path }, 'HAProxy map replaced through the runtime API');
     }
+    await this.sendServerCommands(leaving);
     await writeMaps(maps);
     this.applied = next;
+  }
+
+  private async sendServerCommands(commands: readonly string[]): Promise<void> {
+    for (const command of commands) {
+      await runtimeCommand(this.paths.statsSocket, command, 2000);
+      this.counts.runtimeCommands++;
+      this.metrics?.commands.inc();
+      this.logger.debug({ command }, 'HAProxy runtime API');
+    }
   }
 
   private watch(master: HaproxyMaster): void {
