@@ -6,7 +6,19 @@
  * trip (a process start of its own, 50–100 ms) counts in the baseline. The two alternate (which goes
  * first flips every round) so drift on a shared machine hits both alike. Neither side has a readiness
  * probe: both count until the server answers, polled every 10 ms on a fresh connection.
+ *
+ * Pier puts every container on its space's own bridge network (tenant isolation), whose start costs the
+ * engine more than one on the default bridge (here about 60 ms: the embedded DNS of a user-defined
+ * network). So a second baseline runs the same container on such a network (created once, as an agent
+ * creates a space's): Pier's ratio to it is the platform's own overhead, the first baseline's includes
+ * the price of the network.
+ *
+ * Where Pier's time goes: each round's runtime events are timed as they reach a NATS subscriber
+ * (the deploy call answered; the instance requested, assigned to a node, its container started, ready),
+ * from the moment the call was sent, and the engine side's create, start and inspect calls likewise.
  */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { subjectsFor } from '@pier/contracts';
 import Docker from 'dockerode';
 import { parseArgs } from './lib/args';
 import { firstOk, getOnce } from './lib/http-probe';
@@ -28,8 +40,87 @@ const MEMORY_MIB = 64;
 const COMMAND = ['sh', '-c', 'echo ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'];
 const BENCH_LABEL = { 'pier.bench': 'deploy' };
 
+/** The baseline's user-defined network: a bridge like the one an agent creates for a space. */
+const NETWORK = 'pier-bench-deploy';
+
+async function benchNetwork(docker: Docker): Promise<string> {
+  const found = await docker.listNetworks({ filters: { name: [NETWORK] } });
+  const existing = found.find((n) => n.Name === NETWORK);
+  if (existing) return existing.Id;
+  const created = await docker.createNetwork({ Name: NETWORK, Driver: 'bridge', Labels: BENCH_LABEL });
+  return created.id;
+}
+
+/** Milestones of one round, in ms from the moment it began; absent when not seen. */
+type Phases = Record<string, number>;
+
+/** The runtime events of the platform as they are published, each instance's first of every kind with its arrival time. */
+class RuntimeEventWatch {
+  private readonly seen = new Map<string, Record<string, number>>();
+  private constructor(private readonly nc: NatsConnection) {}
+
+  static async start(url: string, prefix: string): Promise<RuntimeEventWatch> {
+    const nc = await connect({ servers: url.split(','), name: 'pier-bench-deploy' });
+    const watch = new RuntimeEventWatch(nc);
+    nc.subscribe(subjectsFor(prefix).context('runtime'), {
+      callback: (error, msg) => {
+        if (error) return;
+        const at = performance.now();
+        try {
+          const event = msg.json<{
+            type: string;
+            data: { instanceId?: string; assignments?: { instanceId: string }[] };
+          }>();
+          const ids =
+            event.data.assignments?.map((a) => a.instanceId) ??
+            (event.data.instanceId ? [event.data.instanceId] : []);
+          const type = event.type === 'InstancesAssigned' ? 'InstanceAssigned' : event.type;
+          for (const id of ids) {
+            const times = watch.seen.get(id) ?? {};
+            times[type] ??= at;
+            watch.seen.set(id, times);
+          }
+        } catch {
+          // not an event
+        }
+      },
+    });
+    await nc.flush();
+    return watch;
+  }
+
+  /** The milestones of the instance requested after `since` (performance.now()), relative to `since`. */
+  phasesSince(since: number): Phases {
+    for (const times of this.seen.values()) {
+      if ((times.InstanceRequested ?? -1) < since) continue;
+      const phases: Phases = {};
+      for (const [type, label] of PIER_PHASES)
+        if (times[type] !== undefined) phases[label] = times[type]! - since;
+      return phases;
+    }
+    return {};
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+}
+
+/** Event → milestone of a Pier round, in the order they happen. */
+const PIER_PHASES = [
+  ['InstanceRequested', 'requested'],
+  ['InstanceAssigned', 'assigned to a node'],
+  ['InstanceStarted', 'container started (agent)'],
+  ['InstanceReady', 'ready'],
+] as const;
+
 /** What `docker run -d -p 127.0.0.1::8080 --cpus --memory` asks the engine, through its API. */
-async function engineRunToFirstOk(docker: Docker, timeoutMs: number): Promise<number> {
+async function engineRunToFirstOk(
+  docker: Docker,
+  timeoutMs: number,
+  phases: Phases[],
+  network?: string,
+): Promise<number> {
   const start = performance.now();
   const container = await docker.createContainer({
     Image: IMAGE,
@@ -40,13 +131,18 @@ async function engineRunToFirstOk(docker: Docker, timeoutMs: number): Promise<nu
       PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       NanoCpus: CPU_MILLICORES * 1_000_000,
       Memory: MEMORY_MIB * 1024 * 1024,
+      ...(network ? { NetworkMode: network } : {}),
     },
   });
+  const created = performance.now() - start;
   try {
     await container.start();
+    const started = performance.now() - start;
     const info = await container.inspect();
     const port = Number(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort);
+    const inspected = performance.now() - start;
     const ok = await firstOk(() => port, '/index.html', undefined, timeoutMs);
+    phases.push({ created, started, inspected, 'first 200': ok - start });
     return ok - start;
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
@@ -58,12 +154,16 @@ async function pierDeployToFirstOk(
   routerPort: number,
   host: string,
   timeoutMs: number,
+  events: RuntimeEventWatch,
+  phases: Phases[],
 ): Promise<number> {
   const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
   const start = performance.now();
   await admin.must('POST', `${base}/versions/1/deploy`, { instances: 1 });
+  const answered = performance.now() - start;
   const ok = await firstOk(() => routerPort, '/index.html', host, timeoutMs);
   const elapsed = ok - start;
+  phases.push({ 'deploy call answered': answered, ...events.phasesSince(start), 'first 200': elapsed });
   // Back to nothing running, and the router answering without an instance, before the next round.
   await admin.must('POST', `${base}/versions/1/stop`, {});
   await waitFor(
@@ -79,6 +179,18 @@ async function pierDeployToFirstOk(
     (await getOnce(routerPort, '/index.html', host)).status === 200 ? undefined : true,
   );
   return elapsed;
+}
+
+/** Each milestone's p50 over the rounds, in the order they happen. */
+function phaseFigures(side: string, rounds: readonly Phases[]): Figure[] {
+  const labels = [...new Set(rounds.flatMap((r) => Object.keys(r)))];
+  return labels
+    .map((label) => ({
+      label,
+      p50: summarize(rounds.flatMap((r) => (r[label] === undefined ? [] : [r[label]!]))).p50,
+    }))
+    .sort((a, b) => a.p50 - b.p50)
+    .map(({ label, p50 }) => ({ name: `${side}: ${label} p50`, value: p50, unit: 'ms from the call' }));
 }
 
 runBench(
@@ -98,6 +210,10 @@ runBench(
         throw new Error(`image ${IMAGE} is missing: run ./deploy/local/up.sh (deps.sh builds it)`);
       });
     const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
+    const events = await RuntimeEventWatch.start(
+      platform.env.PIER_NATS_URL ?? 'nats://127.0.0.1:4222',
+      platform.env.PIER_PREFIX ?? 'pier',
+    );
     try {
       await admin.must('POST', `/spaces/${BENCH_SPACE}/apps`, { name: APP, cluster: 'default' });
       await admin.must('POST', `${base}/versions`, {
@@ -107,26 +223,37 @@ runBench(
         resources: { cpu: CPU_MILLICORES, memory: MEMORY_MIB },
         stop: { gracePeriodSeconds: 1 },
       });
+      const network = await benchNetwork(docker);
+      type Side = 'pier' | 'engine' | 'network';
+      const samples: Record<Side, number[]> = { pier: [], engine: [], network: [] };
+      const phases: Record<Side, Phases[]> = { pier: [], engine: [], network: [] };
+      const once = (side: Side, keep: boolean): Promise<number> =>
+        side === 'pier'
+          ? pierDeployToFirstOk(admin, platform.routerPort, host, 120_000, events, keep ? phases.pier : [])
+          : engineRunToFirstOk(
+              docker,
+              60_000,
+              keep ? phases[side] : [],
+              side === 'network' ? network : undefined,
+            );
+      const sides: Side[] = ['pier', 'engine', 'network'];
       // One round of each not counted: the first HAProxy layout for the app, page cache, Docker warm-up.
       progress('warm-up round');
-      await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000);
-      await engineRunToFirstOk(docker, 60_000);
-      const pier: number[] = [];
-      const engine: number[] = [];
+      for (const side of sides) await once(side, false);
       for (let i = 0; i < Number(rounds); i++) {
-        if (i % 2 === 0) {
-          pier.push(await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000));
-          engine.push(await engineRunToFirstOk(docker, 60_000));
-        } else {
-          engine.push(await engineRunToFirstOk(docker, 60_000));
-          pier.push(await pierDeployToFirstOk(admin, platform.routerPort, host, 120_000));
+        // Which side goes first turns every round, so drift on a shared machine hits all alike.
+        for (let k = 0; k < sides.length; k++) {
+          const side = sides[(i + k) % sides.length]!;
+          samples[side].push(await once(side, true));
         }
         progress(
-          `round ${i + 1}/${rounds}: pier ${Math.round(pier.at(-1)!)} ms, engine ${Math.round(engine.at(-1)!)} ms`,
+          `round ${i + 1}/${rounds}: ` +
+            sides.map((side) => `${side} ${Math.round(samples[side].at(-1)!)} ms`).join(', '),
         );
       }
-      const p = summarize(pier);
-      const d = summarize(engine);
+      const p = summarize(samples.pier);
+      const d = summarize(samples.engine);
+      const n = summarize(samples.network);
       const figures: Figure[] = [
         {
           name: 'deploy → first 200 via router p50',
@@ -142,7 +269,25 @@ runBench(
           baseline: { name: 'engine API run → first 200 p99', value: d.p99 },
           ratio: ratio(p.p99, d.p99),
         },
+        {
+          name: 'deploy → first 200 via router p50, against a run on its own network',
+          value: p.p50,
+          unit: 'ms',
+          baseline: { name: 'engine API run on a user-defined network p50', value: n.p50 },
+          ratio: ratio(p.p50, n.p50),
+        },
+        {
+          name: 'deploy → first 200 via router p99, against a run on its own network',
+          value: p.p99,
+          unit: 'ms',
+          baseline: { name: 'engine API run on a user-defined network p99', value: n.p99 },
+          ratio: ratio(p.p99, n.p99),
+        },
         { name: 'Pier overhead over the engine p50', value: p.p50 - d.p50, unit: 'ms' },
+        { name: 'Pier overhead over the engine on its own network p50', value: p.p50 - n.p50, unit: 'ms' },
+        ...phaseFigures('Pier', phases.pier),
+        ...phaseFigures('engine', phases.engine),
+        ...phaseFigures('engine on its own network', phases.network),
       ];
       return {
         figures,
@@ -150,11 +295,17 @@ runBench(
           rounds,
           pierMs: p,
           engineMs: d,
-          pierSamplesMs: pier.map(Math.round),
-          engineSamplesMs: engine.map(Math.round),
+          engineOnNetworkMs: n,
+          samplesMs: Object.fromEntries(sides.map((side) => [side, samples[side].map(Math.round)])),
+          phases: {
+            definition:
+              "ms from the deploy call (engine: the create call) to each milestone, p50 over rounds; Pier's events as they reach a NATS subscriber",
+            ...phases,
+          },
         },
       };
     } finally {
+      await events.close();
       await deleteBenchApp(admin, APP).catch((error: unknown) =>
         progress(`cleanup failed: ${(error as Error).message}`),
       );
@@ -166,6 +317,10 @@ runBench(
           .getContainer(c.Id)
           .remove({ force: true })
           .catch(() => undefined);
+      await docker
+        .getNetwork(NETWORK)
+        .remove()
+        .catch(() => undefined);
     }
   },
 );
