@@ -297,6 +297,7 @@ runBench(
           image,
           pinning: { proxyCpus: params.proxyCpus, loadCpus: params.loadCpus },
           haproxyThreads: throughput.haproxyThreads,
+          haproxyThreadsExceedCpus: throughput.haproxyThreadsExceedCpus,
           haproxyApps: throughput.haproxyApps,
           haproxyFrontendRules: throughput.haproxyFrontendRules,
           nginxWorkers: throughput.nginxWorkers,

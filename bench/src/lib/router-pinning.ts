@@ -23,6 +23,20 @@ function affinity(tid: number): string | null {
   }
 }
 
+/** How many CPUs a taskset CPU list ("0", "1-3", "0,2-3") names. */
+export function cpuListSize(list: string): number {
+  const cpus = new Set<number>();
+  for (const part of list.split(',').filter((p) => p.trim() !== '')) {
+    const range = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!range) throw new Error(`"${list}" is not a CPU list (e.g. 0, 1-3, 0,2-3)`);
+    const from = Number(range[1]);
+    const to = Number(range[2] ?? range[1]);
+    if (to < from) throw new Error(`"${list}" is not a CPU list: ${part} runs backwards`);
+    for (let cpu = from; cpu <= to; cpu++) cpus.add(cpu);
+  }
+  return cpus.size;
+}
+
 /** A set of processes pinned to CPUs, every thread of each; `restore()` puts back each thread's affinity. */
 export interface Pinning {
   readonly pids: readonly number[];

@@ -12,6 +12,7 @@ import {
   dockerProxyPids,
   HaproxyPinKeeper,
   pin,
+  cpuListSize,
   type Pinning,
   threadsOf,
 } from './router-pinning';
@@ -55,6 +56,8 @@ export interface TargetRun extends WrkResult {
 export interface ThroughputResult {
   readonly runs: TargetRun[];
   readonly haproxyThreads: number;
+  /** More HAProxy threads than CPUs it was pinned to: its figures measure their contention. */
+  readonly haproxyThreadsExceedCpus: boolean;
   readonly nginxWorkers: number;
   readonly nginxConfig: string;
   readonly backendHostPort: number;
@@ -146,6 +149,15 @@ export async function measureThroughput(
     const dockerProxy = dockerProxyPids(port);
     pinnings.push(pin([...backend, ...dockerProxy], o.loadCpus));
     const haproxyThreads = threadsOf(keeper.workers()[0]!).length;
+    const proxyCpuCount = cpuListSize(o.proxyCpus);
+    if (haproxyThreads > proxyCpuCount) {
+      // Threads taking turns on fewer CPUs spin and wait on each other: the figures would measure that.
+      progress(
+        `WARNING: HAProxy runs ${haproxyThreads} threads on ${proxyCpuCount} CPU(s) (${o.proxyCpus}); its figures measure ` +
+          `threads contending for a CPU. Start the platform with PIER_ROUTER_HAPROXY_THREADS=${proxyCpuCount} ./deploy/local/up.sh ` +
+          `or give --proxyCpus ${haproxyThreads} CPUs.`,
+      );
+    }
     nginx = await startNginxProxy({ workers: haproxyThreads, upstreams: [port], cpus: o.proxyCpus });
     progress(
       `backend 127.0.0.1:${port} (pids ${backend.join(',')}, docker-proxy ${dockerProxy.join(',') || 'none'}) on CPUs ${o.loadCpus}; ` +
@@ -182,6 +194,7 @@ export async function measureThroughput(
     return {
       runs,
       haproxyThreads,
+      haproxyThreadsExceedCpus: haproxyThreads > proxyCpuCount,
       nginxWorkers: haproxyThreads,
       nginxConfig: nginx.config,
       backendHostPort: port,
