@@ -283,6 +283,13 @@ describe('HAProxy configuration', () => {
     expect(sections(short).get('global')).toContain('hard-stop-after 120s');
   });
 
+  it('logs nothing per request, and notices (server state changes) from the backends', () => {
+    expect(frontend()).toContain('no log');
+    expect(section('defaults')).toContain('log global');
+    expect(section('global')).toContain('log stderr format raw local0 notice');
+    expect(section('backend acme.web.v1')).not.toContain('no log');
+  });
+
   it("leaves HAProxy's thread count to HAProxy unless told", () => {
     expect(section('global')).not.toContain('nbthread');
     const one = renderHaproxyConfig(table(), { ...settings, threads: 1 }).text;

@@ -248,6 +248,9 @@ function frontendSection(apps: readonly (readonly [string, AppRoute])[], s: Hapr
     `bind ${address(s.bind, s.httpPort)}`,
     // What a replaced worker hands over, with the client's addresses in a PROXY header.
     `bind unix@${s.handoffSocket} mode 600 accept-proxy`,
+    // Nothing per request: with a log target and no log format, HAProxy would format a "Connect from"
+    // line for every request only to drop it below `notice`. Backends keep logging server state changes.
+    'no log',
     ...forwardedHeaders(s.trustedProxies),
     'http-request set-var(txn.pier_host) req.hdr(host),field(1,:),lower',
     `http-request set-var(txn.pier_app) var(txn.pier_host),map_str(${s.hostsMapFile})`,
