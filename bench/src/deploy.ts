@@ -30,8 +30,8 @@ import {
   localPlatform,
   waitFor,
 } from './lib/local-platform';
-import { type Figure, progress, runBench } from './lib/report';
-import { ratio, summarize } from './lib/stats';
+import { compared, type Figure, progress, runBench } from './lib/report';
+import { summarize } from './lib/stats';
 
 const IMAGE = 'pier/busybox:latest';
 const APP = 'deploy-latency';
@@ -254,35 +254,25 @@ runBench(
       const p = summarize(samples.pier);
       const d = summarize(samples.engine);
       const n = summarize(samples.network);
+      const engine = 'engine API run → first 200';
+      const onNetwork = 'engine API run on a user-defined network';
       const figures: Figure[] = [
-        {
-          name: 'deploy → first 200 via router p50',
-          value: p.p50,
-          unit: 'ms',
-          baseline: { name: 'engine API run → first 200 p50', value: d.p50 },
-          ratio: ratio(p.p50, d.p50),
-        },
-        {
-          name: 'deploy → first 200 via router p99',
-          value: p.p99,
-          unit: 'ms',
-          baseline: { name: 'engine API run → first 200 p99', value: d.p99 },
-          ratio: ratio(p.p99, d.p99),
-        },
-        {
-          name: 'deploy → first 200 via router p50, against a run on its own network',
-          value: p.p50,
-          unit: 'ms',
-          baseline: { name: 'engine API run on a user-defined network p50', value: n.p50 },
-          ratio: ratio(p.p50, n.p50),
-        },
-        {
-          name: 'deploy → first 200 via router p99, against a run on its own network',
-          value: p.p99,
-          unit: 'ms',
-          baseline: { name: 'engine API run on a user-defined network p99', value: n.p99 },
-          ratio: ratio(p.p99, n.p99),
-        },
+        compared('deploy → first 200 via router p50', 'ms', p.p50, `${engine} p50`, d.p50),
+        compared('deploy → first 200 via router p99', 'ms', p.p99, `${engine} p99`, d.p99),
+        compared(
+          'deploy → first 200 via router p50, against a run on its own network',
+          'ms',
+          p.p50,
+          `${onNetwork} p50`,
+          n.p50,
+        ),
+        compared(
+          'deploy → first 200 via router p99, against a run on its own network',
+          'ms',
+          p.p99,
+          `${onNetwork} p99`,
+          n.p99,
+        ),
         { name: 'Pier overhead over the engine p50', value: p.p50 - d.p50, unit: 'ms' },
         { name: 'Pier overhead over the engine on its own network p50', value: p.p50 - n.p50, unit: 'ms' },
         ...phaseFigures('Pier', phases.pier),

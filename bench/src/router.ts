@@ -23,7 +23,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from './lib/args';
 import { ensureBackendImage } from './lib/backend-image';
 import { type ApiClient, localPlatform, waitFor } from './lib/local-platform';
-import { type Figure, progress, runBench } from './lib/report';
+import { compared, type Figure, progress, runBench } from './lib/report';
 import {
   backendVersion,
   createApp,
@@ -44,7 +44,7 @@ import {
 } from './lib/router-propagation';
 import { RoutedSampler, routedGet } from './lib/router-sampler';
 import { measureThroughput, type Target, TARGETS, type ThroughputResult } from './lib/router-throughput';
-import { ratio, summarize } from './lib/stats';
+import { summarize } from './lib/stats';
 
 const defaultLoadCpus = () => (cpus().length > 1 ? `1-${cpus().length - 1}` : '0');
 
@@ -89,12 +89,9 @@ const OTHER_APP = 'router-extra-';
 const median = (values: number[]) => summarize(values).p50;
 
 const cmp = (name: string, unit: string, value: number, baseline: string, base: number): Figure => ({
-  name,
-  value,
-  unit,
-  baseline: { name: baseline, value: base },
+  ...compared(name, unit, value, baseline, base),
   // A difference (added latency) can be negative within noise: a ratio of those would mean nothing.
-  ratio: value > 0 && base > 0 ? ratio(value, base) : Number.NaN,
+  ...(value > 0 && base > 0 ? {} : { ratio: Number.NaN }),
 });
 
 function throughputFigures(t: ThroughputResult, connections: number, latencyConnections: number): Figure[] {

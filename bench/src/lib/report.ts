@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { type Size, UsageError } from './args';
-import { round } from './stats';
+import { ratio, round } from './stats';
 
 /** One headline figure: a value, and where there is one, the baseline it is compared with. */
 export interface Figure {
@@ -13,6 +13,11 @@ export interface Figure {
   readonly baseline?: { readonly name: string; readonly value: number };
   /** value ÷ baseline; set by the benchmark when it compares. */
   readonly ratio?: number;
+}
+
+/** A figure compared with a baseline in the same unit: `value ÷ base` as its ratio. */
+export function compared(name: string, unit: string, value: number, baseline: string, base: number): Figure {
+  return { name, value, unit, baseline: { name: baseline, value: base }, ratio: ratio(value, base) };
 }
 
 export interface BenchResult {
