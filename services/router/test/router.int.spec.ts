@@ -312,6 +312,47 @@ describe('router (real HAProxy and NATS)', () => {
     });
   });
 
+  it('drains on a table that has caught up with the stop: a router behind never leaves the app without an instance', async () => {
+    // The agent asks to drain v1's instance after its not-ready report is stored, which comes after v2's
+    // instance was ready and took the traffic. A router that has not read those events yet (its feed
+    // lags, as after a NATS restart) waits for them instead of draining the app's only instance.
+    const [old, replacement] = await Promise.all([backend('handover-v1'), backend('handover-v2')]);
+    const { events, ids } = deployEvents('acme', 'handover', [
+      { version: 1, weight: 100, instances: [old!] },
+    ]);
+    await publish(store, ...events);
+    await expectEventually(async () =>
+      expect(await whoAnswers(setup.httpPort, host('handover'))).toBe('handover-v1'),
+    );
+    const oldId = ids.get(old!)!;
+    const newId = randomUUID();
+    const stop = [
+      runtime.versionCreated('acme', 'handover', 2),
+      runtime.instanceRequested(newId, 'acme', 'handover', 2),
+      runtime.instanceStarted(newId, replacement!.port),
+      runtime.instanceReady(newId),
+      runtime.trafficSet('acme', 'handover', { 2: 100 }),
+      runtime.instanceNotReady(oldId),
+    ];
+    const last = (await store.jsm.streams.info(store.subjects.eventStream)).state.last_seq;
+    const rpc = new RpcClient(nc, subjectsFor(prefix));
+    const drained = rpc.call(
+      DrainInstance,
+      { instanceId: oldId, after: last + stop.length },
+      {
+        ...caller,
+        timeoutMs: 10_000,
+      },
+    );
+    let answered = false;
+    void drained.then(() => (answered = true));
+    expect(await tally(setup.httpPort, host('handover'), 20)).toEqual({ 'handover-v1': 20 });
+    expect(answered).toBe(false);
+    await publish(store, ...stop);
+    expect(await drained).toEqual({ instanceId: oldId, drained: true });
+    expect(await tally(setup.httpPort, host('handover'), 20)).toEqual({ 'handover-v2': 20 });
+  });
+
   it('counts requests, status classes and latency per app version on the Prometheus exporter', async () => {
     await tally(setup.httpPort, host('web'), 5);
     await get(host('down'));

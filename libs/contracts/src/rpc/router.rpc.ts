@@ -5,12 +5,15 @@ import { defineRpc } from './rpc';
 /**
  * Asked by an agent before it stops an instance: every router takes the instance out of rotation and
  * answers once no new request can reach it. The agent waits for the answer a bounded time only.
+ * `after`: the event stream position of the agent's latest stored report about the instance; a router
+ * whose table has not reached it yet waits for it first (within the call's deadline), so it never drains
+ * on a table that does not know the instances replacing this one.
  */
 export const DrainInstance = defineRpc({
   service: 'router',
   name: 'drain-instance',
   kind: 'command',
-  request: z.object({ instanceId: idSchema }),
+  request: z.object({ instanceId: idSchema, after: z.number().int().positive().optional() }),
   response: z.object({ instanceId: idSchema, drained: z.boolean() }),
 });
 

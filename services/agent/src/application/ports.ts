@@ -194,8 +194,11 @@ export interface AssignmentFeed {
 
 /** Where the agent records what happened to an instance (its own aggregate). */
 export interface InstanceEventLog {
-  /** Appends without a version check: the agent is the only writer of these facts about its instances. */
-  append(instanceId: string, event: InstanceEvent): Promise<void>;
+  /**
+   * Appends without a version check (the agent is the only writer of these facts about its instances);
+   * resolves to the event's position in the event stream.
+   */
+  append(instanceId: string, event: InstanceEvent): Promise<number>;
   /**
    * The container of the instance's last stored `InstanceStarted`, or null: what the platform knows of
    * where the instance runs (an agent killed before its report was stored leaves it behind).
@@ -210,8 +213,11 @@ export type DrainOutcome = 'drained' | 'no-router' | 'timed-out' | 'failed';
 export interface PlatformServices {
   /** The decrypted value of a secret of `space`; rejects with a `PierError` (SECRET_NOT_FOUND…). */
   revealSecret(space: string, name: string): Promise<unknown>;
-  /** Asks the routers to take the instance out of rotation, waiting at most `timeoutMs`. */
-  drainInstance(instanceId: string, timeoutMs: number): Promise<DrainOutcome>;
+  /**
+   * Asks the routers to take the instance out of rotation, waiting at most `timeoutMs`; `after` is the
+   * position of the latest stored report about it, which the routers' tables reach first.
+   */
+  drainInstance(instanceId: string, timeoutMs: number, after?: number): Promise<DrainOutcome>;
 }
 
 /** Result of one check of a container from the node. */

@@ -21,12 +21,12 @@ export interface GracefulStopDeps {
 export async function stopGracefully(
   deps: GracefulStopDeps,
   instance: { instanceId: string; spec: VersionSpec; target: CheckTarget },
-  options: { drain: boolean; drainTimeoutMs: number },
+  options: { drain: boolean; drainTimeoutMs: number; after?: number },
 ): Promise<void> {
   const log = deps.logger.child({ instanceId: instance.instanceId });
   if (options.drain) {
     const outcome = await deps.platform
-      .drainInstance(instance.instanceId, options.drainTimeoutMs)
+      .drainInstance(instance.instanceId, options.drainTimeoutMs, options.after)
       .catch((): DrainOutcome => 'failed');
     log.info({ outcome }, 'drain before stop');
   }

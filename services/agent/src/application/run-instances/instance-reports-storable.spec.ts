@@ -18,7 +18,7 @@ describe('InstanceReports with tenant text', () => {
     {
       append: async (_id, event) => {
         const wire = pierEvents.serialize(event as PierEvent);
-        stored.push(pierEvents.parse(JSON.parse(new TextDecoder().decode(wire))) as InstanceEvent);
+        return stored.push(pierEvents.parse(JSON.parse(new TextDecoder().decode(wire))) as InstanceEvent);
       },
       startedContainer: async () => null,
     },

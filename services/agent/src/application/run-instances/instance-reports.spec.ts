@@ -7,7 +7,7 @@ describe('InstanceReports', () => {
   const instanceId = randomUUID();
   const stored: InstanceEvent[] = [];
   const reports = new InstanceReports(
-    { append: async (_id, event) => void stored.push(event), startedContainer: async () => null },
+    { append: async (_id, event) => stored.push(event), startedContainer: async () => null },
     instanceId,
     randomUUID(),
     randomUUID(),
@@ -24,6 +24,22 @@ describe('InstanceReports', () => {
       ['InstanceNotReady', instanceId],
       ['InstanceReady', instanceId],
     ]);
+  });
+
+  it('knows the stream position of its latest stored report', async () => {
+    let position = 40;
+    const positioned = new InstanceReports(
+      { append: async () => ++position, startedContainer: async () => null },
+      instanceId,
+      randomUUID(),
+      randomUUID(),
+      createLogger('test', 'silent'),
+    );
+    expect(positioned.position).toBeUndefined();
+    positioned.report(InstanceReady, {});
+    positioned.report(InstanceNotReady, { reason: 'stopping: scaled down' });
+    await positioned.flush(1000);
+    expect(positioned.position).toBe(42);
   });
 
   it('cuts a reason longer than events allow, instead of losing the transition', async () => {

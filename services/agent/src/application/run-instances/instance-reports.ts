@@ -40,6 +40,7 @@ function fitted<T>(data: T): T {
 export class InstanceReports {
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
+  private storedAt?: number;
 
   constructor(
     private readonly log: InstanceEventLog,
@@ -78,6 +79,11 @@ export class InstanceReports {
     clearTimeout(timer);
   }
 
+  /** The event stream position of the latest report stored so far; undefined before the first. */
+  get position(): number | undefined {
+    return this.storedAt;
+  }
+
   /** Like `flush`, then stops retrying: reports still failing are logged as lost. */
   async settle(timeoutMs: number): Promise<void> {
     await this.flush(timeoutMs);
@@ -91,7 +97,8 @@ export class InstanceReports {
   private async append(event: InstanceEvent): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.log.append(this.instanceId, event);
+        const position = await this.log.append(this.instanceId, event);
+        this.storedAt = Math.max(this.storedAt ?? 0, position);
         return;
       } catch (error) {
         // The event's own schema refuses it: no retry will be accepted, and retrying would hold up every

@@ -33,6 +33,9 @@ const container: ContainerState = {
 function runnerLaunching(results: LaunchResult[]) {
   const launches: number[] = [];
   const reported: string[] = [];
+  /** Each drain asked: the reports stored by then, and the position it was asked to wait for. */
+  const drains: { reported: string[]; after: number | undefined }[] = [];
+  let stored = 0;
   const launcher = {
     launch: async () => {
       launches.push(Date.now());
@@ -46,10 +49,14 @@ function runnerLaunching(results: LaunchResult[]) {
     stop: async () => undefined,
     destroy: async () => undefined,
   } as unknown as ContainerDriver;
+  // Reports are stored at flush, the n-th at stream position 100 + n.
   const reports = {
     report: (type: { type: string }) => void reported.push(type.type),
     settle: async () => undefined,
-    flush: async () => undefined,
+    flush: async () => void (stored = reported.length),
+    get position() {
+      return stored === 0 ? undefined : 100 + stored;
+    },
     startedContainer: async () => null,
   } as unknown as InstanceReports;
   const runner = new InstanceRunner(
@@ -58,14 +65,20 @@ function runnerLaunching(results: LaunchResult[]) {
       driver,
       launcher,
       checks: {} as ContainerChecks,
-      platform: { revealSecret: async () => undefined, drainInstance: async () => 'no-router' },
+      platform: {
+        revealSecret: async () => undefined,
+        drainInstance: async (_id, _timeoutMs, after) => {
+          drains.push({ reported: reported.slice(0, stored), after });
+          return 'drained';
+        },
+      },
       reports,
       logger: createLogger('test', 'silent'),
     },
     { advertiseHost: '127.0.0.1', backoff: DEFAULT_BACKOFF, drainTimeoutMs: 0, bootTimeoutMs: 0 },
     null,
   );
-  return { runner, launches, reported };
+  return { runner, launches, reported, drains };
 }
 
 describe('InstanceRunner', () => {
@@ -84,6 +97,17 @@ describe('InstanceRunner', () => {
     } finally {
       await runner.detach();
     }
+  });
+
+  it('asks the routers to drain on a table that holds its not-ready report (its stream position)', async () => {
+    const { runner, launches, drains } = runnerLaunching([{ ok: true, container }]);
+    runner.start();
+    await expectEventually(() => expect(launches).toHaveLength(1));
+    await runner.stop('scaled down');
+    expect(drains).toHaveLength(1);
+    const [drain] = drains;
+    expect(drain!.reported.at(-1)).toBe('InstanceNotReady');
+    expect(drain!.after).toBe(100 + drain!.reported.length);
   });
 
   it('backs off after a start the engine refused', async () => {

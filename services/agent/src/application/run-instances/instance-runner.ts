@@ -303,7 +303,8 @@ export class InstanceRunner {
     if (running) {
       if (this.readiness !== 'not-ready') {
         this.deps.reports.report(InstanceNotReady, { reason: `stopping: ${reason}` });
-        // Stored before the routers are asked to drain, so no view still shows it ready afterwards.
+        // Stored before the routers are asked to drain, so no view still shows it ready afterwards, and
+        // the routers drain on a table that has it (and so what led to this stop: see `DrainInstance`).
         await this.deps.reports.flush(this.settings.drainTimeoutMs);
       }
       await this.stopContainer(running, true);
@@ -318,10 +319,11 @@ export class InstanceRunner {
   private async stopContainer(running: Running, drain: boolean): Promise<void> {
     const { spec, instanceId } = this.assignment;
     try {
+      const after = this.deps.reports.position;
       await stopGracefully(
         this.deps,
         { instanceId, spec, target: running.target },
-        { drain, drainTimeoutMs: this.settings.drainTimeoutMs },
+        { drain, drainTimeoutMs: this.settings.drainTimeoutMs, ...(after !== undefined ? { after } : {}) },
       );
     } catch (error) {
       this.log.warn({ err: error }, 'graceful stop failed; removing the container by force');

@@ -63,7 +63,7 @@ function runtimeOn(
   feed: AssignmentFeed,
   stray: { strayGraceSeconds?: number } = { strayGraceSeconds: 0 },
 ): InstanceRuntime {
-  const events: InstanceEventLog = { append: async () => undefined, startedContainer: async () => null };
+  const events: InstanceEventLog = { append: async () => 1, startedContainer: async () => null };
   return new InstanceRuntime(
     {
       driver,
@@ -98,7 +98,7 @@ describe('InstanceRuntime', () => {
     const driver = new MemoryDriver({ hostname: 'n1', capacity: { cpuMillicores: 4000, memoryMiB: 4096 } });
     const reported: [string, InstanceEvent['type']][] = [];
     const events: InstanceEventLog = {
-      append: async (instanceId, event) => void reported.push([instanceId, event.type]),
+      append: async (instanceId, event) => reported.push([instanceId, event.type]),
       startedContainer: async () => null,
     };
     const runtime = new InstanceRuntime(

@@ -6,8 +6,8 @@ import { type InstanceEventLog } from '../../application/ports';
 export class EventStoreInstanceLog implements InstanceEventLog {
   constructor(private readonly store: EventStore<PierEvent>) {}
 
-  async append(instanceId: string, event: InstanceEvent): Promise<void> {
-    await this.store.append(INSTANCE, instanceId, [event], 'any');
+  async append(instanceId: string, event: InstanceEvent): Promise<number> {
+    return (await this.store.append(INSTANCE, instanceId, [event], 'any')).version;
   }
 
   async startedContainer(instanceId: string): Promise<string | null> {

@@ -33,21 +33,21 @@ export class NatsPlatformServices implements PlatformServices {
    * the instance requests after the container stopped. So the drain is asked again until a router is
    * back, within `timeoutMs`.
    */
-  async drainInstance(instanceId: string, timeoutMs: number): Promise<DrainOutcome> {
+  async drainInstance(instanceId: string, timeoutMs: number, after?: number): Promise<DrainOutcome> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const outcome = await this.askRouters(instanceId, Math.max(1, deadline - Date.now()));
+      const outcome = await this.askRouters(instanceId, Math.max(1, deadline - Date.now()), after);
       if (outcome !== 'no-router' || !this.routers?.awaited()) return outcome;
       if (Date.now() + ROUTER_RETRY_MS >= deadline) return 'no-router';
       await new Promise((r) => setTimeout(r, ROUTER_RETRY_MS));
     }
   }
 
-  private async askRouters(instanceId: string, timeoutMs: number): Promise<DrainOutcome> {
+  private async askRouters(instanceId: string, timeoutMs: number, after?: number): Promise<DrainOutcome> {
     try {
       const { responses } = await this.rpc.callAll(
         DrainInstance,
-        { instanceId },
+        { instanceId, ...(after !== undefined ? { after } : {}) },
         { ...this.context(), timeoutMs, stallMs: DRAIN_STALL_MS },
       );
       return responses.some((r) => r.drained) ? 'drained' : 'failed';

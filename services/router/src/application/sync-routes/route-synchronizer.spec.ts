@@ -10,7 +10,7 @@ const I1 = '40000000-0000-4000-8000-000000000001';
 /** A feed that delivers a fixed history on `follow`, then whatever the test pushes. */
 class FakeFeed implements RuntimeEventFeed {
   private listener?: (event: PierEvent, position: number) => void;
-  private position = 0;
+  position = 0;
   stopped = false;
   constructor(private readonly history: PierEvent[]) {}
 
@@ -122,6 +122,43 @@ describe('route synchronizer', () => {
     // A later readiness event does not bring a drained instance back.
     feed.push(runtime.instanceReady(I1));
     await routes.sync();
+    expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(false);
+  });
+
+  it("drains on a table that holds the stop's events: it waits for the position it is given", async () => {
+    // v1's instance serves; v2's instance became ready and took the traffic, then v1's agent reported its
+    // instance not ready (position 12) and asked to drain it, while this router's feed lagged at 7.
+    const I2 = '40000000-0000-4000-8000-000000000002';
+    const { feed, dataPlane, routes } = setup([...history, runtime.instanceReady(I1)]);
+    await routes.start();
+    feed.push(runtime.versionCreated('acme', 'web', 2));
+    expect(feed.position).toBe(7);
+    const drained = routes.drain(I1, { after: 12, deadline: Date.now() + 5000 });
+    let answered = false;
+    void drained.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toBe(false);
+    // Drained only now: the table routes to v2 (the app keeps an instance in rotation).
+    feed.push(runtime.instanceRequested(I2, 'acme', 'web', 2));
+    feed.push(runtime.instanceStarted(I2, 41002));
+    feed.push(runtime.instanceReady(I2));
+    feed.push(runtime.trafficSet('acme', 'web', { 2: 100 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toBe(false);
+    feed.push(runtime.instanceNotReady(I1));
+    expect(await drained).toBe(true);
+    const table = dataPlane.applied.at(-1)!;
+    expect(inRotation(table.instances.get(I1)!)).toBe(false);
+    expect(inRotation(table.instances.get(I2)!)).toBe(true);
+    expect(table.apps.get('acme_web')!.weights.get(2)).toBe(10000);
+  });
+
+  it('drains on the table it has once the deadline passed without the position', async () => {
+    const { feed, dataPlane, routes } = setup([...history, runtime.instanceReady(I1)]);
+    await routes.start();
+    const began = Date.now();
+    expect(await routes.drain(I1, { after: feed.position + 5, deadline: began + 100 })).toBe(true);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(90);
     expect(inRotation(dataPlane.applied.at(-1)!.instances.get(I1)!)).toBe(false);
   });
 

@@ -46,6 +46,8 @@ export class RouteSynchronizer {
   private backlog: PierEvent[] | undefined = [];
   /** Versions in panic in the table last applied (`space/app/version` → instances kept), for the log. */
   private panicking = new Map<string, number>();
+  /** Drains waiting for the table to reach a position of the stream (see `drain`). */
+  private readonly behind = new Set<{ readonly position: number; resolve(reached: boolean): void }>();
 
   constructor(
     @Inject(RUNTIME_EVENT_FEED) private readonly events: RuntimeEventFeed,
@@ -58,6 +60,7 @@ export class RouteSynchronizer {
     this.feed = await this.events.follow((event, position) => this.onEvent(event, position));
     this.table = evolveAll(this.table, this.backlog ?? []);
     this.backlog = undefined;
+    for (const waiter of this.behind) if (waiter.position <= this.lastPosition) waiter.resolve(true);
     this.logger.info(
       { position: this.lastPosition, apps: this.table.apps.size, instances: this.table.instances.size },
       'route table rebuilt from events',
@@ -72,6 +75,7 @@ export class RouteSynchronizer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    for (const waiter of this.behind) waiter.resolve(false);
     await this.feed?.stop();
     this.waiting?.resolve();
     await this.dataPlane.stop();
@@ -91,12 +95,48 @@ export class RouteSynchronizer {
    * Takes an instance out of rotation and resolves once the data plane no longer sends it new requests.
    * False when the router does not know the instance. The drain is local to this router and lasts
    * until the instance's own events take it out (stop requested, stopped).
+   *
+   * `after` is the stream position of the agent's latest stored fact about the instance (its not-ready
+   * report before a stop): the drain first waits, until `deadline`, for the table to hold it. What led
+   * to the stop (the readiness of the instances that replace it, the traffic moved to them) is stored
+   * before that, so the table then routes to them. The drain request comes over core NATS, the events
+   * through a consumer that may lag (it resumes some time after a NATS restart): draining on a table
+   * that still waits for the replacements' readiness would leave the app without an instance to route
+   * to, and answer 503 until the feed caught up. Past the deadline it drains on the table it has.
    */
-  async drain(instanceId: string): Promise<boolean> {
+  async drain(instanceId: string, options: { after?: number; deadline?: number } = {}): Promise<boolean> {
+    const { after, deadline } = options;
+    if (after !== undefined && this.lastPosition < after) {
+      const reached = await this.reached(after, deadline ?? Date.now());
+      if (!reached && !this.stopped) {
+        this.logger.warn(
+          { instanceId, position: this.lastPosition, after },
+          'draining on a route table behind the stop: the events before it have not arrived in time',
+        );
+      }
+    }
     if (!this.table.instances.has(instanceId)) return false;
     this.table = drainInstance(this.table, instanceId);
     await this.sync();
     return true;
+  }
+
+  /** Resolves true once every event up to `position` is in the table, false at `deadline` or a stop. */
+  private reached(position: number, deadline: number): Promise<boolean> {
+    if (this.lastPosition >= position) return Promise.resolve(true);
+    if (this.stopped || Date.now() >= deadline) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => waiter.resolve(false), deadline - Date.now());
+      const waiter = {
+        position,
+        resolve: (reached: boolean) => {
+          clearTimeout(timer);
+          this.behind.delete(waiter);
+          resolve(reached);
+        },
+      };
+      this.behind.add(waiter);
+    });
   }
 
   /** Applies the current table; resolves when an apply that started after this call has finished. */
@@ -120,9 +160,11 @@ export class RouteSynchronizer {
       return;
     }
     const next = evolve(this.table, event);
-    if (next === this.table) return;
-    this.table = next;
-    if (this.live) this.sync().catch(() => undefined);
+    if (next !== this.table) {
+      this.table = next;
+      if (this.live) this.sync().catch(() => undefined);
+    }
+    for (const waiter of this.behind) if (waiter.position <= position) waiter.resolve(true);
   }
 
   /** Says when a version enters or leaves panic (the metric `pier_router_panic` shows it all along). */

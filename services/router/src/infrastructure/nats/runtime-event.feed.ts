@@ -5,6 +5,14 @@ import { type Logger } from '@pier/observability';
 import { type RuntimeEventFeed, type Subscription } from '../../application/ports';
 
 /**
+ * The platform's consume options with a shorter pull (and heartbeat): after a NATS restart nats.js checks
+ * the consumer again only every `expires` while JetStream is not back, and until the feed resumes the
+ * table misses the readiness of new instances (a drain waits for them, within its deadline). One pull a
+ * second for the router's one consumer.
+ */
+const FEED_CONSUME_OPTIONS = { ...CONSUME_OPTIONS, expires: 1_000 } as const;
+
+/**
  * Every event of the runtime context through an ordered (ephemeral) consumer: the whole history first,
  * then live. The client re-creates the consumer after a gap or a NATS restart and resumes where it was,
  * so the route table can always be rebuilt from the stream alone.
@@ -29,7 +37,7 @@ export class JetStreamRuntimeEventFeed implements RuntimeEventFeed {
       deliver_policy: DeliverPolicy.All,
     });
     const messages = await consumer.consume({
-      ...CONSUME_OPTIONS,
+      ...FEED_CONSUME_OPTIONS,
       callback: (m) => {
         try {
           onEvent(this.store.toStored(m.subject, m.data, m.seq).event, m.seq);

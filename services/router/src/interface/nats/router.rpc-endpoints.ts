@@ -9,5 +9,7 @@ export interface RouterHandlers {
 /** The router's request/reply surface. */
 export function registerRouterEndpoints(server: RpcServer, h: RouterHandlers): void {
   // Every router drives its own HAProxy: each must take the instance out, so each answers.
-  server.handle(DrainInstance, (req) => h.drainInstance.execute(req), { everyReplica: true });
+  server.handle(DrainInstance, (req, meta) => h.drainInstance.execute(req, meta.deadline), {
+    everyReplica: true,
+  });
 }
