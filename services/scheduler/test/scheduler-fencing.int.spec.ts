@@ -258,6 +258,28 @@ describe('scheduler leadership fencing (real NATS and Postgres)', () => {
     }
   }, 60_000);
 
+  it('a release while an election is still connecting leaves no runner behind for the data source to loop on', async () => {
+    const db = await openDataSource(
+      createServiceDataSource({
+        url,
+        schema: prefix,
+        entities: [],
+        migrations: [],
+        applicationName: `${prefix}-lock-race`,
+      }),
+    );
+    const leadership = new AdvisoryLockLeadership(db, `pier-scheduler-race:${prefix}`);
+    // A stand-down releases without waiting for the pass in flight, whose connect is still pending.
+    const elected = leadership.acquire();
+    const released = leadership.release();
+    await Promise.allSettled([elected, released]);
+    // A runner left listed as connected after its release makes destroy() spin for ever (no timer
+    // could end this test then), so that is what is checked first.
+    const driver = db.driver as unknown as { connectedQueryRunners: { isReleased: boolean }[] };
+    expect(driver.connectedQueryRunners.filter((r) => r.isReleased)).toEqual([]);
+    await db.destroy();
+  }, 60_000);
+
   it('a leader that lost its lock session but still believes it leads cannot add instances', async () => {
     // The stale leader's election is the defect of issue 10: once won, it answers "held" without
     // asking Postgres. Only the fence can keep it from acting once another replica leads.

@@ -13,6 +13,13 @@ type PostgresRunner = QueryRunner & { releasePostgresConnection?(error?: Error):
 export class AdvisoryLockLeadership implements Leadership {
   private runner?: PostgresRunner;
   private held = false;
+  /**
+   * Calls take turns. A release (a stand-down does not wait for the pass in flight) that overtook an
+   * acquire still connecting would release its runner before TypeORM listed it as connected; listed
+   * afterwards, already released, it stays there for good, and the data source's `destroy` then loops
+   * on releasing it forever (TypeORM 1.1's `closePool`), a hung process at shutdown.
+   */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: DataSource,
@@ -24,7 +31,28 @@ export class AdvisoryLockLeadership implements Leadership {
    * session that no longer answers (terminated, connection lost) means the lock is gone with it, so
    * the connection is dropped and the lock tried for again on a new one.
    */
-  async acquire(): Promise<boolean> {
+  acquire(): Promise<boolean> {
+    return this.inTurn(() => this.tryAcquire());
+  }
+
+  /** Gives the lock up; the session is closed rather than pooled, so nothing of it can linger. */
+  release(): Promise<void> {
+    return this.inTurn(async () => {
+      if (this.held)
+        await this.runner
+          ?.query('SELECT pg_advisory_unlock(hashtext($1))', [this.name])
+          .catch(() => undefined);
+      await this.drop(new Error('scheduler leadership released'));
+    });
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const mine = this.turn.then(work, work);
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async tryAcquire(): Promise<boolean> {
     if (this.held && this.runner) {
       try {
         await this.runner.query('SELECT 1');
@@ -43,13 +71,6 @@ export class AdvisoryLockLeadership implements Leadership {
       throw error;
     }
     return this.held;
-  }
-
-  /** Gives the lock up; the session is closed rather than pooled, so nothing of it can linger. */
-  async release(): Promise<void> {
-    if (this.held)
-      await this.runner?.query('SELECT pg_advisory_unlock(hashtext($1))', [this.name]).catch(() => undefined);
-    await this.drop(new Error('scheduler leadership released'));
   }
 
   private async drop(error: unknown): Promise<void> {
