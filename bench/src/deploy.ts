@@ -16,6 +16,9 @@
  * Where Pier's time goes: each round's runtime events are timed as they reach a NATS subscriber
  * (the deploy call answered; the instance requested, assigned to a node, its container started, ready),
  * from the moment the call was sent, and the engine side's create, start and inspect calls likewise.
+ * The engine's own events for Pier's container (create, network connect, start, from `docker events`)
+ * split the agent's share from the engine's: assigned → create is the agent before the engine's first
+ * call, start → `InstanceStarted` what it does after.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { subjectsFor } from '@pier/contracts';
@@ -106,6 +109,73 @@ class RuntimeEventWatch {
   }
 }
 
+/**
+ * The engine's events for the app's containers (`docker events`), each container's first of every kind at
+ * the engine's clock (wall time, as `performance.timeOrigin + performance.now()` is).
+ */
+class EngineEventWatch {
+  private readonly seen = new Map<string, Record<string, number>>();
+  private constructor(private readonly stream: NodeJS.ReadableStream & { destroy(): void }) {}
+
+  static async start(docker: Docker, app: string): Promise<EngineEventWatch> {
+    const stream = (await docker.getEvents({
+      filters: { type: ['container', 'network'] },
+    })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const watch = new EngineEventWatch(stream);
+    let buffered = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        try {
+          const event = JSON.parse(line) as {
+            Action: string;
+            Type: string;
+            timeNano: number;
+            Actor: { ID: string; Attributes?: Record<string, string> };
+          };
+          // A network's connect names the container it connects; containers of the app only (its
+          // create is what a round looks for).
+          const id = event.Type === 'network' ? event.Actor.Attributes?.container : event.Actor.ID;
+          if (!id) continue;
+          if (event.Type === 'container' && event.Actor.Attributes?.['pier.app'] !== app) continue;
+          const times = watch.seen.get(id) ?? {};
+          times[event.Action] ??= event.timeNano / 1e6;
+          watch.seen.set(id, times);
+        } catch {
+          // a partial or foreign line
+        }
+      }
+    });
+    return watch;
+  }
+
+  /** The milestones of the container created after `sinceWall` (epoch ms), relative to it. */
+  phasesSince(sinceWall: number): Phases {
+    for (const times of this.seen.values()) {
+      if ((times.create ?? -1) < sinceWall) continue;
+      const phases: Phases = {};
+      for (const [action, label] of ENGINE_PHASES)
+        if (times[action] !== undefined) phases[label] = times[action]! - sinceWall;
+      return phases;
+    }
+    return {};
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+}
+
+/** Engine event → milestone of Pier's container. */
+const ENGINE_PHASES = [
+  ['create', 'engine: container created'],
+  ['connect', 'engine: network connected'],
+  ['start', 'engine: container started'],
+] as const;
+
 /** Event → milestone of a Pier round, in the order they happen. */
 const PIER_PHASES = [
   ['InstanceRequested', 'requested'],
@@ -155,15 +225,22 @@ async function pierDeployToFirstOk(
   host: string,
   timeoutMs: number,
   events: RuntimeEventWatch,
+  engine: EngineEventWatch,
   phases: Phases[],
 ): Promise<number> {
   const base = `/spaces/${BENCH_SPACE}/apps/${APP}`;
   const start = performance.now();
+  const startWall = performance.timeOrigin + start;
   await admin.must('POST', `${base}/versions/1/deploy`, { instances: 1 });
   const answered = performance.now() - start;
   const ok = await firstOk(() => routerPort, '/index.html', host, timeoutMs);
   const elapsed = ok - start;
-  phases.push({ 'deploy call answered': answered, ...events.phasesSince(start), 'first 200': elapsed });
+  phases.push({
+    'deploy call answered': answered,
+    ...events.phasesSince(start),
+    ...engine.phasesSince(startWall),
+    'first 200': elapsed,
+  });
   // Back to nothing running, and the router answering without an instance, before the next round.
   await admin.must('POST', `${base}/versions/1/stop`, {});
   await waitFor(
@@ -214,6 +291,7 @@ runBench(
       platform.env.PIER_NATS_URL ?? 'nats://127.0.0.1:4222',
       platform.env.PIER_PREFIX ?? 'pier',
     );
+    const engineEvents = await EngineEventWatch.start(docker, APP);
     try {
       await admin.must('POST', `/spaces/${BENCH_SPACE}/apps`, { name: APP, cluster: 'default' });
       await admin.must('POST', `${base}/versions`, {
@@ -229,7 +307,15 @@ runBench(
       const phases: Record<Side, Phases[]> = { pier: [], engine: [], network: [] };
       const once = (side: Side, keep: boolean): Promise<number> =>
         side === 'pier'
-          ? pierDeployToFirstOk(admin, platform.routerPort, host, 120_000, events, keep ? phases.pier : [])
+          ? pierDeployToFirstOk(
+              admin,
+              platform.routerPort,
+              host,
+              120_000,
+              events,
+              engineEvents,
+              keep ? phases.pier : [],
+            )
           : engineRunToFirstOk(
               docker,
               60_000,
@@ -296,6 +382,7 @@ runBench(
       };
     } finally {
       await events.close();
+      engineEvents.close();
       await deleteBenchApp(admin, APP).catch((error: unknown) =>
         progress(`cleanup failed: ${(error as Error).message}`),
       );
