@@ -4,7 +4,7 @@ import { type NatsConnection } from '@nats-io/transport-node';
 import { type PierEvent, pierEvents, subjectsFor } from '@pier/contracts';
 import { EventStore } from '@pier/eventstore';
 import { connectTestNats, expectEventually, uniqueName } from '@pier/testing';
-import { haproxyCommand } from '../src/infrastructure/haproxy/haproxy-socket';
+import { haproxyCommand, RuntimeSession } from '../src/infrastructure/haproxy/haproxy-socket';
 import { type Backend, openTunnel, request, startBackend, tally, whoAnswers } from './support/http';
 import {
   publish,
@@ -310,5 +310,27 @@ describe('router under faults: no reload for weights and hosts, panic, maxconn a
     busy.release();
     const served = await Promise.all(held);
     expect(served.filter((a) => a.status === 200)).toHaveLength(MAXCONN);
+  });
+
+  it('sends a change of routes on one runtime API connection: answers in order, a refusal fails its command alone, a closed connection the session', async () => {
+    const socket = router.driver.paths.statsSocket;
+    const routes = router.driver.paths.routesMap;
+    const session = await RuntimeSession.open(socket, 2000);
+    try {
+      expect(await session.command('show map')).toContain(`(${routes})`);
+      const version = /New version created: (\d+)/.exec(await session.command(`prepare map ${routes}`))?.[1];
+      expect(version).toMatch(/^\d+$/);
+      // A payload (`<<`) answers after its last line; interactive mode's '+ ' per line is not the answer.
+      expect(await session.command(`add map @${version} ${routes} <<\nprobe_a x\nprobe_b y\n`)).toBe('');
+      await expect(session.command('set server pier.nobody/s1 state ready')).rejects.toThrow(
+        /HAProxy refused "set server pier.nobody\/s1 state ready": No such (backend|server)/,
+      );
+      // Not committed: the version is dropped with the next prepare; the map as requests see it is intact.
+      expect(await session.command(`show map ${routes}`)).not.toContain('probe_a');
+    } finally {
+      session.close();
+    }
+    await expect(session.command(`show map ${routes}`)).rejects.toThrow('closed');
+    expect(await haproxyCommand(socket, 'show info', 2000)).toMatch(/^Name: HAProxy$/m);
   });
 });

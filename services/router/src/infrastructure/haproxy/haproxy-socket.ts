@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 /**
  * Sends one command to an HAProxy CLI socket (the worker's runtime API or the master CLI) and returns
@@ -32,13 +32,94 @@ export function haproxyCommand(socketPath: string, command: string, timeoutMs = 
 const REFUSED =
   /^(No such|Require |Invalid|Unknown |Permission denied|Version number|Missing |.*not (found|allowed|a number)|.*unable to|.*failed)/im;
 
-/** Sends a runtime API command and fails when HAProxy refuses it. */
-export async function runtimeCommand(
-  socketPath: string,
-  command: string,
-  timeoutMs?: number,
-): Promise<string> {
-  const answer = await haproxyCommand(socketPath, command, timeoutMs);
-  if (REFUSED.test(answer)) throw new Error(`HAProxy refused "${command}": ${answer.trim()}`);
-  return answer;
+/** What interactive mode prints after each answer. */
+const PROMPT = '\n> ';
+/** What it prints for each line of a command's payload (`<<`) before the answer. */
+const PAYLOAD_PROMPTS = /^(\+ )+/;
+
+/**
+ * One connection to an HAProxy runtime API socket in interactive mode (`prompt`): commands go one after
+ * another on it, each answered up to the next prompt, instead of a connection each (about a millisecond
+ * apiece, and a change of routes sends several). Any failure (an error, a timeout, HAProxy closing the
+ * connection) fails the session: the caller starts again from a state it knows.
+ */
+export class RuntimeSession {
+  private received = '';
+  private waiting?: { resolve(answer: string): void; reject(error: Error): void; timer: NodeJS.Timeout };
+  private failure?: Error;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly socketPath: string,
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () =>
+      this.fail(new Error(`HAProxy closed the runtime API connection on ${socketPath}`)),
+    );
+  }
+
+  /** Connects and turns interactive mode on; `timeoutMs` bounds the connection and each answer. */
+  static async open(socketPath: string, timeoutMs = 5000): Promise<RuntimeSession> {
+    const session = new RuntimeSession(connect(socketPath), socketPath, timeoutMs);
+    await session.send('prompt');
+    return session;
+  }
+
+  /** Sends a command and resolves to its answer; fails when HAProxy refuses it. */
+  async command(command: string): Promise<string> {
+    const answer = await this.send(command);
+    if (REFUSED.test(answer)) throw new Error(`HAProxy refused "${firstLine(command)}": ${answer.trim()}`);
+    return answer;
+  }
+
+  close(): void {
+    this.failure ??= new Error('runtime API session closed');
+    this.socket.destroy();
+  }
+
+  private send(command: string): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          this.fail(
+            new Error(
+              `HAProxy did not answer "${firstLine(command)}" on ${this.socketPath} within ${this.timeoutMs} ms`,
+            ),
+          ),
+        this.timeoutMs,
+      );
+      this.waiting = { resolve, reject, timer };
+      this.socket.write(`${command}\n`);
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    this.received += chunk.toString('utf8');
+    // The answers of the commands sent here never hold a prompt of their own.
+    if (!this.waiting || !this.received.endsWith(PROMPT)) return;
+    const answer = this.received.slice(0, -PROMPT.length).replace(PAYLOAD_PROMPTS, '');
+    this.received = '';
+    const { resolve, timer } = this.waiting;
+    this.waiting = undefined;
+    clearTimeout(timer);
+    resolve(answer);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.socket.destroy();
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    waiting.reject(error);
+  }
+}
+
+function firstLine(command: string): string {
+  const newline = command.indexOf('\n');
+  return newline < 0 ? command : `${command.slice(0, newline)} …`;
 }

@@ -10,7 +10,7 @@ import {
 import { type RouteTable } from '../../domain/route-table';
 import { haproxyPaths, type HaproxyPaths, logTail, writeConfig, writeMaps } from './haproxy-files';
 import { HaproxyMaster } from './haproxy-master';
-import { haproxyCommand, runtimeCommand } from './haproxy-socket';
+import { haproxyCommand, RuntimeSession } from './haproxy-socket';
 import { type ProcessList } from './show-proc';
 
 export interface HaproxyDriverOptions {
@@ -219,31 +219,34 @@ export class HaproxyDriver implements DataPlane {
    * Servers coming into rotation first (a version about to get traffic is ready before the maps send
    * it any), then the maps that changed, each replaced whole, then servers leaving rotation (once no
    * map sends them anything a version without them would not take); the files follow, for the next
-   * reload or restart.
+   * reload or restart. All on one connection.
    */
   private async sendRuntimeCommands(current: HaproxyConfig, next: HaproxyConfig): Promise<void> {
     const { entering, leaving } = runtimeCommands(current.servers, next.servers);
-    await this.sendServerCommands(entering);
     const maps = changedMaps(current.maps, next.maps);
-    for (const map of maps) {
-      const version = preparedVersion(
-        await runtimeCommand(this.paths.statsSocket, `prepare map ${map.path}`, 2000),
-      );
-      for (const command of mapReplaceCommands(map, version)) {
-        await runtimeCommand(this.paths.statsSocket, command, 2000);
+    if (entering.length > 0 || maps.length > 0 || leaving.length > 0) {
+      const session = await RuntimeSession.open(this.paths.statsSocket, 2000);
+      try {
+        await this.sendServerCommands(session, entering);
+        for (const map of maps) {
+          const version = preparedVersion(await session.command(`prepare map ${map.path}`));
+          for (const command of mapReplaceCommands(map, version)) await session.command(command);
+          this.counts.mapUpdates++;
+          this.metrics?.maps.inc();
+          this.logger.debug({ map: map.path }, 'HAProxy map replaced through the runtime API');
+        }
+        await this.sendServerCommands(session, leaving);
+      } finally {
+        session.close();
       }
-      this.counts.mapUpdates++;
-      this.metrics?.maps.inc();
-      this.logger.debug({ map: map.path }, 'HAProxy map replaced through the runtime API');
     }
-    await this.sendServerCommands(leaving);
     await writeMaps(maps);
     this.applied = next;
   }
 
-  private async sendServerCommands(commands: readonly string[]): Promise<void> {
+  private async sendServerCommands(session: RuntimeSession, commands: readonly string[]): Promise<void> {
     for (const command of commands) {
-      await runtimeCommand(this.paths.statsSocket, command, 2000);
+      await session.command(command);
       this.counts.runtimeCommands++;
       this.metrics?.commands.inc();
       this.logger.debug({ command }, 'HAProxy runtime API');
