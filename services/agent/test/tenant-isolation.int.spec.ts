@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { expectEventually } from '@pier/testing';
 import { DockerDriver } from '../src/infrastructure/docker/docker.driver';
 import { containerSpec } from '../src/domain/container-spec';
@@ -162,6 +162,52 @@ describe('Tenant isolation on the node (real Docker)', () => {
         (n) => n.Name === `pier-${raceSpace}`,
       ),
     ).toEqual([]);
+  });
+});
+
+describe('A driver’s known network ids (real Docker)', () => {
+  const docker = new DockerDriver();
+  const node = randomUUID();
+  const networkSpace = space('known');
+  const assignment = (n: number) => ({
+    nodeId: node,
+    instanceId: `00000000-0000-4000-8000-0000000000a${n}`,
+    space: networkSpace,
+    app: `app${n}`,
+    version: 1,
+    spec: versionSpecSchema.parse(webSpec()),
+  });
+  const start = (n: number) =>
+    docker.start(containerSpec(assignment(n), { restarts: 0, env: {}, publishHost: '127.0.0.1' }));
+  const h = { docker: new Docker() };
+
+  afterAll(async () => {
+    const left = await h.docker.listContainers({ all: true, filters: { label: [`pier.node=${node}`] } });
+    await Promise.all(left.map((c) => h.docker.getContainer(c.Id).remove({ force: true })));
+    await h.docker
+      .getNetwork(`pier-${networkSpace}`)
+      .remove()
+      .catch(() => undefined);
+  });
+
+  it('starts on a network made again after another process removed the one it knew', async () => {
+    const first = await start(1);
+    const before = Object.values(
+      (await h.docker.getContainer(first.id).inspect()).NetworkSettings.Networks,
+    )[0]!;
+    await docker.destroy(first.id);
+    // Another agent of the engine prunes the space's network: this driver's id for it is stale now.
+    await h.docker.getNetwork(before.NetworkID).remove();
+    const second = await start(2);
+    const after = Object.values(
+      (await h.docker.getContainer(second.id).inspect()).NetworkSettings.Networks,
+    )[0]!;
+    expect(after.NetworkID).not.toBe(before.NetworkID);
+    const [network] = (await h.docker.listNetworks({ filters: { name: [`pier-${networkSpace}`] } })).filter(
+      (n) => n.Name === `pier-${networkSpace}`,
+    );
+    expect(network?.Id).toBe(after.NetworkID);
+    await docker.destroy(second.id);
   });
 });
 

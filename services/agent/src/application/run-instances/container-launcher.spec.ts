@@ -95,6 +95,22 @@ const logger = createLogger('test', 'silent');
 const registryCred = { kind: 'registry', server: '127.0.0.1:5000', username: 'u', password: 'p' };
 
 describe('ContainerLauncher', () => {
+  it('removes the instance’s leftover containers before a start, unless told it has none', async () => {
+    const fake = fakeDriver();
+    const launcher = new ContainerLauncher(fake.driver, platform({}), '127.0.0.1', logger);
+    expect((await launcher.launch(assignment({ image: 'acme/web:1' }), 0)).ok).toBe(true);
+    expect(fake.calls.filter((c) => !c.startsWith('ask '))).toEqual([
+      `list ${INSTANCE}`,
+      'destroy leftover',
+      'start',
+    ]);
+    fake.calls.length = 0;
+    expect((await launcher.launch(assignment({ image: 'acme/web:1' }), 0, { leftovers: false })).ok).toBe(
+      true,
+    );
+    expect(fake.calls.filter((c) => !c.startsWith('ask '))).toEqual(['start']);
+  });
+
   it('pulls a missing image with the credentials of its own registry', async () => {
     const fake = fakeDriver();
     const launcher = new ContainerLauncher(fake.driver, platform({ reg: registryCred }), '127.0.0.1', logger);

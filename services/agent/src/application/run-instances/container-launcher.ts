@@ -60,9 +60,18 @@ export class ContainerLauncher {
     private readonly limits: NodeContainerLimits = DEFAULT_CONTAINER_LIMITS,
   ) {}
 
-  async launch(assignment: Assignment, restarts: number): Promise<LaunchResult> {
+  /**
+   * Starts a container of the assignment. `leftovers: false` says the instance has no container on the
+   * engine (the reconcile pass that launched it listed none, and nothing else makes one): the engine
+   * is then not asked for them again.
+   */
+  async launch(
+    assignment: Assignment,
+    restarts: number,
+    options: { leftovers: boolean } = { leftovers: true },
+  ): Promise<LaunchResult> {
     try {
-      return await this.attempt(assignment, restarts);
+      return await this.attempt(assignment, restarts, options.leftovers);
     } catch (error) {
       if (!(error instanceof EngineUnreachableError)) throw error;
       const reason = `the container engine did not answer: ${error.message}`;
@@ -70,7 +79,7 @@ export class ContainerLauncher {
     }
   }
 
-  private async attempt(assignment: Assignment, restarts: number): Promise<LaunchResult> {
+  private async attempt(assignment: Assignment, restarts: number, leftovers: boolean): Promise<LaunchResult> {
     const security = requestedSecurityOptions(assignment.spec.security);
     if (security.length > 0) {
       const reason = `this agent cannot apply the security options ${security.join(', ')} yet`;
@@ -81,7 +90,7 @@ export class ContainerLauncher {
     const env = await this.environment(assignment);
     if (!env.ok) return env;
     try {
-      await this.removeLeftovers(assignment);
+      if (leftovers) await this.removeLeftovers(assignment);
       const spec = containerSpec(assignment, {
         restarts,
         env: env.value,

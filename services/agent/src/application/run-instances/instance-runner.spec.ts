@@ -32,13 +32,16 @@ const container: ContainerState = {
 /** A runner whose launches answer `results` in turn (the last one from then on); records when each ran. */
 function runnerLaunching(results: LaunchResult[]) {
   const launches: number[] = [];
+  /** Whether each launch was to look for leftover containers of the instance first. */
+  const leftovers: boolean[] = [];
   const reported: string[] = [];
   /** Each drain asked: the reports stored by then, and the position it was asked to wait for. */
   const drains: { reported: string[]; after: number | undefined }[] = [];
   let stored = 0;
   const launcher = {
-    launch: async () => {
+    launch: async (_assignment: unknown, _restarts: number, options: { leftovers: boolean }) => {
       launches.push(Date.now());
+      leftovers.push(options.leftovers);
       return results[Math.min(launches.length - 1, results.length - 1)]!;
     },
   } as unknown as ContainerLauncher;
@@ -78,7 +81,7 @@ function runnerLaunching(results: LaunchResult[]) {
     { advertiseHost: '127.0.0.1', backoff: DEFAULT_BACKOFF, drainTimeoutMs: 0, bootTimeoutMs: 0 },
     null,
   );
-  return { runner, launches, reported, drains };
+  return { runner, launches, leftovers, reported, drains };
 }
 
 describe('InstanceRunner', () => {
@@ -108,6 +111,21 @@ describe('InstanceRunner', () => {
     const [drain] = drains;
     expect(drain!.reported.at(-1)).toBe('InstanceNotReady');
     expect(drain!.after).toBe(100 + drain!.reported.length);
+  });
+
+  it('skips the leftovers check at its first launch only (its pass saw no container of the instance)', async () => {
+    const { runner, launches, leftovers } = runnerLaunching([
+      { ok: false, code: 'ENGINE_UNAVAILABLE', reason: 'socket hang up', engineUnreachable: true },
+      { ok: true, container },
+    ]);
+    runner.start();
+    try {
+      await expectEventually(() => expect(launches).toHaveLength(2), { timeoutMs: ENGINE_RETRY_MS + 2000 });
+      // A start the engine did not answer may have left a container behind: the next launch looks.
+      expect(leftovers).toEqual([false, true]);
+    } finally {
+      await runner.detach();
+    }
   });
 
   it('backs off after a start the engine refused', async () => {

@@ -72,6 +72,11 @@ export class InstanceRunner {
   private lastFailure?: string;
   private done: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  /**
+   * No container of the instance can be on the engine: the pass that launched this runner listed none
+   * and no launch has run since (one that failed may have left one behind).
+   */
+  private clean: boolean;
 
   constructor(
     private readonly assignment: Assignment,
@@ -81,6 +86,7 @@ export class InstanceRunner {
     private readonly refused?: string,
   ) {
     this.log = deps.logger.child({ instanceId: assignment.instanceId });
+    this.clean = adopted === null;
   }
 
   start(): void {
@@ -186,7 +192,9 @@ export class InstanceRunner {
   }
 
   private async launch(): Promise<'started' | 'failed' | 'engine-unreachable'> {
-    const result = await this.deps.launcher.launch(this.assignment, this.restarts);
+    const leftovers = !this.clean;
+    this.clean = false;
+    const result = await this.deps.launcher.launch(this.assignment, this.restarts, { leftovers });
     if (!result.ok) {
       if (this.halt) return 'failed';
       const key = `${result.code}: ${result.reason}`;

@@ -15,6 +15,12 @@ export class DockerNetworks {
   private readonly turns = new Map<string, Promise<unknown>>();
   /** Launches of this process under way per network name. */
   private readonly launching = new Map<string, number>();
+  /**
+   * Network ids by name as last resolved here, so a launch does not list the engine's networks each
+   * time. An id gone stale (another process removed the network, or made a duplicate of its name) fails
+   * the start as a network race (`isNetworkRace`): the caller then `forget`s it and resolves again.
+   */
+  private readonly known = new Map<string, string>();
 
   /** @param extraLabels added to the networks this creates (the installation's). */
   constructor(
@@ -28,7 +34,9 @@ export class DockerNetworks {
    */
   async acquire(network: SpaceNetwork): Promise<{ id: string; release: () => void }> {
     return this.inTurn(network.name, async () => {
-      const id = (await this.find(network.name)) ?? (await this.create(network));
+      const id =
+        this.known.get(network.name) ?? (await this.find(network.name)) ?? (await this.create(network));
+      this.known.set(network.name, id);
       this.launching.set(network.name, (this.launching.get(network.name) ?? 0) + 1);
       let released = false;
       const release = () => {
@@ -40,6 +48,11 @@ export class DockerNetworks {
       };
       return { id, release };
     });
+  }
+
+  /** Drops what `acquire` knew of the network's id: the next one asks the engine. */
+  forget(name: string): void {
+    this.known.delete(name);
   }
 
   async list(labels: Readonly<Record<string, string>>): Promise<NetworkSummary[]> {
@@ -69,6 +82,7 @@ export class DockerNetworks {
       if (this.launching.has(name) || (await this.attached(networkId)) > 0) return false;
       try {
         await this.docker.getNetwork(networkId).remove();
+        if (this.known.get(name) === networkId) this.known.delete(name);
         return true;
       } catch (error) {
         // 404: gone already; 403/409: a container of another process got attached meanwhile.

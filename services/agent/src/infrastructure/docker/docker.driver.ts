@@ -103,6 +103,7 @@ export class DockerDriver implements ContainerDriver {
       } catch (error) {
         if (unanswered(error)) throw new EngineUnreachableError(engineMessage(error));
         if (attempt >= 10 || !isNetworkRace(error)) throw new Error(engineMessage(error));
+        this.networks.forget(spec.network.name);
       } finally {
         network?.release();
       }
