@@ -144,6 +144,7 @@ export class RuntimeHarness {
         reconcileIntervalMs: 300,
         drainTimeoutMs: 1000,
         strayGraceSeconds: 1,
+        networkIdleSeconds: 1,
         ...settings,
       },
       logger: this.logger,

@@ -47,6 +47,8 @@ export interface InstanceRuntimeSettings {
   readonly bootTimeoutMs?: number;
   /** Grace period of a stray container before it is killed. Default 5 s. */
   readonly strayGraceSeconds?: number;
+  /** How long a space's network without containers stays (see `PIER_AGENT_NETWORK_IDLE_SECONDS`). Default 300 s. */
+  readonly networkIdleSeconds?: number;
   /** Limits every container gets (pids, log rotation); the launcher's defaults where absent. */
   readonly containerLimits?: NodeContainerLimits;
 }
@@ -100,6 +102,7 @@ export class InstanceRuntime {
       settings.nodeId,
       settings.strayGraceSeconds ?? 5,
       this.log,
+      settings.networkIdleSeconds ?? 300,
     );
   }
 

@@ -31,10 +31,17 @@ const NETWORK_GRACE_MS = 10_000;
  * network younger than `NETWORK_GRACE_MS` is left alone (its first container may be on its way), and a
  * launch whose network vanishes all the same resolves it again and retries. A network removed too early
  * is therefore only ever recreated, and one left over is removed by a later pass.
+ *
+ * An empty network is kept `networkIdleSeconds` since it was last seen in use (by this agent's passes;
+ * since the agent started for one it never saw used): a redeploy or restart of a space's only app finds
+ * it there rather than paying for a new one.
  */
 export class StrayReaper {
   private readonly inFlight = new Set<string>();
   private pruning: Promise<void> | null = null;
+  /** When each network was last seen with containers (epoch ms), by id. */
+  private readonly lastUsed = new Map<string, number>();
+  private readonly startedAt: number;
 
   constructor(
     private readonly driver: ContainerDriver,
@@ -42,7 +49,11 @@ export class StrayReaper {
     private readonly nodeId: string,
     private readonly graceSeconds: number,
     private readonly logger: Logger,
-  ) {}
+    private readonly networkIdleSeconds = 300,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now();
+  }
 
   /**
    * Removes the containers in the background; a container already being removed is skipped.
@@ -72,12 +83,24 @@ export class StrayReaper {
 
   private async pruneNetworks(): Promise<void> {
     const networks = await this.driver.listNetworks({ [LABELS.managed]: 'true' });
-    const settled = Date.now() - NETWORK_GRACE_MS;
-    for (const network of networks.filter((n) => n.containers === 0 && n.createdAt <= settled)) {
+    const now = this.now();
+    const settled = now - NETWORK_GRACE_MS;
+    const idleSince = now - this.networkIdleSeconds * 1000;
+    for (const network of networks) if (network.containers > 0) this.lastUsed.set(network.id, now);
+    const idle = networks.filter(
+      (n) =>
+        n.containers === 0 &&
+        n.createdAt <= settled &&
+        (this.lastUsed.get(n.id) ?? Math.max(n.createdAt, this.startedAt)) <= idleSince,
+    );
+    for (const network of idle) {
       if (await this.driver.removeUnusedNetwork(network.id)) {
+        this.lastUsed.delete(network.id);
         this.logger.info({ network: network.name }, 'removed an unused network');
       }
     }
+    const listed = new Set(networks.map((n) => n.id));
+    for (const id of this.lastUsed.keys()) if (!listed.has(id)) this.lastUsed.delete(id);
   }
 
   private async remove({ container, why }: Removal, report: boolean): Promise<void> {
