@@ -84,7 +84,8 @@ describe('a test platform sees and touches only what it created (real Docker)', 
   });
 
   it('finds its own containers only, its agent prunes its own networks only, and its clean-up leaves the rest', async () => {
-    platform = await startPlatform('isolation');
+    // Empty networks are pruned 1 s after they were last in use here (5 minutes by default).
+    platform = await startPlatform('isolation', { PIER_AGENT_NETWORK_IDLE_SECONDS: '1' });
     const admin = await platform.login(platform.admin.email, platform.admin.password);
     expect((await platform.call(admin, 'POST', '/spaces', { name: SPACE })).status).toBe(201);
     await startNodes(platform, admin, stateDir, ['one']);
@@ -118,7 +119,8 @@ describe('a test platform sees and touches only what it created (real Docker)', 
     expect(found.map((c) => c.Labels['pier.instance'])).toEqual([instance!.id]);
     expect(found.map((c) => c.Id)).not.toContain(decoy.container);
 
-    // An empty network of the platform's own installation is pruned by its agent (after its 10 s grace);
+    // An empty network of the platform's own installation is pruned by its agent (after its 10 s grace
+    // and the idle period);
     // by then the agent has looked at the other installation's empty network too, and left it.
     const own = await docker.createNetwork({
       Name: `pier-${platform.installation}-unused`,
