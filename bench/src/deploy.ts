@@ -57,6 +57,25 @@ async function benchNetwork(docker: Docker): Promise<string> {
 /** Milestones of one round, in ms from the moment it began; absent when not seen. */
 type Phases = Record<string, number>;
 
+/**
+ * The milestones of the first subject (instance, container) whose first event of `kinds` came after
+ * `since`, each relative to `since` and labelled as `kinds` says.
+ */
+function milestonesSince(
+  seen: ReadonlyMap<string, Record<string, number>>,
+  kinds: readonly (readonly [string, string])[],
+  since: number,
+): Phases {
+  const [first] = kinds[0]!;
+  for (const times of seen.values()) {
+    if ((times[first] ?? -1) < since) continue;
+    const phases: Phases = {};
+    for (const [kind, label] of kinds) if (times[kind] !== undefined) phases[label] = times[kind]! - since;
+    return phases;
+  }
+  return {};
+}
+
 /** The runtime events of the platform as they are published, each instance's first of every kind with its arrival time. */
 class RuntimeEventWatch {
   private readonly seen = new Map<string, Record<string, number>>();
@@ -94,14 +113,7 @@ class RuntimeEventWatch {
 
   /** The milestones of the instance requested after `since` (performance.now()), relative to `since`. */
   phasesSince(since: number): Phases {
-    for (const times of this.seen.values()) {
-      if ((times.InstanceRequested ?? -1) < since) continue;
-      const phases: Phases = {};
-      for (const [type, label] of PIER_PHASES)
-        if (times[type] !== undefined) phases[label] = times[type]! - since;
-      return phases;
-    }
-    return {};
+    return milestonesSince(this.seen, PIER_PHASES, since);
   }
 
   async close(): Promise<void> {
@@ -154,14 +166,7 @@ class EngineEventWatch {
 
   /** The milestones of the container created after `sinceWall` (epoch ms), relative to it. */
   phasesSince(sinceWall: number): Phases {
-    for (const times of this.seen.values()) {
-      if ((times.create ?? -1) < sinceWall) continue;
-      const phases: Phases = {};
-      for (const [action, label] of ENGINE_PHASES)
-        if (times[action] !== undefined) phases[label] = times[action]! - sinceWall;
-      return phases;
-    }
-    return {};
+    return milestonesSince(this.seen, ENGINE_PHASES, sinceWall);
   }
 
   close(): void {

@@ -9,6 +9,20 @@ import { httpGet, RuntimeHarness, webSpec } from './runtime-harness';
 /** Space names of this run only: parallel test files and earlier runs never share their networks. */
 const space = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
 
+/** The container spec of web app `app<n>` of `space` on `nodeId`, for a driver started by hand. */
+const webContainer = (nodeId: string, spaceName: string, n: number, idPrefix = '0') =>
+  containerSpec(
+    {
+      nodeId,
+      instanceId: `00000000-0000-4000-8000-0000000000${idPrefix}${n}`,
+      space: spaceName,
+      app: `app${n}`,
+      version: 1,
+      spec: versionSpecSchema.parse(webSpec()),
+    },
+    { restarts: 0, env: {}, publishHost: '127.0.0.1' },
+  );
+
 describe('Tenant isolation on the node (real Docker)', () => {
   const h = new RuntimeHarness('agent-isolation');
   const [spaceA, spaceB, raceSpace] = [space('iso-a'), space('iso-b'), space('race')];
@@ -131,20 +145,8 @@ describe('Tenant isolation on the node (real Docker)', () => {
   });
 
   it('creates one network when two drivers launch the first containers of a space at once', async () => {
-    const assignment = (n: number) => ({
-      nodeId: raceNode,
-      instanceId: `00000000-0000-4000-8000-00000000000${n}`,
-      space: raceSpace,
-      app: `app${n}`,
-      version: 1,
-      spec: versionSpecSchema.parse(webSpec()),
-    });
     const drivers = [new DockerDriver(), new DockerDriver(), new DockerDriver()];
-    const started = await Promise.all(
-      drivers.map((d, n) =>
-        d.start(containerSpec(assignment(n), { restarts: 0, env: {}, publishHost: '127.0.0.1' })),
-      ),
-    );
+    const started = await Promise.all(drivers.map((d, n) => d.start(webContainer(raceNode, raceSpace, n))));
     const networks = (await h.docker.listNetworks({ filters: { name: [`pier-${raceSpace}`] } })).filter(
       (n) => n.Name === `pier-${raceSpace}`,
     );
@@ -169,16 +171,7 @@ describe('A driver’s known network ids (real Docker)', () => {
   const docker = new DockerDriver();
   const node = randomUUID();
   const networkSpace = space('known');
-  const assignment = (n: number) => ({
-    nodeId: node,
-    instanceId: `00000000-0000-4000-8000-0000000000a${n}`,
-    space: networkSpace,
-    app: `app${n}`,
-    version: 1,
-    spec: versionSpecSchema.parse(webSpec()),
-  });
-  const start = (n: number) =>
-    docker.start(containerSpec(assignment(n), { restarts: 0, env: {}, publishHost: '127.0.0.1' }));
+  const start = (n: number) => docker.start(webContainer(node, networkSpace, n, 'a'));
   const h = { docker: new Docker() };
 
   afterAll(async () => {
